@@ -1,0 +1,63 @@
+# One-command environment for vis_ros. `make demo` and `make test` each work
+# on a fresh clone: both depend on `setup`, which is idempotent and cheap to
+# re-run (stamp files skip every step whose inputs did not change).
+SHELL := /bin/bash
+.SHELLFLAGS := -e -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+VENV := .venv
+ROOT := $(abspath .)
+DEPS_STAMP := $(VENV)/.deps-stamp
+BUILD_STAMP := install/.build-stamp
+ENV := source tools/env.sh
+# Everything colcon installs: a change to any of these needs a rebuild.
+PACKAGE_SOURCES := package.xml CMakeLists.txt $(wildcard msg/*.msg) \
+	$(shell find vis_ros launch config models scripts -type f \
+	        -not -name '*.pyc' -not -path '*/__pycache__/*' 2>/dev/null)
+
+.PHONY: help setup test test-fast demo bench clean shell
+
+help:
+	@echo "make demo    set everything up, then run the demo on the embedded model"
+	@echo "make test    set everything up, then run the whole test suite"
+	@echo "make setup   create .venv, install pinned deps, colcon build into install/"
+	@echo "make bench   per-stage timings as JSON (out/bench.json)"
+	@echo "make shell   print how to enter the project environment"
+	@echo "make clean   remove build/, install/, log/ (keeps .venv)"
+
+setup: $(BUILD_STAMP)
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(DEPS_STAMP): requirements.txt constraints.txt | $(VENV)/bin/python
+	$(VENV)/bin/pip install --disable-pip-version-check -q -r requirements.txt -c constraints.txt \
+		2>&1 | { grep -v 'is ignored: it is neither a file nor a directory' || true; }
+	$(VENV)/bin/python tools/fix_ros_cmake_paths.py $(VENV)
+	touch $@
+
+$(BUILD_STAMP): $(DEPS_STAMP) $(PACKAGE_SOURCES)
+	$(ENV) && colcon --log-base log build --base-paths . \
+		--build-base build --install-base install --event-handlers console_cohesion- \
+		--cmake-args -DPython3_EXECUTABLE=$(ROOT)/$(VENV)/bin/python -DBUILD_TESTING=OFF \
+			-DPython3_NumPy_INCLUDE_DIR=$$($(VENV)/bin/python tools/fix_ros_cmake_paths.py --numpy-include)
+	touch $@
+
+test: setup
+	$(ENV) && pytest
+
+test-fast: setup
+	$(ENV) && pytest -m "not slow"
+
+demo: setup
+	$(ENV) && vis-ros demo --out out/demo
+
+bench: setup
+	$(ENV) && vis-ros bench --out out/bench.json
+
+shell:
+	@echo "source tools/env.sh"
+
+clean:
+	rm -rf build install log

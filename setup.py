@@ -1,0 +1,38 @@
+"""pip install of the vis_ros library and its `vis-ros` console script.
+
+colcon builds this package with CMake (CMakeLists.txt), which also generates
+the ROS messages; this file is for using the ROS-free core without ROS, e.g.
+`pip install .[dev]` on a workstation. The embedded model is installed to
+<prefix>/share/vis_ros/models, the same place colcon puts it.
+"""
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+models = sorted(str(p) for p in Path("models").glob("*") if p.is_file())
+
+setup(
+    name="vis_ros",
+    version="0.1.0",
+    description="Instance segmentation with persistent IDs and 3D instances for ROS 2",
+    license="Apache-2.0",
+    python_requires=">=3.10",
+    packages=find_packages(include=["vis_ros", "vis_ros.*"]),
+    data_files=[("share/vis_ros/models", models)] if models else [],
+    install_requires=[
+        "numpy>=1.24",
+        "scipy>=1.10",
+        "opencv-python-headless>=4.8",
+        "onnx>=1.15",
+        "onnxruntime>=1.17",
+        "PyYAML>=6",
+        "rosbags>=0.10",
+        "tqdm>=4",
+    ],
+    extras_require={
+        "tensorrt": ["tensorrt>=10", "cuda-python>=12"],
+        "train": ["torch>=2.1"],
+        "dev": ["pytest>=8", "hypothesis>=6", "pycocotools>=2.0"],
+    },
+    entry_points={"console_scripts": ["vis-ros = vis_ros.cli:main"]},
+)

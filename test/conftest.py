@@ -1,0 +1,25 @@
+"""Shared test set-up: an isolated ROS graph for this test session.
+
+Every test process (and every child it starts) uses one random ROS_DOMAIN_ID
+and keeps discovery on loopback, so parallel CI jobs and other ROS users on
+the machine never see each other's topics.
+"""
+from __future__ import annotations
+
+import os
+import random
+
+import pytest
+
+os.environ.setdefault("ROS_DOMAIN_ID", str(random.Random(os.getpid()).randint(1, 100)))
+os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
+
+
+@pytest.fixture
+def rclpy_context():
+    """A fresh rclpy context, shut down after the test."""
+    rclpy = pytest.importorskip("rclpy", reason="rclpy is needed for ROS tests")
+    context = rclpy.context.Context()
+    rclpy.init(context=context)
+    yield context
+    rclpy.shutdown(context=context)

@@ -1,0 +1,149 @@
+"""core -> message -> core must be lossless, also through the CDR wire format."""
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+pytest.importorskip("rclpy")
+from rclpy.serialization import deserialize_message, serialize_message  # noqa: E402
+
+from vis_ros.core.instances import (  # noqa: E402
+    Instance2D, Instance3D, Instance3DFrame, InstanceFrame, PixelBox, TrackState,
+)
+from vis_ros.msg import Instance3DArray, InstanceArray  # noqa: E402
+from vis_ros.ros import convert  # noqa: E402
+
+IMAGE_H, IMAGE_W = 48, 64
+finite = st.floats(allow_nan=False, allow_infinity=False, width=64)
+unit = st.floats(0.0, 1.0)
+# ROS strings cannot hold NUL; the core rejects it (test_instances.py).
+ros_text = st.text(alphabet=st.characters(blacklist_characters="\x00"), max_size=20)
+
+
+@st.composite
+def instances_2d(draw):
+    """Instances anywhere in the image, including empty and border-touching masks."""
+    x = draw(st.integers(0, IMAGE_W))
+    y = draw(st.integers(0, IMAGE_H))
+    w = draw(st.integers(0, IMAGE_W - x))
+    h = draw(st.integers(0, IMAGE_H - y))
+    fill = draw(st.sampled_from(["random", "empty", "full"]))
+    if fill == "random":
+        mask = draw(arrays(bool, (h, w)))
+    else:
+        mask = np.full((h, w), fill == "full")
+    return Instance2D(
+        track_id=draw(st.integers(1, 2**64 - 1)),
+        class_id=draw(st.integers(0, 2**16 - 1)),
+        class_name=draw(ros_text),
+        score=draw(unit),
+        state=draw(st.sampled_from(TrackState)),
+        age=draw(st.integers(0, 2**32 - 1)),
+        box=PixelBox(x, y, w, h),
+        mask=mask,
+    )
+
+
+stamps = st.integers(0, (2**31 - 1) * 10**9 + 10**9 - 1)
+
+
+@st.composite
+def frames_2d(draw, max_instances=8):
+    return InstanceFrame(
+        stamp_ns=draw(stamps),
+        frame_id=draw(ros_text),
+        height=IMAGE_H,
+        width=IMAGE_W,
+        keyframe=draw(st.booleans()),
+        instances=draw(st.lists(instances_2d(), max_size=max_instances)),
+    )
+
+
+vectors = st.tuples(finite, finite, finite)
+
+
+@st.composite
+def instances_3d(draw):
+    return Instance3D(
+        track_id=draw(st.integers(1, 2**64 - 1)),
+        class_id=draw(st.integers(0, 2**16 - 1)),
+        class_name=draw(ros_text),
+        score=draw(unit),
+        position=draw(vectors),
+        orientation=draw(st.tuples(finite, finite, finite, finite)),
+        size=draw(vectors),
+        velocity=draw(vectors),
+        num_points=draw(st.integers(0, 2**32 - 1)),
+        confidence=draw(unit),
+    )
+
+
+def _through_the_wire(msg, msg_type):
+    return deserialize_message(serialize_message(msg), msg_type)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(frames_2d())
+def test_instance_frame_round_trips(frame):
+    msg = convert.frame_to_msg(frame)
+    assert convert.frame_from_msg(msg) == frame
+    assert convert.frame_from_msg(_through_the_wire(msg, InstanceArray)) == frame
+
+
+@settings(max_examples=100, deadline=None)
+@given(stamps, st.lists(instances_3d(), max_size=8))
+def test_instance3d_frame_round_trips(stamp_ns, instances):
+    frame = Instance3DFrame(stamp_ns=stamp_ns, frame_id="camera_color_optical_frame",
+                            instances=instances)
+    msg = convert.frame3d_to_msg(frame)
+    assert convert.frame3d_from_msg(msg) == frame
+    assert convert.frame3d_from_msg(_through_the_wire(msg, Instance3DArray)) == frame
+
+
+@pytest.mark.parametrize("count", [0, 200])
+def test_zero_and_200_instances_round_trip(count):
+    rng = np.random.default_rng(count)
+    instances = []
+    for i in range(count):
+        x, y = int(rng.integers(0, IMAGE_W)), int(rng.integers(0, IMAGE_H))
+        w, h = int(rng.integers(0, IMAGE_W - x + 1)), int(rng.integers(0, IMAGE_H - y + 1))
+        instances.append(Instance2D(
+            track_id=i + 1, class_id=i % 7, class_name=f"class{i % 7}", score=float(rng.random()),
+            state=TrackState(i % 3), age=i, box=PixelBox(x, y, w, h),
+            mask=rng.random((h, w)) > 0.5,
+        ))
+    frame = InstanceFrame(stamp_ns=1_700_000_000_123_456_789, frame_id="cam",
+                          height=IMAGE_H, width=IMAGE_W, keyframe=True, instances=instances)
+    back = convert.frame_from_msg(_through_the_wire(convert.frame_to_msg(frame), InstanceArray))
+    assert back == frame
+    assert len(back.instances) == count
+
+
+def test_mask_touching_every_border_round_trips():
+    mask = np.zeros((IMAGE_H, IMAGE_W), bool)
+    mask[0, :] = mask[-1, :] = mask[:, 0] = mask[:, -1] = True
+    inst = Instance2D(track_id=5, class_id=1, class_name="table", score=1.0,
+                      state=TrackState.TENTATIVE, age=0,
+                      box=PixelBox(0, 0, IMAGE_W, IMAGE_H), mask=mask)
+    frame = InstanceFrame(stamp_ns=0, frame_id="", height=IMAGE_H, width=IMAGE_W,
+                          keyframe=False, instances=[inst])
+    assert convert.frame_from_msg(convert.frame_to_msg(frame)) == frame
+
+
+def test_state_constants_match_core_enum():
+    from vis_ros.msg import Instance
+    assert Instance.STATE_TENTATIVE == TrackState.TENTATIVE
+    assert Instance.STATE_CONFIRMED == TrackState.CONFIRMED
+    assert Instance.STATE_COASTING == TrackState.COASTING
+
+
+def test_subscriber_decodes_with_one_numpy_call():
+    """The decoding recipe documented in Instance.msg and the README works."""
+    mask = np.array([[0, 1, 1], [1, 0, 0]], bool)
+    inst = Instance2D(track_id=1, class_id=0, class_name="x", score=0.5,
+                      state=TrackState.CONFIRMED, age=0, box=PixelBox(3, 4, 3, 2), mask=mask)
+    msg = convert.instance_to_msg(inst)
+    r, h, w = msg.mask_runs, msg.roi.height, msg.roi.width
+    decoded = np.repeat(np.arange(len(r)) % 2, r).astype(bool).reshape(h, w)
+    np.testing.assert_array_equal(decoded, mask)

@@ -1,0 +1,28 @@
+"""`vis-ros` command line: one sub-command per job, each in its own module."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# sub-command -> (module under vis_ros.commands, one-line help)
+_COMMANDS = {
+    "demo": ("demo", "run the end-to-end demo and write its outputs"),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="vis-ros", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    modules = {}
+    for name, (module_name, help_text) in _COMMANDS.items():
+        module = importlib.import_module(f"vis_ros.commands.{module_name}")
+        command_parser = sub.add_parser(name, help=help_text, description=module.__doc__)
+        module.add_arguments(command_parser)
+        modules[name] = module
+    args = parser.parse_args(argv)
+    return int(modules[args.command].run(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""ROS-free algorithm core: numpy / OpenCV / torch only, SI units."""

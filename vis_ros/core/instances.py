@@ -1,0 +1,185 @@
+"""Plain data that crosses the core/ROS seam: 2D and 3D instances per frame.
+
+Times are integer nanoseconds (`stamp_ns`), not float seconds, because a float
+cannot hold a ROS stamp exactly and these records must round-trip through
+messages losslessly. Lengths are metres; pixel boxes are integer pixels.
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+import numpy as np
+
+_UINT16_MAX = 2**16 - 1
+_UINT32_MAX = 2**32 - 1
+_UINT64_MAX = 2**64 - 1
+_STAMP_NS_MAX = (2**31 - 1) * 10**9 + 10**9 - 1  # builtin_interfaces/Time range
+
+
+def _check_text(name: str, value: str) -> None:
+    """ROS strings are C strings on the wire: a NUL would silently truncate."""
+    if "\x00" in value:
+        raise ValueError(f"{name} must not contain NUL characters, got {value!r}")
+
+
+class TrackState(enum.IntEnum):
+    """Life cycle of a track; values match the Instance.STATE_* constants."""
+
+    TENTATIVE = 0
+    CONFIRMED = 1
+    COASTING = 2
+
+
+def _check_range(name: str, value: int, low: int, high: int) -> None:
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be in [{low}, {high}], got {value!r}")
+
+
+@dataclass(frozen=True)
+class PixelBox:
+    """Axis-aligned box in image pixels: top-left corner and size."""
+
+    x: int
+    y: int
+    width: int
+    height: int
+
+    def __post_init__(self) -> None:
+        for name in ("x", "y", "width", "height"):
+            _check_range(f"PixelBox.{name}", getattr(self, name), 0, _UINT32_MAX)
+
+    @property
+    def x_end(self) -> int:
+        return self.x + self.width
+
+    @property
+    def y_end(self) -> int:
+        return self.y + self.height
+
+
+@dataclass(frozen=True, eq=False)
+class Instance2D:
+    """One segmented object in one image; `mask` is local to `box`."""
+
+    track_id: int
+    class_id: int
+    class_name: str
+    score: float
+    state: TrackState
+    age: int
+    box: PixelBox
+    mask: np.ndarray = field(repr=False)
+
+    def __post_init__(self) -> None:
+        _check_range("track_id", self.track_id, 1, _UINT64_MAX)
+        _check_range("class_id", self.class_id, 0, _UINT16_MAX)
+        _check_range("age", self.age, 0, _UINT32_MAX)
+        _check_text("class_name", self.class_name)
+        if not 0.0 <= self.score <= 1.0:
+            raise ValueError(f"score must be in [0, 1], got {self.score!r}")
+        object.__setattr__(self, "state", TrackState(self.state))
+        if self.mask.dtype != bool:
+            raise ValueError(f"mask must be bool, got {self.mask.dtype}")
+        if self.mask.shape != (self.box.height, self.box.width):
+            raise ValueError(
+                f"mask shape {self.mask.shape} does not match box"
+                f" {self.box.height}x{self.box.width}"
+            )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Instance2D):
+            return NotImplemented
+        return (
+            (self.track_id, self.class_id, self.class_name, self.score)
+            == (other.track_id, other.class_id, other.class_name, other.score)
+            and (self.state, self.age, self.box) == (other.state, other.age, other.box)
+            and np.array_equal(self.mask, other.mask)
+        )
+
+    __hash__ = None  # mutable numpy payload: not hashable
+
+    def full_mask(self, height: int, width: int) -> np.ndarray:
+        """The mask pasted into a (height, width) image; for tests and drawing."""
+        out = np.zeros((height, width), dtype=bool)
+        box = self.box
+        out[box.y : box.y_end, box.x : box.x_end] = self.mask[
+            : max(0, height - box.y), : max(0, width - box.x)
+        ]
+        return out
+
+
+@dataclass(frozen=True)
+class InstanceFrame:
+    """All instances of one image, stamped with that image's time and frame."""
+
+    stamp_ns: int
+    frame_id: str
+    height: int
+    width: int
+    keyframe: bool
+    instances: tuple[Instance2D, ...] = ()
+
+    def __post_init__(self) -> None:
+        _check_range("stamp_ns", self.stamp_ns, 0, _STAMP_NS_MAX)
+        _check_range("height", self.height, 0, _UINT32_MAX)
+        _check_range("width", self.width, 0, _UINT32_MAX)
+        _check_text("frame_id", self.frame_id)
+        object.__setattr__(self, "instances", tuple(self.instances))
+
+    @property
+    def stamp_s(self) -> float:
+        return self.stamp_ns * 1e-9
+
+
+Vector3 = tuple[float, float, float]
+Quaternion = tuple[float, float, float, float]  # x, y, z, w
+
+
+@dataclass(frozen=True)
+class Instance3D:
+    """One instance located in 3D, in the frame of its Instance3DFrame.
+
+    `confidence` 0 means too few valid depth points: the instance is reported
+    so consumers see it, but its pose must not be used.
+    """
+
+    track_id: int
+    class_id: int
+    class_name: str
+    score: float
+    position: Vector3
+    orientation: Quaternion
+    size: Vector3
+    velocity: Vector3
+    num_points: int
+    confidence: float
+
+    def __post_init__(self) -> None:
+        _check_range("track_id", self.track_id, 1, _UINT64_MAX)
+        _check_range("class_id", self.class_id, 0, _UINT16_MAX)
+        _check_range("num_points", self.num_points, 0, _UINT32_MAX)
+        _check_text("class_name", self.class_name)
+        for name in ("score", "confidence"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1], got {value!r}")
+        for name, length in (("position", 3), ("orientation", 4), ("size", 3), ("velocity", 3)):
+            value = tuple(float(v) for v in getattr(self, name))
+            if len(value) != length:
+                raise ValueError(f"{name} needs {length} values, got {value!r}")
+            object.__setattr__(self, name, value)
+
+
+@dataclass(frozen=True)
+class Instance3DFrame:
+    """All 3D instances of one image."""
+
+    stamp_ns: int
+    frame_id: str
+    instances: tuple[Instance3D, ...] = ()
+
+    def __post_init__(self) -> None:
+        _check_range("stamp_ns", self.stamp_ns, 0, _STAMP_NS_MAX)
+        _check_text("frame_id", self.frame_id)
+        object.__setattr__(self, "instances", tuple(self.instances))

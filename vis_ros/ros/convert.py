@@ -1,0 +1,141 @@
+"""Lossless conversion between the core's dataclasses and vis_ros messages.
+
+Mask runs go through `array.array('I')`, the type rosidl uses for uint32[],
+so assigning them is a buffer copy rather than a per-element type check.
+"""
+from __future__ import annotations
+
+import array
+
+import numpy as np
+from builtin_interfaces.msg import Time
+from geometry_msgs.msg import Point, Pose, Quaternion, Vector3
+from sensor_msgs.msg import RegionOfInterest
+from std_msgs.msg import Header
+
+from vis_ros.core.instances import (
+    Instance2D,
+    Instance3D,
+    Instance3DFrame,
+    InstanceFrame,
+    PixelBox,
+    TrackState,
+)
+from vis_ros.core.mask_codec import decode_runs, encode_runs
+from vis_ros.msg import Instance, Instance3DArray, InstanceArray
+from vis_ros.msg import Instance3D as Instance3DMsg
+
+_NS_PER_S = 1_000_000_000
+
+
+def stamp_to_ns(stamp: Time) -> int:
+    return stamp.sec * _NS_PER_S + stamp.nanosec
+
+
+def ns_to_stamp(stamp_ns: int) -> Time:
+    sec, nanosec = divmod(stamp_ns, _NS_PER_S)
+    return Time(sec=sec, nanosec=nanosec)
+
+
+def _header(stamp_ns: int, frame_id: str) -> Header:
+    return Header(stamp=ns_to_stamp(stamp_ns), frame_id=frame_id)
+
+
+def instance_to_msg(instance: Instance2D) -> Instance:
+    box = instance.box
+    msg = Instance(
+        id=instance.track_id,
+        class_id=instance.class_id,
+        class_name=instance.class_name,
+        score=float(instance.score),
+        state=int(instance.state),
+        age=instance.age,
+        roi=RegionOfInterest(
+            x_offset=box.x, y_offset=box.y, width=box.width, height=box.height
+        ),
+    )
+    msg.mask_runs = array.array("I", encode_runs(instance.mask).tobytes())
+    return msg
+
+
+def instance_from_msg(msg: Instance) -> Instance2D:
+    roi = msg.roi
+    runs = np.frombuffer(msg.mask_runs, dtype=np.uint32)
+    return Instance2D(
+        track_id=msg.id,
+        class_id=msg.class_id,
+        class_name=msg.class_name,
+        score=msg.score,
+        state=TrackState(msg.state),
+        age=msg.age,
+        box=PixelBox(roi.x_offset, roi.y_offset, roi.width, roi.height),
+        mask=decode_runs(runs, roi.height, roi.width),
+    )
+
+
+def frame_to_msg(frame: InstanceFrame) -> InstanceArray:
+    return InstanceArray(
+        header=_header(frame.stamp_ns, frame.frame_id),
+        height=frame.height,
+        width=frame.width,
+        keyframe=frame.keyframe,
+        instances=[instance_to_msg(i) for i in frame.instances],
+    )
+
+
+def frame_from_msg(msg: InstanceArray) -> InstanceFrame:
+    return InstanceFrame(
+        stamp_ns=stamp_to_ns(msg.header.stamp),
+        frame_id=msg.header.frame_id,
+        height=msg.height,
+        width=msg.width,
+        keyframe=msg.keyframe,
+        instances=tuple(instance_from_msg(i) for i in msg.instances),
+    )
+
+
+def instance3d_to_msg(instance: Instance3D) -> Instance3DMsg:
+    px, py, pz = instance.position
+    qx, qy, qz, qw = instance.orientation
+    return Instance3DMsg(
+        id=instance.track_id,
+        class_id=instance.class_id,
+        class_name=instance.class_name,
+        score=float(instance.score),
+        pose=Pose(position=Point(x=px, y=py, z=pz), orientation=Quaternion(x=qx, y=qy, z=qz, w=qw)),
+        size=Vector3(x=instance.size[0], y=instance.size[1], z=instance.size[2]),
+        velocity=Vector3(x=instance.velocity[0], y=instance.velocity[1], z=instance.velocity[2]),
+        num_points=instance.num_points,
+        confidence=float(instance.confidence),
+    )
+
+
+def instance3d_from_msg(msg: Instance3DMsg) -> Instance3D:
+    p, q = msg.pose.position, msg.pose.orientation
+    return Instance3D(
+        track_id=msg.id,
+        class_id=msg.class_id,
+        class_name=msg.class_name,
+        score=msg.score,
+        position=(p.x, p.y, p.z),
+        orientation=(q.x, q.y, q.z, q.w),
+        size=(msg.size.x, msg.size.y, msg.size.z),
+        velocity=(msg.velocity.x, msg.velocity.y, msg.velocity.z),
+        num_points=msg.num_points,
+        confidence=msg.confidence,
+    )
+
+
+def frame3d_to_msg(frame: Instance3DFrame) -> Instance3DArray:
+    return Instance3DArray(
+        header=_header(frame.stamp_ns, frame.frame_id),
+        instances=[instance3d_to_msg(i) for i in frame.instances],
+    )
+
+
+def frame3d_from_msg(msg: Instance3DArray) -> Instance3DFrame:
+    return Instance3DFrame(
+        stamp_ns=stamp_to_ns(msg.header.stamp),
+        frame_id=msg.header.frame_id,
+        instances=tuple(instance3d_from_msg(i) for i in msg.instances),
+    )
