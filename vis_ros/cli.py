@@ -8,6 +8,10 @@ import sys
 # sub-command -> (module under vis_ros.commands, one-line help)
 _COMMANDS = {
     "demo": ("demo", "run the end-to-end demo and write its outputs"),
+    "sim": ("sim", "render a synthetic RGB-D sequence with ground truth"),
+    "train": ("train", "train the embedded default model on simulated frames"),
+    "infer": ("infer", "segment one image and print/write the instances"),
+    "eval": ("eval", "evaluate a model on held-out simulated frames (JSON)"),
 }
 
 

@@ -1,0 +1,121 @@
+"""The fast decoder against a straightforward full-resolution reference."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from vis_ros.core.engine.decoder import Decoder, DecoderConfig, select_detections
+from vis_ros.core.engine.letterbox import Letterbox
+
+NC, NM = 6, 32
+NAMES = tuple(f"c{i}" for i in range(NC))
+
+
+def reference_masks(raw, protos, letterbox: Letterbox, config: DecoderConfig):
+    """Full-image masks the slow, obvious way: sample sigmoid(coef . protos) at every
+    source pixel's position on the prototype grid, then crop to the box."""
+    nc = NC
+    anchors, boxes_in, scores, classes = select_detections(raw, nc, config)
+    boxes = letterbox.boxes_to_source(boxes_in)
+    h, w = letterbox.source_height, letterbox.source_width
+    u, v = np.meshgrid(np.arange(w) + 0.5, np.arange(h) + 0.5)
+    map_x = ((u * letterbox.scale + letterbox.pad_x) / 4 - 0.5).astype(np.float32)
+    map_y = ((v * letterbox.scale + letterbox.pad_y) / 4 - 0.5).astype(np.float32)
+    out = []
+    kept = []
+    for k, a in enumerate(anchors):
+        x0, y0, x1, y1 = boxes[k]
+        in_box = (u >= x0) & (u <= x1) & (v >= y0) & (v <= y1)
+        if not in_box.any():  # box lies in the letterbox padding: no pixels, no instance
+            continue
+        coef = raw[4 + nc:, a]
+        prob = 1 / (1 + np.exp(-np.tensordot(coef, protos, axes=1)))
+        full = cv2.remap(prob.astype(np.float32), map_x, map_y, cv2.INTER_LINEAR,
+                         borderMode=cv2.BORDER_REPLICATE) > config.mask_threshold
+        out.append(full & in_box)
+        kept.append(k)
+    return out, boxes[kept], scores[kept], classes[kept]
+
+
+def random_outputs(rng, input_hw=(256, 320), anchors=1680, objects=20):
+    """Raw outputs with `objects` confident, non-overlapping boxes and smooth prototypes."""
+    ih, iw = input_hw
+    raw = np.zeros((4 + NC + NM, anchors), np.float32)
+    raw[4:4 + NC] = rng.random((NC, anchors)) * 0.2  # background below threshold
+    cols, rows = 5, 4
+    for k in range(objects):
+        cx = (k % cols + 0.5) * iw / cols + rng.uniform(-5, 5)
+        cy = (k // cols % rows + 0.5) * ih / rows + rng.uniform(-5, 5)
+        raw[0:4, k] = (cx, cy, rng.uniform(20, iw / cols - 4), rng.uniform(20, ih / rows - 4))
+        raw[4 + k % NC, k] = rng.uniform(0.5, 0.95)
+        raw[4 + NC:, k] = rng.standard_normal(NM) * 2
+    protos = cv2.GaussianBlur(rng.standard_normal((ih // 4, iw // 4, NM)).astype(np.float32), (0, 0), 3)
+    return raw, np.ascontiguousarray(protos.transpose(2, 0, 1)) * 5
+
+
+def _iou(a, b):
+    union = np.logical_or(a, b).sum()
+    return 1.0 if union == 0 else np.logical_and(a, b).sum() / union
+
+
+@pytest.mark.parametrize("source_hw", [(480, 640), (720, 1280), (256, 320), (300, 200)])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_fast_masks_match_reference(source_hw, seed):
+    rng = np.random.default_rng(seed)
+    raw, protos = random_outputs(rng)
+    letterbox = Letterbox.fit(source_hw, (256, 320))
+    config = DecoderConfig()
+    fast = Decoder(NAMES, config)(raw, protos, letterbox)
+    ref, boxes, scores, classes = reference_masks(raw, protos, letterbox, config)
+    assert len(fast) == len(ref) >= 10
+    for det, ref_mask, box, score, cls in zip(fast, ref, boxes, scores, classes):
+        assert det.class_id == cls and det.score == pytest.approx(score)
+        np.testing.assert_allclose(det.box, box, atol=1e-3)
+        assert _iou(det.full_mask(*source_hw), ref_mask) >= 0.99
+
+
+def test_masks_stay_inside_their_boxes():
+    rng = np.random.default_rng(3)
+    raw, protos = random_outputs(rng)
+    letterbox = Letterbox.fit((480, 640), (256, 320))
+    for det in Decoder(NAMES)(raw, protos, letterbox):
+        x0, y0, x1, y1 = det.box
+        ys, xs = np.nonzero(det.full_mask(480, 640))
+        if len(xs):
+            assert xs.min() + 0.5 >= x0 and xs.max() + 0.5 <= x1
+            assert ys.min() + 0.5 >= y0 and ys.max() + 0.5 <= y1
+
+
+def _two_boxes(class_a, class_b):
+    raw = np.zeros((4 + NC + NM, 10), np.float32)
+    raw[0:4, 0] = (100, 100, 50, 50)
+    raw[0:4, 1] = (102, 101, 50, 50)  # IoU ~0.9 with the first
+    raw[4 + class_a, 0] = 0.9
+    raw[4 + class_b, 1] = 0.8
+    return raw
+
+
+def test_class_aware_nms_keeps_overlapping_boxes_of_other_classes():
+    raw = _two_boxes(0, 1)
+    assert len(select_detections(raw, NC, DecoderConfig())[0]) == 2
+    assert len(select_detections(raw, NC, DecoderConfig(class_agnostic_nms=True))[0]) == 1
+    assert len(select_detections(_two_boxes(2, 2), NC, DecoderConfig())[0]) == 1
+
+
+def test_score_filter_and_max_detections():
+    rng = np.random.default_rng(0)
+    raw, _ = random_outputs(rng)
+    assert len(select_detections(raw, NC, DecoderConfig(score_threshold=0.99))[0]) == 0
+    assert len(select_detections(raw, NC, DecoderConfig(max_detections=5))[0]) == 5
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"score_threshold": 1.5}, "score_threshold"),
+    ({"nms_iou": -0.1}, "nms_iou"),
+    ({"mask_threshold": 1.0}, "mask_threshold"),
+    ({"max_detections": 0}, "max_detections"),
+])
+def test_config_rejects_bad_values(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        DecoderConfig(**kwargs)

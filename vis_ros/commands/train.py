@@ -1,0 +1,31 @@
+"""Train the embedded default model on simulated frames and export it to ONNX.
+
+Deterministic for a given --seed on one machine; on the 2-core CI-class CPU
+the defaults take about 45 minutes (see models/README.md for measured time).
+Needs PyTorch (`pip install torch==2.13.0` here; it is not needed at run time).
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from vis_ros.train.trainer import TrainConfig
+
+    d = TrainConfig()
+    parser.add_argument("--out", type=Path, default=Path("models/vis_ros_default.onnx"))
+    parser.add_argument("--seed", type=int, default=d.seed)
+    parser.add_argument("--samples", type=int, default=d.samples, help="training scenes")
+    parser.add_argument("--iterations", type=int, default=d.iterations)
+    parser.add_argument("--batch", type=int, default=d.batch)
+    parser.add_argument("--lr", type=float, default=d.lr)
+
+
+def run(args: argparse.Namespace) -> int:
+    from vis_ros.train.trainer import TrainConfig, train
+
+    config = TrainConfig(seed=args.seed, samples=args.samples, iterations=args.iterations,
+                         batch=args.batch, lr=args.lr)
+    train(config, args.out, log=lambda m: print(m, flush=True))
+    return 0

@@ -1,0 +1,30 @@
+"""Per-frame detections before tracking: what the engine's decoder produces."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from vis_ros.core.instances import PixelBox
+
+
+@dataclass(frozen=True, eq=False)
+class Detection:
+    """One detected object in source-image pixels.
+
+    `box` is the sub-pixel box (x0, y0, x1, y1); `roi` the integer pixel
+    rectangle containing it, to which `mask` (bool) is local.
+    """
+
+    box: tuple[float, float, float, float]
+    score: float
+    class_id: int
+    class_name: str
+    roi: PixelBox
+    mask: np.ndarray = field(repr=False)
+
+    def full_mask(self, height: int, width: int) -> np.ndarray:
+        out = np.zeros((height, width), dtype=bool)
+        r = self.roi
+        out[r.y:r.y_end, r.x:r.x_end] = self.mask
+        return out

@@ -1,0 +1,1 @@
+"""Segmentation engine: pre-processing, backends and the prototype-head decoder."""

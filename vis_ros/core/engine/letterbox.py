@@ -1,0 +1,80 @@
+"""Letterbox resize: keep aspect ratio, pad to the model's input size.
+
+Matches the Ultralytics convention (scale = min ratio, centred padding with
+value 114, INTER_LINEAR), so user-exported YOLO-seg models see what they
+were trained on. `Letterbox` remembers the mapping to undo it on boxes and
+masks.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+PAD_VALUE = 114
+
+
+@dataclass(frozen=True)
+class Letterbox:
+    """Mapping from source-image pixels to model-input pixels: x_in = x * scale + pad_x."""
+
+    scale: float
+    pad_x: int
+    pad_y: int
+    resized_width: int
+    resized_height: int
+    source_width: int
+    source_height: int
+    input_width: int
+    input_height: int
+
+    @classmethod
+    def fit(cls, source_hw: tuple[int, int], input_hw: tuple[int, int]) -> "Letterbox":
+        (h, w), (ih, iw) = source_hw, input_hw
+        if min(h, w, ih, iw) <= 0:
+            raise ValueError(f"sizes must be positive, got source {source_hw} input {input_hw}")
+        scale = min(ih / h, iw / w)
+        rw, rh = int(round(w * scale)), int(round(h * scale))
+        pad_x = int(round((iw - rw) / 2 - 0.1))
+        pad_y = int(round((ih - rh) / 2 - 0.1))
+        return cls(scale, pad_x, pad_y, rw, rh, w, h, iw, ih)
+
+    def apply(self, image: np.ndarray, out: np.ndarray | None = None,
+              pad_value: float = PAD_VALUE, interpolation: int = cv2.INTER_LINEAR) -> np.ndarray:
+        """Letterboxed copy of `image` (H, W[, C]), written into `out` if given.
+
+        `out` must have the input size and the image's dtype; reusing one buffer
+        avoids a per-frame allocation on the hot path.
+        """
+        if image.shape[:2] != (self.source_height, self.source_width):
+            raise ValueError(f"image is {image.shape[1]}x{image.shape[0]}, letterbox was fit for"
+                             f" {self.source_width}x{self.source_height}")
+        if out is None:
+            out = np.empty((self.input_height, self.input_width) + image.shape[2:], image.dtype)
+        elif out.dtype != image.dtype:
+            raise ValueError(f"out buffer is {out.dtype}, image is {image.dtype}")
+        out[...] = pad_value
+        region = out[self.pad_y:self.pad_y + self.resized_height,
+                     self.pad_x:self.pad_x + self.resized_width]
+        if (self.resized_width, self.resized_height) == (self.source_width, self.source_height):
+            region[...] = image
+        else:
+            region[...] = cv2.resize(image, (self.resized_width, self.resized_height),
+                                     interpolation=interpolation).reshape(region.shape)
+        return out
+
+    def boxes_to_source(self, boxes_xyxy: np.ndarray) -> np.ndarray:
+        """Model-input boxes (N, 4) back to source pixels, clipped to the image."""
+        out = np.empty_like(boxes_xyxy, dtype=np.float32)
+        out[:, [0, 2]] = (boxes_xyxy[:, [0, 2]] - self.pad_x) / self.scale
+        out[:, [1, 3]] = (boxes_xyxy[:, [1, 3]] - self.pad_y) / self.scale
+        out[:, [0, 2]] = np.clip(out[:, [0, 2]], 0, self.source_width)
+        out[:, [1, 3]] = np.clip(out[:, [1, 3]], 0, self.source_height)
+        return out
+
+    def boxes_to_input(self, boxes_xyxy: np.ndarray) -> np.ndarray:
+        out = np.asarray(boxes_xyxy, dtype=np.float32) * self.scale
+        out[:, [0, 2]] += self.pad_x
+        out[:, [1, 3]] += self.pad_y
+        return out

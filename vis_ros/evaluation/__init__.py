@@ -1,0 +1,1 @@
+"""Evaluation against simulator ground truth with standard metric libraries."""

@@ -1,0 +1,1 @@
+"""File formats around the core: rosbag2 via the pure-Python `rosbags` package (no rclpy)."""

@@ -1,0 +1,1 @@
+"""Training of the embedded default model (PyTorch; not needed at run time)."""

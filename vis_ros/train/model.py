@@ -1,0 +1,112 @@
+"""A small prototype-coefficient instance-segmentation network (YOLACT / YOLOv8-seg idea).
+
+Backbone with strides 4..32, a top-down feature pyramid, an anchor-free head
+at strides 8/16/32 (box distances, class scores, 32 mask coefficients) and a
+prototype branch at stride 4. In export mode `forward` returns exactly the
+Ultralytics YOLO-seg ONNX layout, so one decoder serves this model and user
+exports:
+  output0 [B, 4 + nc + 32, A]: cx, cy, w, h (input pixels), class scores (sigmoid), coefficients
+  output1 [B, 32, H/4, W/4]: prototypes
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+NUM_PROTOS = 32
+STRIDES = (8, 16, 32)
+
+
+class ConvBN(nn.Sequential):
+    def __init__(self, c_in: int, c_out: int, k: int = 3, s: int = 1):
+        super().__init__(nn.Conv2d(c_in, c_out, k, s, k // 2, bias=False),
+                         nn.BatchNorm2d(c_out), nn.SiLU(inplace=True))
+
+
+class Residual(nn.Module):
+    def __init__(self, c: int):
+        super().__init__()
+        self.body = nn.Sequential(ConvBN(c, c), ConvBN(c, c))
+
+    def forward(self, x):
+        return x + self.body(x)
+
+
+def _stage(c_in: int, c_out: int, blocks: int) -> nn.Sequential:
+    return nn.Sequential(ConvBN(c_in, c_out, 3, 2), *[Residual(c_out) for _ in range(blocks)])
+
+
+class Head(nn.Module):
+    """Per-level prediction: 4 box distances, nc class logits, 32 coefficients."""
+
+    def __init__(self, c: int, num_classes: int):
+        super().__init__()
+        self.box = nn.Sequential(ConvBN(c, c), nn.Conv2d(c, 4, 1))
+        self.cls = nn.Sequential(ConvBN(c, c), nn.Conv2d(c, num_classes, 1))
+        self.coef = nn.Sequential(ConvBN(c, c), nn.Conv2d(c, NUM_PROTOS, 1))
+        nn.init.constant_(self.cls[-1].bias, -4.6)  # prior 0.01: stable early training
+
+    def forward(self, x):
+        return self.box(x), self.cls(x), self.coef(x)
+
+
+class TinySeg(nn.Module):
+    def __init__(self, num_classes: int, width: int = 32):
+        super().__init__()
+        w = width
+        self.num_classes = num_classes
+        self.stem = ConvBN(3, w // 2, 3, 2)  # /2
+        self.s2 = _stage(w // 2, w, 1)  # /4
+        self.s3 = _stage(w, 2 * w, 2)  # /8
+        self.s4 = _stage(2 * w, 3 * w, 2)  # /16
+        self.s5 = _stage(3 * w, 4 * w, 1)  # /32
+        c = 2 * w
+        self.lat5 = ConvBN(4 * w, c, 1)
+        self.lat4 = ConvBN(3 * w, c, 1)
+        self.lat3 = ConvBN(2 * w, c, 1)
+        self.smooth4 = ConvBN(c, c)
+        self.smooth3 = ConvBN(c, c)
+        self.heads = nn.ModuleList(Head(c, num_classes) for _ in STRIDES)
+        self.proto_in = ConvBN(c + w, c)
+        self.proto = nn.Sequential(ConvBN(c, c), ConvBN(c, NUM_PROTOS, 1))
+        self.export = False
+
+    def features(self, x):
+        p2 = self.s2(self.stem(x))
+        p3 = self.s3(p2)
+        p4 = self.s4(p3)
+        p5 = self.s5(p4)
+        f5 = self.lat5(p5)
+        f4 = self.smooth4(self.lat4(p4) + F.interpolate(f5, scale_factor=2.0, mode="nearest"))
+        f3 = self.smooth3(self.lat3(p3) + F.interpolate(f4, scale_factor=2.0, mode="nearest"))
+        up = F.interpolate(f3, scale_factor=2.0, mode="nearest")
+        protos = self.proto(self.proto_in(torch.cat([up, p2], 1)))
+        return (f3, f4, f5), protos
+
+    def forward(self, x):
+        levels, protos = self.features(x)
+        boxes, logits, coefs, points, strides = [], [], [], [], []
+        for feature, head, stride in zip(levels, self.heads, STRIDES):
+            box, cls, coef = head(feature)
+            b, _, h, w = box.shape
+            ys = (torch.arange(h, device=x.device, dtype=x.dtype) + 0.5) * stride
+            xs = (torch.arange(w, device=x.device, dtype=x.dtype) + 0.5) * stride
+            gy, gx = torch.meshgrid(ys, xs, indexing="ij")
+            points.append(torch.stack([gx, gy], 0).reshape(2, -1))
+            strides.append(torch.full((h * w,), float(stride), device=x.device, dtype=x.dtype))
+            boxes.append(box.reshape(b, 4, -1))
+            logits.append(cls.reshape(b, self.num_classes, -1))
+            coefs.append(coef.reshape(b, NUM_PROTOS, -1))
+        points = torch.cat(points, 1)  # (2, A)
+        strides = torch.cat(strides, 0)  # (A,)
+        # ltrb distances in units of stride; softplus keeps them positive.
+        dist = F.softplus(torch.cat(boxes, 2)) * strides
+        x0y0 = points - dist[:, :2]
+        x1y1 = points + dist[:, 2:]
+        logits = torch.cat(logits, 2)
+        coefs = torch.cat(coefs, 2)
+        if self.export:
+            cxcy, wh = (x0y0 + x1y1) / 2, x1y1 - x0y0
+            return torch.cat([cxcy, wh, logits.sigmoid(), coefs], 1), protos
+        return torch.cat([x0y0, x1y1], 1), logits, coefs, protos, points, strides
