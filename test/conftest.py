@@ -23,3 +23,11 @@ def rclpy_context():
     rclpy.init(context=context)
     yield context
     rclpy.shutdown(context=context)
+
+# Test helpers (ONNX graph builders, child-process scripts) live in test/helpers;
+# only that folder goes on sys.path, never the repository root (which would
+# shadow the installed vis_ros and its generated messages).
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).parent / "helpers"))

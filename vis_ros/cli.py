@@ -12,6 +12,8 @@ _COMMANDS = {
     "train": ("train", "train the embedded default model on simulated frames"),
     "infer": ("infer", "segment one image and print/write the instances"),
     "eval": ("eval", "evaluate a model on held-out simulated frames (JSON)"),
+    "build-engine": ("build_engine", "build a TensorRT engine for this GPU (cached by key)"),
+    "bench": ("bench", "per-stage timings as JSON"),
 }
 
 

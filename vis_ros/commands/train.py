@@ -20,12 +20,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--iterations", type=int, default=d.iterations)
     parser.add_argument("--batch", type=int, default=d.batch)
     parser.add_argument("--lr", type=float, default=d.lr)
+    parser.add_argument("--cache-dir", type=Path, default=None,
+                        help="keep generated training samples here (reused on re-runs)")
 
 
 def run(args: argparse.Namespace) -> int:
     from vis_ros.train.trainer import TrainConfig, train
 
     config = TrainConfig(seed=args.seed, samples=args.samples, iterations=args.iterations,
-                         batch=args.batch, lr=args.lr)
+                         batch=args.batch, lr=args.lr, cache_dir=args.cache_dir)
     train(config, args.out, log=lambda m: print(m, flush=True))
     return 0

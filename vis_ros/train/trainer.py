@@ -31,6 +31,7 @@ class TrainConfig:
     width: int = 32
     workers: int = 2
     ema_decay: float = 0.999
+    cache_dir: Path | None = None  # keep generated samples here across runs
 
 
 class ModelEMA:
@@ -57,11 +58,23 @@ class ModelEMA:
 
 
 def _generate(config: TrainConfig, log) -> list[Sample]:
+    import pickle
+
+    cache = None
+    if config.cache_dir is not None:
+        h, w = config.input_hw
+        cache = Path(config.cache_dir) / f"samples-{config.samples}-{h}x{w}.pkl"
+        if cache.is_file():
+            log(f"loading samples from {cache}")
+            return pickle.loads(cache.read_bytes())
     start = time.perf_counter()
     with Pool(config.workers) as pool:
         samples = pool.starmap(make_sample, [(s, config.input_hw) for s in range(config.samples)],
                                chunksize=16)
     log(f"generated {len(samples)} samples in {time.perf_counter() - start:.0f} s")
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        cache.write_bytes(pickle.dumps(samples, protocol=pickle.HIGHEST_PROTOCOL))
     return samples
 
 
@@ -75,8 +88,10 @@ def _batch(samples: list[Sample], indices: np.ndarray, rng: np.random.Generator)
             image, masks = image[:, ::-1], masks[:, :, ::-1]
             boxes[:, [0, 2]] = width - boxes[:, [2, 0]]
         images.append(np.ascontiguousarray(image))
+        # .copy(): a flipped view has negative strides, which torch refuses
+        # (np.ascontiguousarray keeps them for zero-size arrays).
         targets.append((torch.from_numpy(boxes), torch.from_numpy(s.classes),
-                        torch.from_numpy(np.ascontiguousarray(masks))))
+                        torch.from_numpy(masks.copy())))
     x = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float().div_(255.0)
     return x, targets
 

@@ -1,0 +1,150 @@
+"""The TensorRT backend against a strict fake of the TensorRT 10 API (see
+test/helpers/fake_tensorrt.py), plus a real-engine test that runs only where
+`tensorrt` and a CUDA GPU exist."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import fake_tensorrt as trt
+from vis_ros.core.engine.backends.engine_file import EngineKey, read_engine, write_engine
+from vis_ros.core.engine.backends.tensorrt_backend import TensorRTBackend
+from vis_ros.core.engine.errors import ModelLayoutError, ModelLoadError
+from vis_ros.core.engine.segmenter import Segmenter
+
+NAMES = {i: n for i, n in enumerate(["box", "ball", "cylinder", "cup", "bottle", "toy"])}
+META = {"names": repr(NAMES), "imgsz": "[256, 320]", "task": "segment", "stride": "32"}
+
+
+def _engine(tmp_path, tensors=None, boxes=((160, 128, 60, 40, 3, 0.9),), metadata=META,
+            key: EngineKey | None = None, name="m.engine", **plan_kwargs):
+    meta = dict(metadata)
+    if key is not None:
+        meta["engine_key"] = key.__dict__
+    plan = trt.make_plan(tensors or trt.yolo_seg_tensors(), boxes, **plan_kwargs)
+    return write_engine(tmp_path / name, plan, meta)
+
+
+def _segmenter(path, memory=None):
+    return Segmenter(path, backend="tensorrt", memory=memory or trt.FakeCudaMemory(), trt_module=trt)
+
+
+def test_engine_runs_end_to_end_through_the_segmenter(tmp_path):
+    memory = trt.FakeCudaMemory()
+    seg = _segmenter(_engine(tmp_path), memory)
+    assert seg.class_names[3] == "cup" and seg.spec.input_hw == (256, 320)
+    image = np.zeros((480, 640, 3), np.uint8)
+    image[200:260, 260:380] = 255  # bright: prototype 0 positive there
+    result = seg(image)
+    (det,) = result.detections
+    assert det.class_name == "cup" and det.score == pytest.approx(0.9)
+    # 256x320 input from 640x480: scale 0.5, pad 8 px top -> box centre (320, 240) in source.
+    assert det.box == pytest.approx((260, 200, 380, 280))
+    full = det.full_mask(480, 640)
+    assert full[205:255, 265:375].all() and not full[265:280].any()
+    assert memory.synchronizations == 1 and seg.backend.context.executions == 1
+    # A second frame reuses every buffer and sees the new image, not the old one.
+    assert seg(np.zeros((480, 640, 3), np.uint8)).detections[0].mask.sum() == 0
+
+
+def test_dynamic_batch_engine_gets_batch_one(tmp_path):
+    path = _engine(tmp_path, trt.yolo_seg_tensors(dynamic_batch=True))
+    seg = _segmenter(path)
+    assert seg.backend.inputs[0].shape == (1, 3, 256, 320)
+    assert len(seg(np.zeros((480, 640, 3), np.uint8)).detections) == 1
+
+
+def test_engine_of_another_tensorrt_version_is_refused_with_the_reason(tmp_path):
+    path = _engine(tmp_path, trt_version="8.6.1")
+    with pytest.raises(ModelLoadError, match="expecting library version 10.3.0 got 8.6.1"):
+        _segmenter(path)
+
+
+def test_corrupt_and_missing_engine_files(tmp_path):
+    corrupt = tmp_path / "corrupt.engine"
+    corrupt.write_bytes(b"\x00" * 64)
+    with pytest.raises(ModelLoadError, match="Serialization assertion"):
+        _segmenter(corrupt)
+    with pytest.raises(ModelLoadError, match="does not exist"):
+        _segmenter(tmp_path / "missing.engine")
+    truncated = tmp_path / "short.engine"
+    truncated.write_bytes(b"\x01\x00")
+    with pytest.raises(ModelLoadError, match="truncated"):
+        _segmenter(truncated)
+
+
+def test_engine_built_for_another_gpu_is_refused_before_deserialising(tmp_path):
+    key = EngineKey("NVIDIA Jetson AGX Orin", "8.7", "10.3.0", True, False, 1024, 1, "ab" * 32)
+    path = _engine(tmp_path, key=key)
+    with pytest.raises(ModelLoadError, match="gpu_name 'NVIDIA Jetson AGX Orin'.*here 'NVIDIA Fake GPU'"):
+        _segmenter(path)
+    same = EngineKey("NVIDIA Fake GPU", "8.7", "10.3.0", True, False, 1024, 1, "ab" * 32)
+    assert _segmenter(_engine(tmp_path, key=same, name="ok.engine")).spec.num_classes == 6
+
+
+@pytest.mark.parametrize("tensors, message", [
+    (trt.yolo_seg_tensors(outputs=1), "detection-only export"),
+    (trt.yolo_seg_tensors(num_classes=80), "class list does not match"),
+])
+def test_engine_with_unexpected_io_is_refused(tmp_path, tensors, message):
+    with pytest.raises(ModelLayoutError, match=message):
+        _segmenter(_engine(tmp_path, tensors))
+
+
+def test_ultralytics_style_header_round_trips(tmp_path):
+    path = write_engine(tmp_path / "x.engine", b"PLAN", {"names": {"0": "a"}, "imgsz": [640, 640]})
+    metadata, plan = read_engine(path)
+    assert plan == b"PLAN" and metadata["imgsz"] == [640, 640]
+    raw = path.read_bytes()
+    length = int.from_bytes(raw[:4], "little")
+    assert json.loads(raw[4:4 + length]) == metadata
+
+
+def test_fake_is_strict_about_call_order(tmp_path):
+    """The fake rejects what real TensorRT rejects, so the backend passing is meaningful."""
+    memory = trt.FakeCudaMemory()
+    engine = trt.Runtime(trt.ILogger()).deserialize_cuda_engine(trt.make_plan(trt.yolo_seg_tensors()))
+    ctx = engine.create_execution_context()
+    with pytest.raises(RuntimeError, match="input shape of 'images' not set"):
+        ctx.execute_async_v3(memory.stream_handle)
+    assert ctx.set_input_shape("images", (1, 3, 100, 100)) is False
+    assert ctx.set_input_shape("images", (1, 3, 256, 320)) is True
+    with pytest.raises(RuntimeError, match="no address set for tensor 'images'"):
+        ctx.execute_async_v3(memory.stream_handle)
+    ctx.set_tensor_address("images", memory.device_empty((1, 3, 8, 8), np.float32))
+    with pytest.raises(RuntimeError, match="buffer for 'images' has 768 bytes, needs 983040"):
+        ctx.execute_async_v3(memory.stream_handle)
+    ctx.set_tensor_address("images", memory.device_empty((1, 3, 256, 320), np.float32))
+    with pytest.raises(RuntimeError, match="no address set for tensor 'output0'"):
+        ctx.execute_async_v3(memory.stream_handle)
+    with pytest.raises(TypeError, match="integer CUDA stream"):
+        ctx.execute_async_v3(None)
+
+
+def test_backend_reads_outputs_only_after_synchronising(tmp_path):
+    memory = trt.FakeCudaMemory()
+    backend = TensorRTBackend(_engine(tmp_path), memory=memory, trt_module=trt)
+    outputs = backend.run(np.ones((1, 3, 256, 320), np.float32))
+    assert not np.isnan(outputs["output1"]).any()
+    assert outputs["output1"][0, 0, 10, 10] == pytest.approx(0.5)
+
+
+def _real_tensorrt_available() -> bool:
+    try:
+        import tensorrt  # noqa: F401
+        import torch
+        return torch.cuda.is_available()
+    except Exception:
+        return False
+
+
+@pytest.mark.skipif(not _real_tensorrt_available(), reason="needs the tensorrt package and a CUDA GPU")
+def test_real_engine_built_from_the_embedded_model(tmp_path):
+    from vis_ros.core.engine.engine_builder import BuildOptions, build_engine
+    from vis_ros.core.model_path import default_model_path
+
+    engine = build_engine(default_model_path(), tmp_path, BuildOptions(fp16=True))
+    seg = Segmenter(engine, backend="tensorrt")
+    assert seg(np.zeros((480, 640, 3), np.uint8)).detections == []

@@ -1,0 +1,1 @@
+"""Benchmarks: per-stage timings written as JSON (speed targets live here, not in tests)."""

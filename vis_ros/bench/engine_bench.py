@@ -1,0 +1,45 @@
+"""Engine stages on simulated 640x480 frames: pre-process, engine, decode.
+
+Besides the per-frame stages, decode + mask assembly is timed at exactly 20
+instances on the model's real outputs (low score threshold, max 20
+detections), the case the decoder's budget is stated for.
+"""
+from __future__ import annotations
+
+import time
+
+from vis_ros.bench.stats import summarize_ms
+from vis_ros.core.engine.decoder import Decoder, DecoderConfig
+from vis_ros.core.engine.segmenter import Segmenter
+from vis_ros.core.sim.scene import SimOptions
+from vis_ros.evaluation.heldout import heldout_frames
+
+
+def bench_engine(model_path, frames: int = 60, width: int = 640, height: int = 480,
+                 threads: int = 0) -> dict:
+    segmenter = Segmenter(model_path, intra_op_threads=threads)
+    segmenter.warm_up(3)
+    decode20 = Decoder(segmenter.class_names, DecoderConfig(score_threshold=0.001, max_detections=20))
+    spec = segmenter.spec
+    stages = {"preprocess": [], "engine": [], "decode": []}
+    decode_20, counts = [], []
+    options = SimOptions(width=width, height=height, objects=15)
+    for _, frame in heldout_frames(frames, options=options):
+        result = segmenter(frame.rgb)
+        for k, v in result.timings_s.items():
+            stages[k].append(v)
+        tensor, letterbox = segmenter.preprocess(frame.rgb)
+        outputs = segmenter.backend.run(tensor)
+        t0 = time.perf_counter()
+        dets = decode20(outputs[spec.detections_name][0], outputs[spec.prototypes_name][0], letterbox)
+        decode_20.append(time.perf_counter() - t0)
+        counts.append(len(dets))
+    summary = {name: summarize_ms(values) for name, values in stages.items()}
+    summary["decode_20_instances"] = summarize_ms(decode_20)
+    engine_median = summary["engine"]["median"]
+    return {
+        "model": str(model_path), "backend": segmenter.backend.describe(),
+        "image": f"{width}x{height}", "frames": frames, "stages_ms": summary,
+        "instances_in_decode_20": {"min": min(counts), "max": max(counts)},
+        "decode_20_over_engine": round(summary["decode_20_instances"]["median"] / engine_median, 4),
+    }

@@ -1,0 +1,32 @@
+"""Per-stage timings (median, p95) of the pipeline as JSON.
+
+Run it on an otherwise idle machine and compare ratios within one run;
+absolute times vary from machine to machine and run to run.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+from pathlib import Path
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", default=None, help="ONNX or engine (default: embedded)")
+    parser.add_argument("--frames", type=int, default=60)
+    parser.add_argument("--threads", type=int, default=0, help="ONNX Runtime intra-op threads (0: all)")
+    parser.add_argument("--out", type=Path, default=Path("out/bench.json"))
+
+
+def run(args: argparse.Namespace) -> int:
+    from vis_ros.bench.engine_bench import bench_engine
+    from vis_ros.core.model_path import resolve_model
+
+    report = {"machine": {"cpu_count": os.cpu_count(), "processor": platform.processor(),
+                          "python": platform.python_version()}}
+    report["engine"] = bench_engine(resolve_model(args.model), args.frames, threads=args.threads)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2))
+    print(json.dumps(report, indent=2))
+    return 0

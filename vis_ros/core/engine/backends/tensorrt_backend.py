@@ -1,0 +1,138 @@
+"""TensorRT backend for .engine / .plan files, on the TensorRT 10 tensor API.
+
+The engine is deserialised once; I/O tensors are found by name through
+`num_io_tensors` / `get_tensor_name` / `get_tensor_mode`, every input shape
+is set with `set_input_shape`, every tensor gets a device address with
+`set_tensor_address`, and `execute_async_v3` runs on one CUDA stream. Input
+goes through a pinned host buffer; outputs come back into pinned host
+buffers allocated once. Errors name the file and the cause: missing,
+corrupt, built for another TensorRT version or GPU, or I/O that is not the
+YOLO-seg head.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from vis_ros.core.engine.backends.engine_file import EngineKey, check_key, read_engine
+from vis_ros.core.engine.errors import ModelLayoutError, ModelLoadError
+from vis_ros.core.engine.model_spec import TensorInfo
+
+
+def import_tensorrt():
+    try:
+        import tensorrt
+    except ImportError as exc:
+        raise ModelLoadError("the tensorrt backend needs the `tensorrt` Python package (TensorRT 10);"
+                             " install it with JetPack / the NVIDIA wheels, or use backend"
+                             " 'onnxruntime'") from exc
+    major = int(str(tensorrt.__version__).split(".")[0])
+    if major < 10:
+        raise ModelLoadError(f"TensorRT {tensorrt.__version__} found; the tensorrt backend needs 10+")
+    return tensorrt
+
+
+def _collecting_logger(trt):
+    """A TensorRT logger that also keeps errors, so load failures can quote them."""
+
+    class Logger(trt.ILogger):
+        def __init__(self):
+            trt.ILogger.__init__(self)
+            self.errors: list[str] = []
+
+        def log(self, severity, msg):
+            if severity in (trt.ILogger.Severity.ERROR, trt.ILogger.Severity.INTERNAL_ERROR):
+                self.errors.append(str(msg))
+
+    return Logger()
+
+
+class TensorRTBackend:
+    name = "tensorrt"
+
+    def __init__(self, path, memory=None, trt_module=None, **_ignored):
+        trt = trt_module or import_tensorrt()
+        self._trt = trt
+        path = Path(path)
+        metadata, plan = read_engine(path)
+        if memory is None:
+            from vis_ros.core.engine.backends.cuda_memory import TorchCudaMemory
+
+            memory = TorchCudaMemory()
+        self.memory = memory
+        current = EngineKey(memory.device_name(), memory.compute_capability(), str(trt.__version__),
+                            False, False, 0, 0, "")
+        check_key(metadata, current, path)
+        self._logger = _collecting_logger(trt)
+        runtime = trt.Runtime(self._logger)
+        engine = runtime.deserialize_cuda_engine(plan)
+        if engine is None:
+            detail = "; ".join(self._logger.errors) or "no detail from TensorRT"
+            raise ModelLoadError(f"TensorRT {trt.__version__} cannot deserialise {path} (corrupt file,"
+                                 f" or built for another TensorRT version or GPU): {detail}")
+        self._runtime, self.engine = runtime, engine
+        self.context = engine.create_execution_context()
+        if self.context is None:
+            raise ModelLoadError(f"TensorRT could not create an execution context for {path}"
+                                 " (out of GPU memory?)")
+        self.metadata = {k: v if isinstance(v, str) else repr(v) for k, v in metadata.items()
+                         if k != "engine_key"}
+        self.inputs, self.outputs = [], []
+        for i in range(engine.num_io_tensors):
+            name = engine.get_tensor_name(i)
+            info = TensorInfo(name, tuple(engine.get_tensor_shape(name)),
+                              np.dtype(trt.nptype(engine.get_tensor_dtype(name))).name)
+            is_input = engine.get_tensor_mode(name) == trt.TensorIOMode.INPUT
+            (self.inputs if is_input else self.outputs).append(info)
+        if len(self.inputs) != 1:
+            raise ModelLayoutError(f"engine {path} has inputs {[t.name for t in self.inputs]};"
+                                   " expected one image input")
+        self._allocate()
+
+    def _allocate(self) -> None:
+        """Fix the input shape (batch 1 where dynamic), then size and bind every buffer."""
+        trt, ctx = self._trt, self.context
+        image = self.inputs[0]
+        shape = tuple(d if isinstance(d, int) and d > 0 else 1 for d in image.shape)
+        if any(not isinstance(d, int) or d <= 0 for d in image.shape[1:]):
+            import ast
+
+            imgsz = ast.literal_eval(self.metadata.get("imgsz", "None")) if "imgsz" in self.metadata else None
+            if imgsz is None:
+                raise ModelLayoutError(f"engine input '{image.name}' has dynamic size {image.shape}"
+                                       " and no imgsz metadata")
+            h, w = (imgsz, imgsz) if isinstance(imgsz, int) else imgsz
+            shape = (1, 3, int(h), int(w))
+        if not ctx.set_input_shape(image.name, shape):
+            raise ModelLayoutError(f"engine rejects input shape {shape} for '{image.name}'")
+        self.inputs = [TensorInfo(image.name, shape, image.dtype)]
+        self._device, self._host = {}, {}
+        self._host_input = self.memory.host_empty(shape, image.dtype)
+        for info in self.inputs + self.outputs:
+            out_shape = shape if info is self.inputs[0] else tuple(ctx.get_tensor_shape(info.name))
+            buffer = self.memory.device_empty(out_shape, info.dtype)
+            self._device[info.name] = buffer
+            if not ctx.set_tensor_address(info.name, self.memory.address(buffer)):
+                raise ModelLoadError(f"TensorRT rejected the address of tensor '{info.name}'")
+            if info is not self.inputs[0]:
+                self._host[info.name] = self.memory.host_empty(out_shape, info.dtype)
+        self.outputs = [TensorInfo(o.name, self._host[o.name].shape, o.dtype) for o in self.outputs]
+
+    def run(self, batch: np.ndarray) -> dict[str, np.ndarray]:
+        """Outputs by name, in pinned host buffers reused across calls."""
+        image = self.inputs[0]
+        if batch.shape != image.shape:
+            raise ModelLayoutError(f"batch shape {batch.shape} != engine input {image.shape}")
+        np.copyto(self._host_input, batch, casting="same_kind")
+        self.memory.copy_to_device(self._device[image.name], self._host_input)
+        if not self.context.execute_async_v3(self.memory.stream_handle):
+            detail = "; ".join(self._logger.errors[-3:]) or "no detail"
+            raise ModelLoadError(f"TensorRT execution failed: {detail}")
+        for name, host in self._host.items():
+            self.memory.copy_to_host(host, self._device[name])
+        self.memory.synchronize()
+        return self._host
+
+    def describe(self) -> str:
+        return f"tensorrt {self._trt.__version__} on {self.memory.device_name()}"

@@ -1,0 +1,165 @@
+"""Build TensorRT engines from ONNX, cached under a key of GPU, TensorRT
+version and build options, so a robot never silently loads a foreign engine.
+
+The engine file carries the model's ONNX metadata (names, imgsz, ...) and the
+EngineKey in its header (see engine_file.py). INT8 uses entropy calibration
+on a folder of images, pre-processed exactly as at inference, with a
+calibration cache beside the engine so rebuilds skip calibration.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from vis_ros.core.engine.backends.engine_file import EngineKey, file_sha256, write_engine
+from vis_ros.core.engine.errors import ModelLoadError
+
+_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    fp16: bool = True
+    int8: bool = False
+    calibration_dir: Path | None = None
+    calibration_images: int = 300
+    workspace_mb: int = 2048
+    max_batch: int = 1
+
+    def __post_init__(self) -> None:
+        if self.int8 and self.calibration_dir is None:
+            raise ValueError("int8 needs calibration_dir (a folder of representative images)")
+        if not 64 <= self.workspace_mb <= 1 << 20:
+            raise ValueError(f"workspace_mb must be in [64, 1048576], got {self.workspace_mb}")
+        if not 1 <= self.max_batch <= 64:
+            raise ValueError(f"max_batch must be in [1, 64], got {self.max_batch}")
+
+
+def engine_key(onnx_path: Path, options: BuildOptions, gpu_name: str, capability: str,
+               trt_version: str) -> EngineKey:
+    return EngineKey(gpu_name, capability, trt_version, options.fp16, options.int8,
+                     options.workspace_mb, options.max_batch, file_sha256(onnx_path))
+
+
+def cached_engine_path(onnx_path: Path, cache_dir: Path, key: EngineKey) -> Path:
+    return Path(cache_dir) / f"{Path(onnx_path).stem}-{key.slug()}.engine"
+
+
+def calibration_batches(folder: Path, input_hw, count: int):
+    """Letterboxed NCHW float32 batches of 1 from the images in `folder`."""
+    import cv2
+
+    from vis_ros.core.engine.preprocess import Preprocessor
+
+    files = sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in _IMAGE_SUFFIXES)[:count]
+    if not files:
+        raise ValueError(f"no images ({', '.join(_IMAGE_SUFFIXES)}) under {folder}")
+    pre = Preprocessor(input_hw)
+    for f in files:
+        bgr = cv2.imread(str(f), cv2.IMREAD_COLOR)
+        if bgr is not None:
+            tensor, _ = pre(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+            yield tensor.copy()
+
+
+def _calibrator(trt, batches, cache_file: Path):
+    import torch
+
+    class EntropyCalibrator(trt.IInt8EntropyCalibrator2):
+        def __init__(self):
+            trt.IInt8EntropyCalibrator2.__init__(self)
+            self._batches = iter(batches)
+            self._device = None
+
+        def get_batch_size(self):
+            return 1
+
+        def get_batch(self, names):
+            batch = next(self._batches, None)
+            if batch is None:
+                return None
+            self._device = torch.from_numpy(batch).cuda()
+            return [int(self._device.data_ptr())]
+
+        def read_calibration_cache(self):
+            return cache_file.read_bytes() if cache_file.is_file() else None
+
+        def write_calibration_cache(self, cache):
+            cache_file.write_bytes(bytes(cache))
+
+    return EntropyCalibrator()
+
+
+def _progress_monitor(trt, log):
+    class Progress(trt.IProgressMonitor):
+        def __init__(self):
+            trt.IProgressMonitor.__init__(self)
+            self._start = time.monotonic()
+
+        def phase_start(self, phase_name, parent_phase, num_steps):
+            log(f"[{time.monotonic() - self._start:6.1f} s] {phase_name} ({num_steps} steps)")
+
+        def step_complete(self, phase_name, step):
+            return True  # keep building
+
+        def phase_finish(self, phase_name):
+            pass
+
+    return Progress()
+
+
+def build_engine(onnx_path, cache_dir, options: BuildOptions = BuildOptions(), out: Path | None = None,
+                 log=print) -> Path:
+    """Build (or reuse from the cache) the engine for `onnx_path` on this GPU."""
+    from vis_ros.core.engine.backends.cuda_memory import TorchCudaMemory
+    from vis_ros.core.engine.backends.tensorrt_backend import _collecting_logger, import_tensorrt
+    from vis_ros.core.engine.model_spec import build_spec
+    from vis_ros.core.engine.backends.onnxruntime_backend import OnnxRuntimeBackend
+
+    trt = import_tensorrt()
+    onnx_path = Path(onnx_path)
+    memory = TorchCudaMemory()
+    key = engine_key(onnx_path, options, memory.device_name(), memory.compute_capability(),
+                     str(trt.__version__))
+    target = out or cached_engine_path(onnx_path, cache_dir, key)
+    if target.is_file():
+        log(f"engine cache hit: {target}")
+        return target
+    # Validate the layout and take the metadata with ONNX Runtime (CPU) first.
+    reference = OnnxRuntimeBackend(onnx_path, providers=["CPUExecutionProvider"])
+    spec = build_spec(reference.inputs, reference.outputs, reference.metadata)
+    logger = _collecting_logger(trt)
+    builder = trt.Builder(logger)
+    network = builder.create_network(0)
+    parser = trt.OnnxParser(network, logger)
+    if not parser.parse(onnx_path.read_bytes()):
+        errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
+        raise ModelLoadError(f"TensorRT cannot parse {onnx_path}: {errors}")
+    config = builder.create_builder_config()
+    config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, options.workspace_mb << 20)
+    config.progress_monitor = _progress_monitor(trt, log)
+    if options.fp16:
+        config.set_flag(trt.BuilderFlag.FP16)
+    if options.int8:
+        config.set_flag(trt.BuilderFlag.INT8)
+        cache = target.with_suffix(".calib")
+        config.int8_calibrator = _calibrator(
+            trt, calibration_batches(options.calibration_dir, spec.input_hw, options.calibration_images), cache)
+    image = network.get_input(0)
+    if image.shape[0] == -1:
+        profile = builder.create_optimization_profile()
+        h, w = spec.input_hw
+        profile.set_shape(image.name, (1, 3, h, w), (1, 3, h, w), (options.max_batch, 3, h, w))
+        config.add_optimization_profile(profile)
+    log(f"building {target.name} (this takes minutes on embedded GPUs)")
+    plan = builder.build_serialized_network(network, config)
+    if plan is None:
+        raise ModelLoadError(f"TensorRT failed to build {onnx_path}: {'; '.join(logger.errors)}")
+    metadata = dict(reference.metadata)
+    metadata["engine_key"] = key.__dict__
+    write_engine(target, bytes(plan), metadata)
+    log(f"wrote {target}")
+    return target
