@@ -14,6 +14,7 @@ _COMMANDS = {
     "eval": ("eval", "evaluate a model on held-out simulated frames (JSON)"),
     "build-engine": ("build_engine", "build a TensorRT engine for this GPU (cached by key)"),
     "bench": ("bench", "per-stage timings as JSON"),
+    "track-mot": ("track_mot", "track MOTChallenge detections, write MOTChallenge tracks"),
 }
 
 

@@ -16,6 +16,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--width", type=int, default=640)
     parser.add_argument("--height", type=int, default=480)
     parser.add_argument("--threads", type=int, default=0, help="ONNX Runtime intra-op threads")
+    parser.add_argument("--tracking", action="store_true",
+                        help="also evaluate tracking (HOTA, IDF1, ID switches) and keyframe propagation")
+    parser.add_argument("--sequences", type=int, default=6, help="tracking: sim sequences")
+    parser.add_argument("--sequence-frames", type=int, default=90, help="tracking: frames per sequence")
+    parser.add_argument("--skip-segmentation", action="store_true", help="only the tracking part")
     parser.add_argument("--out", type=Path, default=Path("out/eval.json"))
 
 
@@ -54,10 +59,18 @@ def run(args: argparse.Namespace) -> int:
 
     from vis_ros.core.model_path import resolve_model
 
-    with tqdm(total=args.frames, desc="eval", unit="frame") as bar:
-        summary = evaluate_segmentation(resolve_model(args.model), args.frames, args.width,
-                                        args.height, args.threads, progress=bar.update)
+    model = resolve_model(args.model)
+    report = {}
+    if not args.skip_segmentation:
+        with tqdm(total=args.frames, desc="eval", unit="frame") as bar:
+            report["segmentation"] = evaluate_segmentation(model, args.frames, args.width, args.height,
+                                                           args.threads, progress=bar.update)
+    if args.tracking:
+        from vis_ros.evaluation.tracking_eval import evaluate_tracking
+
+        report["tracking"] = evaluate_tracking(model, args.sequences, args.sequence_frames,
+                                               threads=args.threads)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(summary, indent=2))
-    print(json.dumps({k: v for k, v in summary.items() if k != "mask_ap50_per_class"}, indent=2))
+    args.out.write_text(json.dumps(report, indent=2))
+    print(json.dumps(report, indent=2))
     return 0

@@ -1,0 +1,163 @@
+"""Tracker behaviour, stepped frame by frame on scripted detections."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from vis_ros.core.detections import Detection
+from vis_ros.core.instances import PixelBox, TrackState
+from vis_ros.core.tracking.config import TrackerConfig
+from vis_ros.core.tracking.tracker import Tracker
+
+H, W = 480, 640
+FRAME_NS = 33_333_333
+
+
+def det(cx, cy, w=40, h=40, score=0.9, class_id=0):
+    x0, y0 = int(round(cx - w / 2)), int(round(cy - h / 2))
+    x0c, y0c = max(x0, 0), max(y0, 0)
+    x1c, y1c = min(x0 + w, W), min(y0 + h, H)
+    roi = PixelBox(x0c, y0c, max(x1c - x0c, 0), max(y1c - y0c, 0))
+    yy, xx = np.mgrid[y0c:y1c, x0c:x1c]
+    mask = ((yy + 0.5 - cy) / (h / 2)) ** 2 + ((xx + 0.5 - cx) / (w / 2)) ** 2 <= 1.0
+    return Detection(box=(float(x0c), float(y0c), float(x1c), float(y1c)), score=score,
+                     class_id=class_id, class_name=f"class{class_id}", roi=roi, mask=mask)
+
+
+def image_with(*patches):
+    rgb = np.full((H, W, 3), 90, np.uint8)
+    for cx, cy, colour in patches:
+        rgb[int(cy) - 20:int(cy) + 20, int(cx) - 20:int(cx) + 20] = colour
+    return rgb
+
+
+def run(tracker, frames, start=0):
+    """frames: list of (detections, rgb or None); returns per-frame {track_id: instance}."""
+    out = []
+    for i, (dets, rgb) in enumerate(frames):
+        result = tracker.update(dets, (start + i) * FRAME_NS, (H, W), rgb)
+        out.append({inst.track_id: inst for inst in result})
+    return out
+
+
+def ids_near(frame_out, x, tol=25):
+    return [tid for tid, inst in frame_out.items()
+            if abs(inst.box.x + inst.box.width / 2 - x) < tol]
+
+
+def test_object_keeps_its_id_through_a_full_occlusion():
+    tracker = Tracker()
+    frames = [([det(100 + 5 * i, 200)] if not 20 <= i < 32 else [], None) for i in range(50)]
+    out = run(tracker, frames)
+    first = out[10]
+    (tid,) = first
+    assert first[tid].state == TrackState.CONFIRMED
+    assert out[25][tid].state == TrackState.COASTING  # predicted through the occlusion
+    assert list(out[40]) == [tid] and out[40][tid].state == TrackState.CONFIRMED
+
+
+def test_crossing_objects_of_the_same_class_keep_their_ids():
+    tracker = Tracker()
+    frames = []
+    for i in range(60):
+        a, b = 100 + 8 * i, 572 - 8 * i
+        overlapping = abs(a - b) < 40
+        dets = [det(a, 240)] + ([] if overlapping else [det(b, 240)])  # b hidden while crossing
+        frames.append((dets, None))
+    out = run(tracker, frames)
+    left_id = ids_near(out[5], 140)[0]
+    right_id = ids_near(out[5], 532)[0]
+    assert left_id != right_id
+    assert ids_near(out[55], 100 + 8 * 55) == [left_id]
+    assert ids_near(out[55], 572 - 8 * 55) == [right_id]
+
+
+def test_object_leaving_and_reentering_gets_its_old_id_back():
+    tracker = Tracker(TrackerConfig(max_age_s=0.5, reid_window_s=3.0))
+    red, green = (220, 30, 30), (30, 200, 40)
+    frames = []
+    for i in range(90):
+        visible = not 20 <= i < 65  # gone for 1.5 s, longer than max_age_s
+        dets = [det(300, 200)] if visible else []
+        dets.append(det(500, 350, class_id=1))
+        rgb = image_with(*([(300, 200, red)] if visible else []), (500, 350, green))
+        frames.append((dets, rgb))
+    out = run(tracker, frames)
+    red_id = ids_near(out[10], 300)[0]
+    assert ids_near(out[45], 300) == []  # removed meanwhile, not coasting
+    assert ids_near(out[80], 300) == [red_id]
+    assert len({tid for f in out for tid in f}) == 2
+
+
+def test_different_looking_object_does_not_take_an_old_id():
+    tracker = Tracker(TrackerConfig(max_age_s=0.3))
+    frames = [([det(300, 200)], image_with((300, 200, (220, 30, 30)))) for _ in range(15)]
+    frames += [([], image_with()) for _ in range(20)]
+    frames += [([det(300, 200)], image_with((300, 200, (30, 30, 220)))) for _ in range(5)]
+    out = run(tracker, frames)
+    assert ids_near(out[5], 300) != ids_near(out[38], 300)
+
+
+def test_class_flicker_keeps_one_id_and_a_stable_class():
+    tracker = Tracker()
+    frames = [([det(200 + 2 * i, 200, class_id=0 if i % 3 else 1)], None) for i in range(30)]
+    out = run(tracker, frames)
+    assert len({tid for f in out for tid in f}) == 1
+    assert {inst.class_id for f in out[5:] for inst in f.values()} == {0}
+
+
+def test_timestamp_gap_uses_real_time_for_prediction():
+    """30 Hz, then 8 frames dropped while the object keeps moving: same ID after the gap."""
+    tracker = Tracker()
+    speed = 6  # px per frame
+    out = run(tracker, [([det(100 + speed * i, 300)], None) for i in range(15)])
+    (tid,) = out[-1]
+    gap_frame = 15 + 8
+    later = tracker.update([det(100 + speed * gap_frame, 300)], gap_frame * FRAME_NS, (H, W))
+    assert [i.track_id for i in later] == [tid]
+
+
+def test_burst_of_200_detections_then_empty_frames():
+    tracker = Tracker()
+    rng = np.random.default_rng(0)
+    burst = [det(rng.uniform(20, W - 20), rng.uniform(20, H - 20), 20, 20) for _ in range(200)]
+    out = run(tracker, [(burst, None), ([], None), ([], None)])
+    assert len(out[0]) == 200 and all(i.state == TrackState.TENTATIVE for i in out[0].values())
+    assert out[1] == {} and tracker.tracks == []  # unconfirmed tracks do not coast
+
+
+def test_empty_frames_coast_then_remove_and_ids_are_never_reused():
+    tracker = Tracker(TrackerConfig(max_age_s=0.2, reid_window_s=0.0))
+    out = run(tracker, [([det(200, 200)], None)] * 5 + [([], None)] * 10 + [([det(200, 200)], None)] * 3)
+    (first,) = out[4]
+    assert out[6][first].state == TrackState.COASTING
+    assert out[14] == {}
+    (second,) = out[17]
+    assert second > first
+
+
+def test_low_score_detections_extend_tracks_but_never_start_them():
+    tracker = Tracker()
+    out = run(tracker, [([det(200, 200)], None)] * 5 + [([det(202, 200, score=0.3)], None)] * 5
+              + [([det(400, 400, score=0.3)], None)] * 3)
+    (tid,) = out[4]
+    assert out[8][tid].state == TrackState.CONFIRMED
+    assert ids_near(out[12], 400, 10) == []
+
+
+def test_stamp_going_backwards_is_an_error():
+    tracker = Tracker()
+    tracker.update([det(100, 100)], 10 * FRAME_NS, (H, W))
+    with pytest.raises(ValueError, match="stamp went backwards"):
+        tracker.update([], 5 * FRAME_NS, (H, W))
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"low_score": 0.6, "high_score": 0.5}, "low_score <= high_score"),
+    ({"min_hits": 0}, "min_hits"),
+    ({"max_age_s": -1}, "max_age_s"),
+    ({"cost": "iou3d"}, r"unknown cost 'iou3d'; valid: \['box', 'mask_box'\]"),
+])
+def test_config_rejects_bad_values(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        TrackerConfig(**kwargs)

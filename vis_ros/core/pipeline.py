@@ -1,0 +1,113 @@
+"""Segmentation + tracking per frame, with keyframes and flow propagation between.
+
+With keyframe_interval 1 the engine runs on every frame. With N > 1 it runs
+every N-th frame, and in between the tracked masks are moved with optical
+flow; a frame becomes a keyframe early when the flow says propagation cannot
+be trusted (masks shrink or grow too much), when the scene moves a lot, or
+when something moves where no tracked object is (a new object, probably).
+The output says which frames were keyframes and why.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from vis_ros.core.engine.segmenter import Segmenter
+from vis_ros.core.instances import InstanceFrame
+from vis_ros.core.propagation import FlowField, FlowPropagator, warp_mask
+from vis_ros.core.tracking.tracker import Tracker
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    keyframe_interval: int = 1
+    min_propagation_confidence: float = 0.6  # min over tracks of min(area ratio, 1 / ratio)
+    max_motion_px: float = 30.0  # mean flow over tracked objects, full-res pixels
+    new_object_fraction: float = 0.01  # share of untracked pixels moving unlike the background
+    moving_px: float = 3.0  # what counts as moving, relative to the background's own motion
+    flow_scale: int = 2
+    flow_preset: str = "ultrafast"
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.keyframe_interval <= 100:
+            raise ValueError(f"keyframe_interval must be in [1, 100], got {self.keyframe_interval}")
+        if not 0.0 <= self.min_propagation_confidence <= 1.0:
+            raise ValueError(f"min_propagation_confidence must be in [0, 1], got {self.min_propagation_confidence}")
+        for name in ("max_motion_px", "new_object_fraction", "moving_px"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+
+
+@dataclass(frozen=True)
+class PipelineOutput:
+    frame: InstanceFrame
+    keyframe_reason: str  # first | interval | low_confidence | large_motion | new_object | "" (propagated)
+    timings_s: dict = field(default_factory=dict)
+
+
+class SegmentTrackPipeline:
+    def __init__(self, segmenter: Segmenter, tracker: Tracker, config: PipelineConfig = PipelineConfig()):
+        self.segmenter, self.tracker, self.config = segmenter, tracker, config
+        self.propagator = FlowPropagator(config.flow_scale, config.flow_preset)
+        self._since_keyframe: int | None = None
+
+    def reset(self) -> None:
+        self.tracker.reset()
+        self.propagator.reset()
+        self._since_keyframe = None
+
+    def process(self, rgb: np.ndarray, stamp_ns: int, frame_id: str = "") -> PipelineOutput:
+        height, width = rgb.shape[:2]
+        timings: dict[str, float] = {}
+        if self._since_keyframe is None:
+            reason = "first"
+        elif self._since_keyframe + 1 >= self.config.keyframe_interval:
+            reason = "interval"
+        else:
+            reason = ""
+        t0 = time.perf_counter()
+        flow = self.propagator.observe(rgb, need_flow=not reason)
+        if flow is not None:
+            timings["flow"] = time.perf_counter() - t0
+            t1 = time.perf_counter()
+            moved, reason = self._propagate(flow)
+            timings["propagate"] = time.perf_counter() - t1
+        if reason:
+            result = self.segmenter(rgb)
+            timings.update(result.timings_s)
+            t2 = time.perf_counter()
+            instances = self.tracker.update(result.detections, stamp_ns, (height, width), rgb)
+            timings["track"] = time.perf_counter() - t2
+            self._since_keyframe = 0
+        else:
+            t2 = time.perf_counter()
+            instances = self.tracker.apply_propagated(moved, stamp_ns, (height, width))
+            timings["track"] = time.perf_counter() - t2
+            self._since_keyframe += 1
+        frame = InstanceFrame(stamp_ns=stamp_ns, frame_id=frame_id, height=height, width=width,
+                              keyframe=bool(reason), instances=tuple(instances))
+        return PipelineOutput(frame, reason, timings)
+
+    def _propagate(self, flow: FlowField) -> tuple[dict, str]:
+        """Warp every tracked mask; return them and the reason to run the engine instead ('' if none)."""
+        cfg = self.config
+        moved = {tid: warp_mask(flow, roi, mask) for tid, roi, mask in self.tracker.live_masks()}
+        ratios = [w.area_ratio for w in moved.values()]
+        confidence = min((min(r, 1.0 / r) if r > 0 else 0.0 for r in ratios), default=1.0)
+        if confidence < cfg.min_propagation_confidence:
+            return moved, "low_confidence"
+        tracked = np.zeros(flow.flow.shape[:2], bool)
+        s = flow.scale
+        for tid, roi, mask in self.tracker.live_masks():
+            tracked[roi.y // s:(roi.y_end + s - 1) // s, roi.x // s:(roi.x_end + s - 1) // s] = True
+        if tracked.any() and flow.mean_magnitude(tracked) > cfg.max_motion_px:
+            return moved, "large_motion"
+        # Every 4th pixel is plenty to see a moving object and much cheaper.
+        background = flow.flow[::4, ::4][~tracked[::4, ::4]]
+        if background.size:
+            relative = np.linalg.norm(background - np.median(background, axis=0), axis=1)
+            if np.mean(relative > cfg.moving_px) > cfg.new_object_fraction:
+                return moved, "new_object"
+        return moved, ""

@@ -1,0 +1,1 @@
+"""Multi-object tracking with persistent IDs (ROS-free)."""

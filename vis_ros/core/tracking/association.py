@@ -1,0 +1,43 @@
+"""Association costs between tracks and detections, chosen by name, and the
+optimal assignment over them (scipy's linear_sum_assignment)."""
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from vis_ros.core.tracking.overlap import box_iou_matrix, mask_iou_matrix
+
+INFEASIBLE = 1e6
+
+
+def similarity_mask_box(tracks, detections, predicted_xyxy, det_xyxy, mask_weight):
+    """mask_weight * mask IoU (crops) + (1 - mask_weight) * box IoU vs prediction."""
+    box = box_iou_matrix(predicted_xyxy, det_xyxy)
+    if mask_weight == 0.0:
+        return box
+    mask = mask_iou_matrix([t.roi for t in tracks], [t.mask for t in tracks], [t.area for t in tracks],
+                           [d.roi for d in detections], [d.mask for d in detections],
+                           [d.area for d in detections], box > 0)
+    return mask_weight * mask + (1.0 - mask_weight) * box
+
+
+def similarity_box(tracks, detections, predicted_xyxy, det_xyxy, mask_weight):
+    """Box IoU against the Kalman prediction only (for box-only input, e.g. MOT files)."""
+    return box_iou_matrix(predicted_xyxy, det_xyxy)
+
+
+COSTS = {"mask_box": similarity_mask_box, "box": similarity_box}
+
+
+def assign(similarity: np.ndarray, class_mismatch: np.ndarray, min_similarity: float,
+           class_penalty: float) -> tuple[list[tuple[int, int]], list[int], list[int]]:
+    """Optimal matching; returns (pairs, unmatched rows, unmatched columns)."""
+    rows, cols = similarity.shape
+    if rows == 0 or cols == 0:
+        return [], list(range(rows)), list(range(cols))
+    cost = 1.0 - similarity + class_penalty * class_mismatch
+    cost[similarity < min_similarity] = INFEASIBLE
+    r, c = linear_sum_assignment(cost)
+    pairs = [(i, j) for i, j in zip(r, c) if cost[i, j] < INFEASIBLE]
+    matched_r, matched_c = {i for i, _ in pairs}, {j for _, j in pairs}
+    return pairs, [i for i in range(rows) if i not in matched_r], [j for j in range(cols) if j not in matched_c]

@@ -1,0 +1,54 @@
+"""Tracker settings, validated at construction."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class TrackerConfig:
+    """
+    Parameters
+    ----------
+    high_score : detections at or above it drive the first association pass
+        and may start tracks.
+    low_score : detections in [low_score, high_score) only extend existing
+        confirmed tracks (ByteTrack's second pass), never start new ones.
+    min_hits : consecutive matches before a tentative track is confirmed.
+    max_age_s : how long (seconds, from image stamps) a missed confirmed track
+        coasts on its prediction before it is removed.
+    mask_weight : share of mask IoU in the similarity (the rest is box IoU
+        against the Kalman prediction).
+    min_similarity : pairs less similar than this are never matched.
+    class_penalty : cost added when a detection's class differs from the
+        track's voted class (a penalty, not a veto, so class flicker keeps IDs).
+    reid_window_s : how long a removed track can still be re-identified.
+    reid_min_similarity : appearance similarity needed to revive an old ID.
+    cost : association cost by name (see tracking.association.COSTS).
+    """
+
+    high_score: float = 0.5
+    low_score: float = 0.1
+    min_hits: int = 3
+    max_age_s: float = 1.0
+    mask_weight: float = 0.5
+    min_similarity: float = 0.1
+    class_penalty: float = 0.3
+    reid_window_s: float = 3.0
+    reid_min_similarity: float = 0.75
+    cost: str = "mask_box"
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.low_score <= self.high_score <= 1.0:
+            raise ValueError(f"need 0 <= low_score <= high_score <= 1, got {self.low_score}, {self.high_score}")
+        if self.min_hits < 1:
+            raise ValueError(f"min_hits must be >= 1, got {self.min_hits}")
+        for name in ("max_age_s", "reid_window_s"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        for name in ("mask_weight", "min_similarity", "reid_min_similarity"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
+        from vis_ros.core.tracking.association import COSTS
+
+        if self.cost not in COSTS:
+            raise ValueError(f"unknown cost {self.cost!r}; valid: {sorted(COSTS)}")

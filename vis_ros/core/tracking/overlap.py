@@ -1,0 +1,54 @@
+"""Box and mask overlap between tracks and detections.
+
+Mask IoU is computed on box crops: each mask is stored local to its ROI, so
+only the overlap rectangle of two ROIs is compared, never full images, and
+pairs whose boxes do not overlap are skipped.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from vis_ros.core.instances import PixelBox
+
+
+def box_iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU of xyxy boxes, (N, 4) x (M, 4) -> (N, M)."""
+    if len(a) == 0 or len(b) == 0:
+        return np.zeros((len(a), len(b)))
+    lt = np.maximum(a[:, None, :2], b[None, :, :2])
+    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = np.clip(rb - lt, 0, None).prod(-1)
+    area_a = np.clip(a[:, 2:] - a[:, :2], 0, None).prod(-1)
+    area_b = np.clip(b[:, 2:] - b[:, :2], 0, None).prod(-1)
+    return inter / (area_a[:, None] + area_b[None, :] - inter + 1e-9)
+
+
+def mask_intersection(roi_a: PixelBox, mask_a: np.ndarray, roi_b: PixelBox, mask_b: np.ndarray) -> int:
+    x0, y0 = max(roi_a.x, roi_b.x), max(roi_a.y, roi_b.y)
+    x1, y1 = min(roi_a.x_end, roi_b.x_end), min(roi_a.y_end, roi_b.y_end)
+    if x0 >= x1 or y0 >= y1:
+        return 0
+    a = mask_a[y0 - roi_a.y:y1 - roi_a.y, x0 - roi_a.x:x1 - roi_a.x]
+    b = mask_b[y0 - roi_b.y:y1 - roi_b.y, x0 - roi_b.x:x1 - roi_b.x]
+    return int(np.count_nonzero(a & b))
+
+
+def mask_iou_matrix(rois_a, masks_a, areas_a, rois_b, masks_b, areas_b, candidates: np.ndarray) -> np.ndarray:
+    """Mask IoU for the (i, j) pairs where `candidates` (N, M bool) is set; 0 elsewhere."""
+    out = np.zeros(candidates.shape)
+    for i, j in zip(*np.nonzero(candidates)):
+        inter = mask_intersection(rois_a[i], masks_a[i], rois_b[j], masks_b[j])
+        union = areas_a[i] + areas_b[j] - inter
+        out[i, j] = inter / union if union > 0 else 0.0
+    return out
+
+
+def shift_roi(roi: PixelBox, dx: int, dy: int, height: int, width: int) -> tuple[PixelBox, slice, slice]:
+    """ROI moved by (dx, dy) and clipped to the image, with the mask slices that survive."""
+    x0, y0 = roi.x + dx, roi.y + dy
+    cx0, cy0 = max(x0, 0), max(y0, 0)
+    cx1, cy1 = min(x0 + roi.width, width), min(y0 + roi.height, height)
+    if cx0 >= cx1 or cy0 >= cy1:
+        return PixelBox(min(max(cx0, 0), width), min(max(cy0, 0), height), 0, 0), slice(0, 0), slice(0, 0)
+    return (PixelBox(cx0, cy0, cx1 - cx0, cy1 - cy0),
+            slice(cy0 - y0, cy1 - y0), slice(cx0 - x0, cx1 - x0))

@@ -1,0 +1,257 @@
+"""Tracker: persistent IDs for per-frame detections.
+
+Per frame: predict every track to the image stamp (Kalman, real dt), move its
+last mask with the predicted box, match high-score detections to all tracks
+on mask + box similarity, then low-score detections to the remaining
+confirmed tracks on box IoU (ByteTrack's second pass). Missed confirmed tracks
+coast up to max_age_s, then move to a re-identification gallery for
+reid_window_s, where a new detection of the same class, close enough and
+looking alike (mask-pooled colour histogram) takes back the old ID. IDs come
+from a per-tracker counter and are never reused.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from vis_ros.core.detections import Detection
+from vis_ros.core.instances import Instance2D, PixelBox, TrackState
+from vis_ros.core.tracking import kalman
+from vis_ros.core.tracking.appearance import describe, similarity
+from vis_ros.core.tracking.association import COSTS, assign
+from vis_ros.core.tracking.config import TrackerConfig
+from vis_ros.core.tracking.overlap import shift_roi
+
+_DESCRIPTOR_EVERY = 5  # refresh a track's appearance every few matches (cost bound)
+
+
+@dataclass(eq=False)
+class Track:
+    track_id: int
+    birth_frame: int
+    roi: PixelBox
+    mask: np.ndarray
+    score: float
+    mean: np.ndarray
+    cov: np.ndarray
+    last_update_ns: int
+    state: TrackState = TrackState.TENTATIVE
+    hits: int = 1
+    class_votes: dict = field(default_factory=dict)
+    class_names: dict = field(default_factory=dict)
+    descriptor: np.ndarray | None = None
+
+    @property
+    def area(self) -> int:
+        return int(np.count_nonzero(self.mask))
+
+    @property
+    def class_id(self) -> int:
+        return max(self.class_votes, key=self.class_votes.get)
+
+    def vote(self, class_id: int, class_name: str, score: float) -> None:
+        self.class_votes[class_id] = self.class_votes.get(class_id, 0.0) + score
+        self.class_names[class_id] = class_name
+
+
+@dataclass(frozen=True)
+class _Lost:
+    track: Track
+    lost_ns: int
+
+
+class _Masked:
+    """A detection with its mask area cached (association reads it per pair)."""
+
+    def __init__(self, detection: Detection):
+        self.det = detection
+        self.roi, self.mask = detection.roi, detection.mask
+        self.area = int(np.count_nonzero(detection.mask))
+        x0, y0, x1, y1 = detection.box
+        self.xyxy = np.array([x0, y0, x1, y1])
+
+
+class Tracker:
+    def __init__(self, config: TrackerConfig = TrackerConfig()):
+        self.config = config
+        self._similarity = COSTS[config.cost]
+        self._next_id = 1
+        self._frame = 0
+        self._last_ns: int | None = None
+        self.tracks: list[Track] = []
+        self._lost: list[_Lost] = []
+
+    def reset(self) -> None:
+        """Forget all tracks (IDs keep counting up: never reused within a run)."""
+        self.tracks, self._lost, self._last_ns = [], [], None
+
+    def update(self, detections: list[Detection], stamp_ns: int, image_hw: tuple[int, int],
+               rgb: np.ndarray | None = None) -> list[Instance2D]:
+        """Advance to `stamp_ns` with this frame's detections; return the live tracks."""
+        if self._last_ns is not None and stamp_ns < self._last_ns:
+            raise ValueError(f"stamp went backwards ({stamp_ns} < {self._last_ns}); call reset()")
+        dt = 0.0 if self._last_ns is None else (stamp_ns - self._last_ns) * 1e-9
+        self._last_ns, self._frame = stamp_ns, self._frame + 1
+        height, width = image_hw
+        self._predict(dt, height, width)
+        dets = [_Masked(d) for d in detections]
+        cfg = self.config
+        high = [d for d in dets if d.det.score >= cfg.high_score]
+        low = [d for d in dets if cfg.low_score <= d.det.score < cfg.high_score]
+        pairs, free_tracks, free_high = self._match(self.tracks, high, cfg.min_similarity, self._similarity)
+        second = [self.tracks[i] for i in free_tracks if self.tracks[i].state != TrackState.TENTATIVE]
+        pairs2, _, _ = self._match(second, low, 0.5, COSTS["box"])
+        matched = [(self.tracks[i], high[j]) for i, j in pairs] + [(second[i], low[j]) for i, j in pairs2]
+        self._apply_matches(matched, stamp_ns, rgb)
+        matched_ids = {id(t) for t, _ in matched}
+        self._handle_misses([t for t in self.tracks if id(t) not in matched_ids], stamp_ns)
+        for j in free_high:
+            self._start_or_revive(high[j], stamp_ns, rgb)
+        self._lost = [e for e in self._lost if (stamp_ns - e.lost_ns) * 1e-9 <= cfg.reid_window_s]
+        return [self._instance(t) for t in self.tracks
+                if t.last_update_ns == stamp_ns or t.state == TrackState.COASTING]
+
+    def live_masks(self) -> list[tuple[int, PixelBox, np.ndarray]]:
+        """(track id, roi, mask) of every live track, for propagation."""
+        return [(t.track_id, t.roi, t.mask) for t in self.tracks]
+
+    def apply_propagated(self, moved: dict, stamp_ns: int, image_hw: tuple[int, int]) -> list[Instance2D]:
+        """Advance to `stamp_ns` with masks moved by optical flow instead of detections.
+
+        `moved` maps track id -> object with .roi and .mask (a propagation.Warped).
+        Tracks whose mask left the image count as missed; nothing is confirmed
+        or started without the engine.
+        """
+        if self._last_ns is not None and stamp_ns < self._last_ns:
+            raise ValueError(f"stamp went backwards ({stamp_ns} < {self._last_ns}); call reset()")
+        dt = 0.0 if self._last_ns is None else (stamp_ns - self._last_ns) * 1e-9
+        self._last_ns, self._frame = stamp_ns, self._frame + 1
+        self._predict(dt, *image_hw, move_masks=False)
+        kept, boxes, missed = [], [], []
+        for t in self.tracks:
+            w = moved.get(t.track_id)
+            if w is None or w.roi.width == 0 or w.roi.height == 0:
+                missed.append(t)
+                continue
+            t.roi, t.mask = w.roi, w.mask
+            kept.append(t)
+            boxes.append((w.roi.x, w.roi.y, w.roi.x_end, w.roi.y_end))
+        if kept:
+            means, covs = kalman.update(np.stack([t.mean for t in kept]), np.stack([t.cov for t in kept]),
+                                        kalman.xyxy_to_cxcywh(np.asarray(boxes, np.float64)))
+            for t, m, c in zip(kept, means, covs):
+                t.mean, t.cov = m, c
+                if t.state != TrackState.COASTING:
+                    t.last_update_ns = stamp_ns
+        self._handle_misses(missed, stamp_ns)
+        return [self._instance(t) for t in self.tracks
+                if t.last_update_ns == stamp_ns or t.state == TrackState.COASTING]
+
+    # -- steps -------------------------------------------------------------------------
+    def _predict(self, dt: float, height: int, width: int, move_masks: bool = True) -> None:
+        if not self.tracks or dt <= 0:
+            return
+        means = np.stack([t.mean for t in self.tracks])
+        covs = np.stack([t.cov for t in self.tracks])
+        old_centres = means[:, :2].copy()
+        means, covs = kalman.predict(means, covs, dt)
+        for t, m, c, old in zip(self.tracks, means, covs, old_centres):
+            t.mean, t.cov = m, c
+            if not move_masks:
+                continue
+            dx, dy = np.rint(m[:2] - old).astype(int)
+            if dx or dy:  # carry the mask along with the predicted box
+                roi, rows, cols = shift_roi(t.roi, int(dx), int(dy), height, width)
+                t.roi, t.mask = roi, t.mask[rows, cols]
+
+    def _match(self, tracks, dets, min_similarity, similarity_fn):
+        if not tracks or not dets:
+            return [], list(range(len(tracks))), list(range(len(dets)))
+        predicted = kalman.cxcywh_to_xyxy(np.stack([t.mean[:4] for t in tracks]))
+        det_xyxy = np.stack([d.xyxy for d in dets])
+        sim = similarity_fn(tracks, dets, predicted, det_xyxy, self.config.mask_weight)
+        mismatch = (np.array([t.class_id for t in tracks])[:, None]
+                    != np.array([d.det.class_id for d in dets])[None, :]).astype(float)
+        return assign(sim, mismatch, min_similarity, self.config.class_penalty)
+
+    def _apply_matches(self, matched, stamp_ns, rgb) -> None:
+        if not matched:
+            return
+        tracks = [t for t, _ in matched]
+        boxes = kalman.xyxy_to_cxcywh(np.stack([d.xyxy for _, d in matched]))
+        means, covs = kalman.update(np.stack([t.mean for t in tracks]), np.stack([t.cov for t in tracks]), boxes)
+        for (t, d), m, c in zip(matched, means, covs):
+            t.mean, t.cov = m, c
+            t.roi, t.mask, t.score, t.last_update_ns = d.roi, d.mask, d.det.score, stamp_ns
+            t.vote(d.det.class_id, d.det.class_name, d.det.score)
+            t.hits += 1
+            if t.state == TrackState.COASTING or t.hits >= self.config.min_hits:
+                t.state = TrackState.CONFIRMED
+            if rgb is not None and (t.descriptor is None or t.hits % _DESCRIPTOR_EVERY == 0):
+                t.descriptor = describe(rgb, t.roi, t.mask) if t.descriptor is None else \
+                    _blend(t.descriptor, describe(rgb, t.roi, t.mask))
+
+    def _handle_misses(self, missed: list[Track], stamp_ns: int) -> None:
+        removed = set()
+        for t in missed:
+            t.hits = 0
+            if t.state == TrackState.TENTATIVE:
+                removed.add(id(t))
+            elif (stamp_ns - t.last_update_ns) * 1e-9 > self.config.max_age_s:
+                removed.add(id(t))
+                self._lost.append(_Lost(t, stamp_ns))
+            else:
+                t.state = TrackState.COASTING
+        if removed:
+            self.tracks = [t for t in self.tracks if id(t) not in removed]
+
+    def _start_or_revive(self, d: _Masked, stamp_ns: int, rgb) -> None:
+        descriptor = describe(rgb, d.roi, d.mask) if rgb is not None else None
+        mean, cov = kalman.initiate(kalman.xyxy_to_cxcywh(d.xyxy[None]))
+        old = self._reidentify(d, descriptor, stamp_ns)
+        if old is not None:
+            old.mean, old.cov = mean[0], cov[0]
+            old.roi, old.mask, old.score, old.last_update_ns = d.roi, d.mask, d.det.score, stamp_ns
+            old.state, old.hits = TrackState.CONFIRMED, self.config.min_hits
+            old.vote(d.det.class_id, d.det.class_name, d.det.score)
+            self.tracks.append(old)
+            return
+        track = Track(track_id=self._next_id, birth_frame=self._frame, roi=d.roi, mask=d.mask,
+                      score=d.det.score, mean=mean[0], cov=cov[0], last_update_ns=stamp_ns,
+                      descriptor=descriptor)
+        track.vote(d.det.class_id, d.det.class_name, d.det.score)
+        if self.config.min_hits <= 1:
+            track.state = TrackState.CONFIRMED
+        self._next_id += 1
+        self.tracks.append(track)
+
+    def _reidentify(self, d: _Masked, descriptor, stamp_ns: int) -> Track | None:
+        best, best_sim = None, self.config.reid_min_similarity
+        centre = (d.xyxy[:2] + d.xyxy[2:]) / 2
+        for entry in self._lost:
+            t = entry.track
+            if t.class_id != d.det.class_id:
+                continue
+            gap = (stamp_ns - t.last_update_ns) * 1e-9
+            expected = t.mean[:2] + t.mean[4:6] * min(gap, 1.0)
+            reach = 3.0 * float(np.hypot(t.mean[2], t.mean[3])) + 50.0
+            if np.hypot(*(centre - expected)) > reach and np.hypot(*(centre - t.mean[:2])) > reach:
+                continue
+            s = similarity(descriptor, t.descriptor)
+            if s >= best_sim:
+                best, best_sim = entry, s
+        if best is None:
+            return None
+        self._lost.remove(best)
+        return best.track
+
+    def _instance(self, t: Track) -> Instance2D:
+        cid = t.class_id
+        return Instance2D(track_id=t.track_id, class_id=cid, class_name=t.class_names[cid],
+                          score=float(min(max(t.score, 0.0), 1.0)), state=t.state,
+                          age=self._frame - t.birth_frame, box=t.roi, mask=t.mask)
+
+
+def _blend(old: np.ndarray, new: np.ndarray | None, rate: float = 0.3) -> np.ndarray:
+    return old if new is None else (1 - rate) * old + rate * new
