@@ -15,6 +15,7 @@ _COMMANDS = {
     "build-engine": ("build_engine", "build a TensorRT engine for this GPU (cached by key)"),
     "bench": ("bench", "per-stage timings as JSON"),
     "track-mot": ("track_mot", "track MOTChallenge detections, write MOTChallenge tracks"),
+    "process-bag": ("process_bag", "run the pipeline over a rosbag2, write outputs to a new bag"),
 }
 
 

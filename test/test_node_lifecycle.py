@@ -1,0 +1,135 @@
+"""The lifecycle node in-process with real rclpy and the embedded model."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+rclpy = pytest.importorskip("rclpy")
+pytestmark = pytest.mark.ros
+
+from lifecycle_msgs.msg import State  # noqa: E402
+from rclpy.executors import SingleThreadedExecutor  # noqa: E402
+from rclpy.lifecycle import TransitionCallbackReturn  # noqa: E402
+from rclpy.parameter import Parameter  # noqa: E402
+from sensor_msgs.msg import Image  # noqa: E402
+from std_msgs.msg import Header  # noqa: E402
+
+from vis_ros.core.sim.scene import SimOptions  # noqa: E402
+from vis_ros.core.sim.sequence import generate_sequence  # noqa: E402
+from vis_ros.msg import InstanceArray  # noqa: E402
+from vis_ros.ros.image_msgs import image_msg  # noqa: E402
+from vis_ros.ros.node import VisRosNode  # noqa: E402
+
+CONFIG = Path(__file__).resolve().parents[1] / "config" / "vis_ros.yaml"
+
+
+def _node(context, **params):
+    overrides = [Parameter(k, value=v) for k, v in params.items()]
+    return VisRosNode(context=context, parameter_overrides=overrides)
+
+
+def test_configure_activate_deactivate_cleanup(rclpy_context):
+    node = _node(rclpy_context)
+    assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS
+    assert node.worker is not None and node.worker.segmenter.class_names[0] == "box"
+    assert node.trigger_activate() == TransitionCallbackReturn.SUCCESS
+    assert node.count_subscribers("/diagnostics") == 0 and node.count_publishers("/image") == 0
+    assert node.trigger_deactivate() == TransitionCallbackReturn.SUCCESS
+    assert node.worker is not None  # the engine is kept while inactive
+    assert node.trigger_cleanup() == TransitionCallbackReturn.SUCCESS
+    assert node.worker is None
+    node.destroy_node()
+
+
+def test_configure_fails_clearly_for_a_missing_or_corrupt_model(rclpy_context, tmp_path, capfd):
+    node = _node(rclpy_context, model=str(tmp_path / "none.onnx"))
+    assert node.trigger_configure() == TransitionCallbackReturn.FAILURE
+    assert "does not exist" in capfd.readouterr().err
+    node.destroy_node()
+    corrupt = tmp_path / "corrupt.onnx"
+    corrupt.write_bytes(b"not a model" * 10)
+    node = _node(rclpy_context, model=str(corrupt))
+    assert node.trigger_configure() == TransitionCallbackReturn.FAILURE
+    assert "cannot load" in capfd.readouterr().err
+    node.destroy_node()
+
+
+def test_parameters_are_validated_with_messages_naming_them(rclpy_context):
+    node = _node(rclpy_context)
+    (bad_range,) = node.set_parameters([Parameter("nms_iou", value=1.5)])
+    assert not bad_range.successful and "nms_iou" in bad_range.reason
+    (read_only,) = node.set_parameters([Parameter("model", value="other.onnx")])
+    assert not read_only.successful and "model" in read_only.reason
+    (choice,) = node.set_parameters([Parameter("keyframe_interval", value=0)])
+    assert not choice.successful and "keyframe_interval" in choice.reason
+    (ok,) = node.set_parameters([Parameter("score_threshold", value=0.6)])
+    assert ok.successful
+    node.destroy_node()
+
+
+def test_bad_choice_in_parameter_file_fails_configure(rclpy_context, capfd):
+    node = _node(rclpy_context, qos_reliability="sometimes")
+    assert node.trigger_configure() == TransitionCallbackReturn.FAILURE
+    assert "qos_reliability must be one of" in capfd.readouterr().err
+    node.destroy_node()
+
+
+def test_parameter_file_loads_into_the_node():
+    context = rclpy.context.Context()
+    rclpy.init(context=context, args=["--ros-args", "--params-file", str(CONFIG)])
+    try:
+        node = VisRosNode(context=context)
+        assert node.get_parameter("keyframe_interval").value == 1
+        assert node.get_parameter("qos_reliability").value == "best_effort"
+        node.destroy_node()
+    finally:
+        rclpy.shutdown(context=context)
+
+
+def test_processes_frames_survives_bad_ones_and_counts_everything(rclpy_context):
+    node = _node(rclpy_context, qos_reliability="reliable")
+    assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS
+    assert node.trigger_activate() == TransitionCallbackReturn.SUCCESS
+    camera = rclpy.create_node("camera", context=rclpy_context)
+    pub = camera.create_publisher(Image, "image", 10)
+    received = []
+    camera.create_subscription(InstanceArray, "vis_ros/instances", received.append, 10)
+    executor = SingleThreadedExecutor(context=rclpy_context)
+    executor.add_node(node)
+    executor.add_node(camera)
+    _, frames = generate_sequence(2_000_001, 12, SimOptions(objects=5))
+    bad = [Image(height=480, width=640, encoding="yuv422", step=1280, data=bytes(1280 * 480)),
+           Image(height=480, width=640, encoding="rgb8", step=1920, data=bytes(100))]
+    try:
+        for i, frame in enumerate(frames):
+            msg = image_msg(Header(stamp=camera.get_clock().now().to_msg(), frame_id="cam"), frame.rgb, "rgb8")
+            pub.publish(msg)
+            if i in (4, 8):
+                pub.publish(bad[i // 8])
+            deadline = time.monotonic() + 0.15
+            while time.monotonic() < deadline:
+                executor.spin_once(timeout_sec=0.01)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and node.worker.slot.counters.received < 14:
+            executor.spin_once(timeout_sec=0.05)
+        time.sleep(0.5)
+        for _ in range(20):
+            executor.spin_once(timeout_sec=0.02)
+        counters = node.worker.snapshot()["counters"]
+        assert counters["frames_received"] == 14
+        assert counters["frames_invalid"] == 2
+        assert (counters["frames_processed"] + counters["frames_invalid"] + counters["frames_dropped_stale"]
+                == counters["frames_received"])
+        assert len(received) == counters["frames_processed"] >= 6
+        assert "yuv422" in node.worker.last_error or "needs" in node.worker.last_error
+        tracked = [m for m in received if len(m.instances)]
+        assert tracked, "the embedded model finds the sim objects"
+        assert received[-1].header.frame_id == "cam"
+    finally:
+        node.trigger_deactivate()
+        node.trigger_cleanup()
+        camera.destroy_node()
+        node.destroy_node()

@@ -1,0 +1,52 @@
+"""Rolling percentiles and rates for diagnostics (bounded memory)."""
+from __future__ import annotations
+
+import collections
+import threading
+import time
+
+import numpy as np
+
+
+class RollingStats:
+    """Last `window` samples of named quantities (e.g. stage latencies in seconds)."""
+
+    def __init__(self, window: int = 300):
+        self._window = window
+        self._values: dict[str, collections.deque] = {}
+        self._lock = threading.Lock()
+
+    def add(self, name: str, value: float) -> None:
+        with self._lock:
+            self._values.setdefault(name, collections.deque(maxlen=self._window)).append(float(value))
+
+    def percentiles(self, name: str, qs=(50, 95)) -> tuple[float, ...] | None:
+        with self._lock:
+            values = list(self._values.get(name, ()))
+        if not values:
+            return None
+        return tuple(float(v) for v in np.percentile(values, qs))
+
+    def names(self) -> list[str]:
+        with self._lock:
+            return sorted(self._values)
+
+
+class RateMeter:
+    """Events per second over a sliding time window."""
+
+    def __init__(self, window_s: float = 5.0):
+        self._window = window_s
+        self._times: collections.deque = collections.deque()
+        self._lock = threading.Lock()
+
+    def tick(self, now: float | None = None) -> None:
+        with self._lock:
+            self._times.append(time.monotonic() if now is None else now)
+
+    def rate(self, now: float | None = None) -> float:
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            while self._times and now - self._times[0] > self._window:
+                self._times.popleft()
+            return len(self._times) / self._window

@@ -1,0 +1,32 @@
+"""sensor_msgs Image / CompressedImage <-> numpy, via the ROS-free codec."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from sensor_msgs.msg import CompressedImage, Image
+
+from vis_ros.core.engine.errors import InputError
+from vis_ros.core.image_codec import colour_to_rgb, depth_to_metres
+
+
+
+def rgb_from_msg(msg) -> np.ndarray:
+    if isinstance(msg, CompressedImage):
+        bgr = cv2.imdecode(np.frombuffer(msg.data, np.uint8), cv2.IMREAD_COLOR)
+        if bgr is None:
+            raise InputError(f"cannot decode CompressedImage (format {msg.format!r})")
+        return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    return colour_to_rgb(msg.encoding, msg.height, msg.width, msg.step, bool(msg.is_bigendian), msg.data)
+
+
+def depth_from_msg(msg: Image, depth_scale: float) -> np.ndarray:
+    return depth_to_metres(msg.encoding, msg.height, msg.width, msg.step, bool(msg.is_bigendian),
+                           msg.data, depth_scale)
+
+
+def image_msg(header, pixels: np.ndarray, encoding: str) -> Image:
+    pixels = np.ascontiguousarray(pixels)
+    msg = Image(header=header, height=pixels.shape[0], width=pixels.shape[1], encoding=encoding,
+                is_bigendian=0, step=pixels.strides[0])
+    msg.data = pixels.tobytes()
+    return msg

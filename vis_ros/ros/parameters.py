@@ -1,0 +1,95 @@
+"""Every node parameter, declared once: name, default, description, range, read-only.
+
+Read-only parameters shape what configure builds (model, backend, topics,
+QoS); changing them needs a cleanup + configure, so ROS refuses run-time
+sets. The others are validated by building the core configs from the
+candidate values; a bad value is rejected with a message naming it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from vis_ros.core.engine.decoder import DecoderConfig
+from vis_ros.core.pipeline import PipelineConfig
+from vis_ros.core.tracking.config import TrackerConfig
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    name: str
+    default: Any
+    description: str
+    low: float | None = None
+    high: float | None = None
+    read_only: bool = False
+    choices: tuple[str, ...] = ()
+
+
+PARAMS = (
+    ParamSpec("model", "", "ONNX model or TensorRT engine; empty = the embedded default model", read_only=True),
+    ParamSpec("backend", "auto", "inference backend", read_only=True, choices=("auto", "onnxruntime", "tensorrt")),
+    ParamSpec("device", "auto", "auto: best installed ONNX Runtime provider; cpu: force CPU", read_only=True,
+              choices=("auto", "cpu", "cuda")),
+    ParamSpec("threads", 0, "ONNX Runtime intra-op threads (0: all cores)", 0, 64, read_only=True),
+    ParamSpec("labels_file", "", "class names, one per line (overrides model metadata)", read_only=True),
+    ParamSpec("score_threshold", 0.4, "minimum detection score", 0.0, 1.0),
+    ParamSpec("nms_iou", 0.5, "NMS IoU threshold", 0.0, 1.0),
+    ParamSpec("class_agnostic_nms", False, "suppress overlapping boxes across classes"),
+    ParamSpec("mask_threshold", 0.5, "mask probability threshold", 0.01, 0.99),
+    ParamSpec("max_instances", 100, "maximum instances per image", 1, 1000),
+    ParamSpec("class_filter", [""], "only publish these class names (empty: all)"),
+    ParamSpec("track_high_score", 0.5, "tracker: score for first-pass matching and new tracks", 0.0, 1.0),
+    ParamSpec("track_low_score", 0.1, "tracker: lowest score used to extend tracks", 0.0, 1.0),
+    ParamSpec("track_min_hits", 3, "tracker: matches before a track is confirmed", 1, 100),
+    ParamSpec("track_max_age", 1.0, "tracker: seconds a lost track coasts", 0.0, 30.0),
+    ParamSpec("track_reid_window", 3.0, "tracker: seconds a removed track can be re-identified", 0.0, 60.0),
+    ParamSpec("publish_tentative", False, "also publish tracks not yet confirmed"),
+    ParamSpec("keyframe_interval", 1, "run the engine every N frames, propagate masks with optical flow between", 1, 100),
+    ParamSpec("compressed_input", False, "subscribe to sensor_msgs/CompressedImage on image/compressed",
+              read_only=True),
+    ParamSpec("qos_reliability", "best_effort", "subscription reliability", read_only=True,
+              choices=("best_effort", "reliable")),
+    ParamSpec("qos_depth", 5, "subscription history depth", 1, 100, read_only=True),
+    ParamSpec("publish_labels", True, "publish ~/labels (16UC1 track ids)"),
+    ParamSpec("publish_overlay", True, "publish ~/overlay while someone subscribes"),
+    ParamSpec("frame_id_override", "", "frame_id for outputs (empty: the image's)", read_only=True),
+    ParamSpec("diagnostics_period", 1.0, "seconds between /diagnostics messages", 0.1, 60.0, read_only=True),
+    ParamSpec("autostart", False, "configure and activate on start (unmanaged use)", read_only=True),
+)
+BY_NAME = {p.name: p for p in PARAMS}
+
+
+def validate(values: dict[str, Any]) -> str | None:
+    """None if `values` (all parameters) are consistent, else a message naming the problem."""
+    for name, value in values.items():
+        spec = BY_NAME.get(name)
+        if spec is None:
+            continue
+        if spec.choices and value not in spec.choices:
+            return f"{name} must be one of {list(spec.choices)}, got {value!r}"
+        if spec.low is not None and not spec.low <= value <= spec.high:
+            return f"{name} must be in [{spec.low}, {spec.high}], got {value!r}"
+    try:
+        decoder_config(values), tracker_config(values), pipeline_config(values)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def decoder_config(v: dict) -> DecoderConfig:
+    # The engine keeps low-score detections for the tracker's second pass.
+    return DecoderConfig(score_threshold=min(v["score_threshold"], v["track_low_score"]),
+                         nms_iou=v["nms_iou"], class_agnostic_nms=v["class_agnostic_nms"],
+                         max_detections=v["max_instances"], mask_threshold=v["mask_threshold"])
+
+
+def tracker_config(v: dict) -> TrackerConfig:
+    high = max(v["track_high_score"], v["score_threshold"])
+    return TrackerConfig(high_score=high, low_score=min(v["track_low_score"], high),
+                         min_hits=v["track_min_hits"], max_age_s=v["track_max_age"],
+                         reid_window_s=v["track_reid_window"])
+
+
+def pipeline_config(v: dict) -> PipelineConfig:
+    return PipelineConfig(keyframe_interval=v["keyframe_interval"])

@@ -1,0 +1,71 @@
+"""Plays a simulated sequence as live camera topics (colour, aligned depth, camera info).
+
+Stamps are the wall (or sim) clock at publish time, as a live driver's would
+be, so latency measured downstream is real. The sequence's own stamps map
+each published frame back to its ground truth (`stamp_to_index`).
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from rclpy.node import Node
+from rclpy.qos import QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import CameraInfo, Image
+from std_msgs.msg import Header
+
+from vis_ros.core.sim.dataset import SimDataset
+from vis_ros.ros.image_msgs import image_msg
+
+COLOR, DEPTH, INFO = "/camera/color/image_raw", "/camera/aligned_depth_to_color/image_raw", "/camera/color/camera_info"
+
+
+class SequencePlayer:
+    def __init__(self, node: Node, dataset: SimDataset, reliable: bool = True):
+        self.node, self.dataset = node, dataset
+        qos = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE if reliable
+                         else ReliabilityPolicy.BEST_EFFORT)
+        self.color = node.create_publisher(Image, COLOR, qos)
+        self.depth = node.create_publisher(Image, DEPTH, qos)
+        self.info = node.create_publisher(CameraInfo, INFO, qos)
+        self.frame_id = dataset.manifest["frame_id"]
+        self.stamp_to_index: dict[int, int] = {}
+        self.published = 0
+
+    def wait_for_subscriber(self, timeout_s: float = 20.0, spin=None) -> bool:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.color.get_subscription_count() > 0:
+                return True
+            spin() if spin else time.sleep(0.05)
+        return False
+
+    def camera_info(self, header: Header) -> CameraInfo:
+        k = self.dataset.intrinsics
+        return CameraInfo(header=header, height=k.height, width=k.width, distortion_model="plumb_bob",
+                          d=[0.0] * 5, k=[k.fx, 0.0, k.cx, 0.0, k.fy, k.cy, 0.0, 0.0, 1.0],
+                          r=[1.0, 0, 0, 0, 1.0, 0, 0, 0, 1.0],
+                          p=[k.fx, 0.0, k.cx, 0.0, 0.0, k.fy, k.cy, 0.0, 0.0, 0.0, 1.0, 0.0])
+
+    def publish(self, index: int) -> int:
+        """Publish frame `index` now; returns its stamp in ns."""
+        frame = self.dataset[index]
+        now = self.node.get_clock().now()
+        header = Header(stamp=now.to_msg(), frame_id=self.frame_id)
+        self.color.publish(image_msg(header, frame.rgb, "rgb8"))
+        self.depth.publish(image_msg(header, frame.depth_mm, "16UC1"))
+        self.info.publish(self.camera_info(header))
+        self.stamp_to_index[now.nanoseconds] = index
+        self.published += 1
+        return now.nanoseconds
+
+    def play(self, rate_hz: float, spin=None, frames: int | None = None) -> None:
+        """All frames at `rate_hz`, calling spin() between frames to serve callbacks."""
+        period = 1.0 / rate_hz
+        start = time.monotonic()
+        for i in range(frames or len(self.dataset)):
+            self.publish(i % len(self.dataset))
+            while time.monotonic() < start + (i + 1) * period:
+                spin() if spin else time.sleep(0.001)
+
+

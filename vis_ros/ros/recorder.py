@@ -1,0 +1,43 @@
+"""Subscribes to the node's outputs and keeps what arrived, with arrival times."""
+from __future__ import annotations
+
+from diagnostic_msgs.msg import DiagnosticArray
+from rclpy.node import Node
+from rclpy.qos import QoSProfile
+from sensor_msgs.msg import Image
+
+from vis_ros.msg import InstanceArray
+from vis_ros.ros.convert import frame_from_msg
+from vis_ros.ros.image_msgs import rgb_from_msg
+
+
+class OutputRecorder:
+    def __init__(self, node: Node, namespace: str = "/vis_ros", overlay: bool = True):
+        self.node = node
+        self.frames = []  # (arrival ns, InstanceFrame)
+        self.overlays = []  # (stamp ns, rgb)
+        self.labels = {}  # stamp ns -> Image msg
+        self.diagnostics = []
+        qos = QoSProfile(depth=50)
+        node.create_subscription(InstanceArray, f"{namespace}/instances", self._on_instances, qos)
+        node.create_subscription(Image, f"{namespace}/labels", self._on_labels, qos)
+        node.create_subscription(DiagnosticArray, "/diagnostics", self.diagnostics.append, 10)
+        if overlay:
+            node.create_subscription(Image, f"{namespace}/overlay", self._on_overlay, qos)
+
+    def _on_instances(self, msg) -> None:
+        self.frames.append((self.node.get_clock().now().nanoseconds, frame_from_msg(msg)))
+
+    def _on_labels(self, msg) -> None:
+        self.labels[msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec] = msg
+
+    def _on_overlay(self, msg) -> None:
+        stamp = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
+        self.overlays.append((stamp, rgb_from_msg(msg).copy()))
+
+    def last_counters(self) -> dict:
+        for array in reversed(self.diagnostics):
+            for status in array.status:
+                if status.name.endswith(": pipeline"):
+                    return {kv.key: kv.value for kv in status.values}
+        return {}

@@ -1,0 +1,197 @@
+"""Processing worker of the node: newest frame -> pipeline -> publish.
+
+Image callbacks only hand the message to a one-frame slot (LatestFrameSlot);
+this thread converts it, runs engine / tracking / propagation, and
+publishes. A frame is processed, dropped as stale (a newer one arrived
+first), or rejected as invalid (logged, throttled): each is counted.
+End-to-end latency is measured from the image stamp to publishing.
+"""
+from __future__ import annotations
+
+import threading
+import time
+
+from diagnostic_msgs.msg import DiagnosticArray
+from rclpy.qos import QoSProfile
+from sensor_msgs.msg import Image
+from std_msgs.msg import Header
+
+from vis_ros.core.engine.decoder import Decoder
+from vis_ros.core.engine.errors import EngineError
+from vis_ros.core.engine.segmenter import Segmenter
+from vis_ros.core.frame_slot import LatestFrameSlot
+from vis_ros.core.instances import InstanceFrame, TrackState
+from vis_ros.core.model_path import resolve_model
+from vis_ros.core.overlay import draw_overlay
+from vis_ros.core.pipeline import SegmentTrackPipeline
+from vis_ros.core.rolling_stats import RateMeter, RollingStats
+from vis_ros.core.tracking.tracker import Tracker
+from vis_ros.msg import InstanceArray
+from vis_ros.ros import parameters as P
+from vis_ros.ros.convert import frame_to_msg, ns_to_stamp, stamp_to_ns
+from vis_ros.ros.diagnostics import diagnostics_msg
+from vis_ros.core.labels import label_image
+from vis_ros.ros.image_msgs import image_msg, rgb_from_msg
+
+
+class PipelineWorker:
+    def __init__(self, node, values: dict):
+        self.node, self.values = node, dict(values)
+        options = {"intra_op_threads": values["threads"]}
+        if values["device"] == "cpu":
+            options["providers"] = ["CPUExecutionProvider"]
+        elif values["device"] == "cuda":
+            options["providers"] = ["CUDAExecutionProvider", "CPUExecutionProvider"]
+        model = resolve_model(values["model"])
+        self.segmenter = Segmenter(model, backend=values["backend"], decoder=P.decoder_config(values),
+                                   labels_file=values["labels_file"] or None, **options)
+        self.segmenter.warm_up()
+        self.pipeline = SegmentTrackPipeline(self.segmenter, Tracker(P.tracker_config(values)),
+                                             P.pipeline_config(values))
+        self.slot = LatestFrameSlot()
+        self.stats = RollingStats()
+        self.input_rate, self.output_rate = RateMeter(), RateMeter()
+        self.counters = {"frames_processed": 0, "frames_invalid": 0, "keyframes": 0, "pipeline_resets": 0}
+        self.last_error = ""
+        self._params_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._running = False
+        self._diag_timer = None
+
+    def describe(self) -> str:
+        spec = self.segmenter.spec
+        return (f"{self.segmenter.model_path.name} on {self.segmenter.backend.describe()},"
+                f" input {spec.input_hw[1]}x{spec.input_hw[0]}, {spec.num_classes} classes")
+
+    def create_publishers(self) -> dict:
+        n = self.node
+        qos = QoSProfile(depth=5)
+        pubs = {"instances": n.create_lifecycle_publisher(InstanceArray, "~/instances", qos),
+                "labels": n.create_lifecycle_publisher(Image, "~/labels", qos),
+                "overlay": n.create_lifecycle_publisher(Image, "~/overlay", qos),
+                "diagnostics": n.create_lifecycle_publisher(DiagnosticArray, "/diagnostics", 10)}
+        self.publishers = pubs
+        self._diag_timer = n.create_timer(self.values["diagnostics_period"], self.publish_diagnostics)
+        return pubs
+
+    def apply_parameters(self, values: dict) -> None:
+        """Run-time changes of the non-read-only parameters (already validated)."""
+        with self._params_lock:
+            self.values = dict(values)
+            self.segmenter.decode = Decoder(self.segmenter.class_names, P.decoder_config(values))
+            self.pipeline.tracker.config = P.tracker_config(values)
+            self.pipeline.config = P.pipeline_config(values)
+
+    # -- threads ----------------------------------------------------------------------
+    def on_image(self, msg) -> None:
+        self.input_rate.tick()
+        self.slot.put((msg, time.monotonic()))
+
+    def start(self) -> None:
+        self.slot.reopen()
+        self._running = True
+        self._thread = threading.Thread(target=self._loop, name="vis_ros_worker", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._running = False
+        self.slot.close()
+        if self._thread is not None:
+            self._thread.join(timeout=5.0)
+            self._thread = None
+
+    def close(self) -> None:
+        if self._diag_timer is not None:
+            self.node.destroy_timer(self._diag_timer)
+            self._diag_timer = None
+
+    def _loop(self) -> None:
+        while self._running:
+            item = self.slot.take(timeout=0.2)
+            if item is None:
+                continue
+            msg, received = item
+            try:
+                self._process(msg, received)
+            except EngineError as exc:
+                self._reject(str(exc))
+            except Exception as exc:  # keep running on anything a frame can cause
+                self._reject(f"{type(exc).__name__}: {exc}")
+
+    def _reject(self, error: str) -> None:
+        self.counters["frames_invalid"] += 1
+        self.last_error = error
+        self.node.get_logger().error(f"frame rejected: {error}", throttle_duration_sec=2.0)
+
+    def _process(self, msg, received: float) -> None:
+        t0 = time.perf_counter()
+        rgb = rgb_from_msg(msg)
+        stamp_ns = stamp_to_ns(msg.header.stamp)
+        frame_id = self.values["frame_id_override"] or msg.header.frame_id
+        convert_s = time.perf_counter() - t0
+        with self._params_lock:
+            try:
+                out = self.pipeline.process(rgb, stamp_ns, frame_id)
+            except ValueError as exc:
+                if "stamp went backwards" not in str(exc):
+                    raise
+                self.node.get_logger().warn("image stamps went backwards (bag loop or clock reset):"
+                                            " tracks reset", throttle_duration_sec=5.0)
+                self.counters["pipeline_resets"] += 1
+                self.pipeline.reset()
+                out = self.pipeline.process(rgb, stamp_ns, frame_id)
+            values = self.values
+        frame = self._filter(out.frame, values)
+        t1 = time.perf_counter()
+        header = Header(stamp=ns_to_stamp(stamp_ns), frame_id=frame_id)
+        self.publishers["instances"].publish(frame_to_msg(frame))
+        if values["publish_labels"]:
+            labels = label_image(frame.instances, frame.height, frame.width)
+            self.publishers["labels"].publish(image_msg(header, labels, "16UC1"))
+        if values["publish_overlay"] and self.publishers["overlay"].get_subscription_count() > 0:
+            picture = draw_overlay(rgb, frame.instances,
+                                   [f"{i.track_id} {i.class_name}" for i in frame.instances],
+                                   [i.track_id for i in frame.instances])
+            self.publishers["overlay"].publish(image_msg(header, picture, "rgb8"))
+        publish_s = time.perf_counter() - t1
+        self._record(out, stamp_ns, received, convert_s, publish_s)
+
+    def _filter(self, frame: InstanceFrame, values: dict) -> InstanceFrame:
+        wanted = {c for c in values["class_filter"] if c}
+        keep = [i for i in frame.instances
+                if (values["publish_tentative"] or i.state != TrackState.TENTATIVE)
+                and (not wanted or i.class_name in wanted)]
+        return InstanceFrame(frame.stamp_ns, frame.frame_id, frame.height, frame.width, frame.keyframe, keep)
+
+    def _record(self, out, stamp_ns: int, received: float, convert_s: float, publish_s: float) -> None:
+        self.counters["frames_processed"] += 1
+        self.counters["keyframes"] += int(out.frame.keyframe)
+        self.output_rate.tick()
+        now_ns = self.node.get_clock().now().nanoseconds
+        self.stats.add("end_to_end", (now_ns - stamp_ns) * 1e-9)
+        self.stats.add("queue_wait", time.monotonic() - received - convert_s - publish_s -
+                       sum(out.timings_s.values()))
+        self.stats.add("convert", convert_s)
+        self.stats.add("publish", publish_s)
+        for stage, seconds in out.timings_s.items():
+            self.stats.add(stage, seconds)
+
+    def snapshot(self) -> dict:
+        """Counters, rates and latency percentiles (ms), for diagnostics and tests."""
+        c = self.slot.counters
+        counters = {"frames_received": c.received, "frames_dropped_stale": c.dropped_stale, **self.counters}
+        latencies = {}
+        for name in self.stats.names():
+            pct = self.stats.percentiles(name)
+            latencies[name] = None if pct is None else (pct[0] * 1000.0, pct[1] * 1000.0)
+        return {"counters": counters, "rates": {"input": self.input_rate.rate(), "output": self.output_rate.rate()},
+                "latency_ms": latencies}
+
+    def publish_diagnostics(self) -> None:
+        snap = self.snapshot()
+        pub = self.publishers.get("diagnostics")
+        if pub is None or not pub.is_activated:
+            return
+        pub.publish(diagnostics_msg(self.node.get_clock().now().to_msg(), self.node.get_name(),
+                                    self.segmenter.backend.describe(), snap["counters"], snap["rates"],
+                                    snap["latency_ms"], self.last_error, self._running))
