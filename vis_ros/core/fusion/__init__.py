@@ -1,0 +1,1 @@
+"""Depth fusion: instance masks + aligned depth -> 3D instances (ROS-free)."""

@@ -1,0 +1,60 @@
+"""Frame-level depth fusion: InstanceFrame + depth + camera -> Instance3DFrame.
+
+Depth at another resolution than colour is handled by scaling the intrinsics
+and resampling each mask onto the depth grid (the caller logs the returned
+notice once).
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from vis_ros.core.fusion.camera import PinholeCamera
+from vis_ros.core.fusion.fuse import Estimate3D, FusionConfig, fuse_instance
+from vis_ros.core.fusion.smoothing import CentroidSmoother
+from vis_ros.core.instances import Instance3D, Instance3DFrame, InstanceFrame, PixelBox
+
+
+def _mask_on_depth_grid(roi: PixelBox, mask: np.ndarray, sx: float, sy: float, dw: int, dh: int):
+    x0, y0 = int(np.floor(roi.x * sx)), int(np.floor(roi.y * sy))
+    x1, y1 = min(int(np.ceil(roi.x_end * sx)), dw), min(int(np.ceil(roi.y_end * sy)), dh)
+    if x1 <= x0 or y1 <= y0:
+        return PixelBox(x0, y0, 0, 0), np.zeros((0, 0), bool)
+    resized = cv2.resize(mask.astype(np.uint8), (x1 - x0, y1 - y0), interpolation=cv2.INTER_NEAREST)
+    return PixelBox(x0, y0, x1 - x0, y1 - y0), resized.astype(bool)
+
+
+class DepthFuser:
+    def __init__(self, config: FusionConfig = FusionConfig(), smoother: CentroidSmoother | None = None):
+        self.config = config
+        self.smoother = smoother or CentroidSmoother()
+
+    def __call__(self, frame: InstanceFrame, depth_m: np.ndarray, camera: PinholeCamera
+                 ) -> tuple[Instance3DFrame, dict[int, Estimate3D], list[str]]:
+        """3D instances (smoothed), the raw estimates by track id, and notices to log once."""
+        notices = []
+        dh, dw = depth_m.shape
+        if (camera.width, camera.height) != (dw, dh):
+            camera = camera.scaled_to(dw, dh)
+        sx, sy = dw / frame.width, dh / frame.height
+        if (dw, dh) != (frame.width, frame.height):
+            notices.append(f"depth is {dw}x{dh}, colour {frame.width}x{frame.height}:"
+                           " masks resampled and intrinsics scaled to the depth image")
+        instances, estimates = [], {}
+        for inst in frame.instances:
+            roi, mask = inst.box, inst.mask
+            if notices:
+                roi, mask = _mask_on_depth_grid(roi, mask, sx, sy, dw, dh)
+            est = fuse_instance(roi, mask, depth_m, camera, self.config)
+            estimates[inst.track_id] = est
+            position, velocity = est.box_center, np.zeros(3)
+            if est.confidence > 0:
+                smoothed, velocity = self.smoother.update(inst.track_id, frame.stamp_ns, est.centroid)
+                position = est.box_center + (smoothed - est.centroid)
+            instances.append(Instance3D(
+                track_id=inst.track_id, class_id=inst.class_id, class_name=inst.class_name,
+                score=inst.score, position=tuple(position), orientation=est.quaternion,
+                size=tuple(est.box_size), velocity=tuple(velocity), num_points=est.num_points,
+                confidence=est.confidence))
+        self.smoother.prune(frame.stamp_ns)
+        return Instance3DFrame(frame.stamp_ns, frame.frame_id, tuple(instances)), estimates, notices
