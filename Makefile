@@ -16,13 +16,15 @@ PACKAGE_SOURCES := package.xml CMakeLists.txt $(wildcard msg/*.msg) \
 	$(shell find vis_ros launch config models scripts -type f \
 	        -not -name '*.pyc' -not -path '*/__pycache__/*' 2>/dev/null)
 
-.PHONY: help setup test test-fast demo bench clean shell
+.PHONY: help setup test test-fast demo bench eval train clean shell
 
 help:
 	@echo "make demo    set everything up, then run the demo on the embedded model"
 	@echo "make test    set everything up, then run the whole test suite"
 	@echo "make setup   create .venv, install pinned deps, colcon build into install/"
 	@echo "make bench   per-stage timings as JSON (out/bench.json)"
+	@echo "make eval    held-out segmentation + tracking metrics (out/eval.json)"
+	@echo "make train   re-train the embedded model (about 30 min on 2 cores)"
 	@echo "make shell   print how to enter the project environment"
 	@echo "make clean   remove build/, install/, log/ (keeps .venv)"
 
@@ -55,6 +57,13 @@ demo: setup
 
 bench: setup
 	$(ENV) && vis-ros bench --out out/bench.json
+
+eval: setup
+	$(ENV) && vis-ros eval --frames 300 --tracking --out out/eval.json
+
+# Reproduces models/vis_ros_default.onnx (about 30 min on 2 cores; see models/README.md).
+train: setup
+	$(ENV) && vis-ros train --out models/vis_ros_default.onnx --seed 0
 
 shell:
 	@echo "source tools/env.sh"

@@ -107,6 +107,14 @@ class VisRosNode(LifecycleNode):
         events = SubscriptionEventCallbacks(incompatible_qos=lambda event: self._incompatible(resolved, event))
         self._input_subscriptions.append(self.create_subscription(
             msg_type, topic, self.worker.on_image, qos, event_callbacks=events))
+        if v["use_depth"]:
+            from vis_ros.ros.depth_inputs import DepthInputs
+
+            self.worker.depth_inputs = DepthInputs(self, qos, v["sync_slop"], v["sync_queue_size"])
+            self._input_subscriptions += self.worker.depth_inputs.subscriptions
+            self.get_logger().info(f"depth on: {self.resolve_topic_name('depth')} +"
+                                   f" {self.resolve_topic_name('camera_info')} paired by"
+                                   f" {self.worker.depth_inputs.backend}, slop {v['sync_slop']} s")
         self.get_logger().info(
             f"subscribed to {resolved} ({msg_type.__name__}) with QoS {v['qos_reliability']},"
             f" depth {v['qos_depth']} (best_effort accepts any publisher; reliable needs a reliable one)")

@@ -51,7 +51,10 @@ class PipelineWorker:
         self.slot = LatestFrameSlot()
         self.stats = RollingStats()
         self.input_rate, self.output_rate = RateMeter(), RateMeter()
-        self.counters = {"frames_processed": 0, "frames_invalid": 0, "keyframes": 0, "pipeline_resets": 0}
+        self.counters = {"frames_processed": 0, "frames_invalid": 0, "keyframes": 0, "pipeline_resets": 0,
+                         "frames_without_3d": 0}
+        self.depth_inputs = None  # set by the node on activate when use_depth
+        self.three_d = None
         self.last_error = ""
         self._params_lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -70,6 +73,11 @@ class PipelineWorker:
                 "labels": n.create_lifecycle_publisher(Image, "~/labels", qos),
                 "overlay": n.create_lifecycle_publisher(Image, "~/overlay", qos),
                 "diagnostics": n.create_lifecycle_publisher(DiagnosticArray, "/diagnostics", 10)}
+        if self.values["use_depth"]:
+            from vis_ros.ros.three_d import ThreeDOutputs
+
+            self.three_d = ThreeDOutputs(n, self.values)
+            pubs.update(self.three_d.publishers)
         self.publishers = pubs
         self._diag_timer = n.create_timer(self.values["diagnostics_period"], self.publish_diagnostics)
         return pubs
@@ -153,8 +161,25 @@ class PipelineWorker:
                                    [f"{i.track_id} {i.class_name}" for i in frame.instances],
                                    [i.track_id for i in frame.instances])
             self.publishers["overlay"].publish(image_msg(header, picture, "rgb8"))
+        if self.three_d is not None:
+            t2 = time.perf_counter()
+            self._publish_3d(frame, values)
+            self.stats.add("fusion", time.perf_counter() - t2)
         publish_s = time.perf_counter() - t1
         self._record(out, stamp_ns, received, convert_s, publish_s)
+
+    def _publish_3d(self, frame: InstanceFrame, values: dict) -> None:
+        depth, info = self.depth_inputs.lookup(frame.stamp_ns)
+        if depth is None:
+            self.counters["frames_without_3d"] += 1
+            self.node.get_logger().warn(f"3D skipped: {info}", throttle_duration_sec=5.0)
+            return
+        try:
+            self.three_d.publish(frame, depth, info, values)
+        except EngineError as exc:  # bad depth encoding or size, bad CameraInfo
+            self.counters["frames_without_3d"] += 1
+            self.last_error = str(exc)
+            self.node.get_logger().error(f"3D skipped: {exc}", throttle_duration_sec=2.0)
 
     def _filter(self, frame: InstanceFrame, values: dict) -> InstanceFrame:
         wanted = {c for c in values["class_filter"] if c}

@@ -1,0 +1,102 @@
+"""The node with depth on: 3D instances, markers, points; missing CameraInfo and
+garbage depth are reported and survived."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+rclpy = pytest.importorskip("rclpy")
+pytestmark = pytest.mark.ros
+
+from rclpy.executors import SingleThreadedExecutor  # noqa: E402
+from rclpy.lifecycle import TransitionCallbackReturn  # noqa: E402
+from rclpy.parameter import Parameter  # noqa: E402
+from sensor_msgs.msg import PointCloud2  # noqa: E402
+from visualization_msgs.msg import Marker, MarkerArray  # noqa: E402
+
+from vis_ros.core.sim.dataset import SimDataset, write_sequence  # noqa: E402
+from vis_ros.core.sim.scene import SimOptions  # noqa: E402
+from vis_ros.msg import Instance3DArray, InstanceArray  # noqa: E402
+from vis_ros.ros.node import VisRosNode  # noqa: E402
+from vis_ros.ros.player import SequencePlayer  # noqa: E402
+
+
+@pytest.fixture
+def setup(rclpy_context, tmp_path):
+    write_sequence(tmp_path, 2_000_005, 12, SimOptions(objects=5, object_speed=0.05))
+    node = VisRosNode(context=rclpy_context, parameter_overrides=[
+        Parameter("use_depth", value=True), Parameter("qos_reliability", value="reliable"),
+        Parameter("track_min_hits", value=1)])
+    assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS
+    cam = rclpy.create_node("cam", context=rclpy_context)
+    executor = SingleThreadedExecutor(context=rclpy_context)
+    executor.add_node(node)
+    executor.add_node(cam)
+    got = {"2d": [], "3d": [], "markers": [], "points": []}
+    cam.create_subscription(InstanceArray, "/vis_ros/instances", got["2d"].append, 10)
+    cam.create_subscription(Instance3DArray, "/vis_ros/instances_3d", got["3d"].append, 10)
+    cam.create_subscription(MarkerArray, "/vis_ros/markers", got["markers"].append, 10)
+    cam.create_subscription(PointCloud2, "/vis_ros/points", got["points"].append, 10)
+    yield node, cam, executor, SimDataset(tmp_path), got
+    node.trigger_deactivate()
+    node.trigger_cleanup()
+    node.destroy_node()
+    cam.destroy_node()
+
+
+def _spin(executor, seconds):
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        executor.spin_once(timeout_sec=0.01)
+
+
+def _player(cam, dataset):
+    player = SequencePlayer(cam, dataset)
+    # The node subscribes to relative names; point the player at them.
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
+    from sensor_msgs.msg import CameraInfo, Image
+    qos = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+    player.color = cam.create_publisher(Image, "/image", qos)
+    player.depth = cam.create_publisher(Image, "/depth", qos)
+    player.info = cam.create_publisher(CameraInfo, "/camera_info", qos)
+    return player
+
+
+def test_depth_gives_3d_instances_markers_and_points(setup):
+    node, cam, executor, dataset, got = setup
+    assert node.trigger_activate() == TransitionCallbackReturn.SUCCESS
+    player = _player(cam, dataset)
+    _spin(executor, 1.0)
+    for i in range(len(dataset)):
+        player.publish(i)
+        _spin(executor, 0.25)
+    _spin(executor, 1.5)
+    assert got["3d"], node.worker.snapshot()
+    last = got["3d"][-1]
+    confident = [i for i in last.instances if i.confidence > 0]
+    assert confident and all(0.3 < i.pose.position.z < 6.0 for i in confident)
+    ids_2d = {i.id for i in got["2d"][-1].instances}
+    assert {i.id for i in last.instances} == ids_2d
+    boxes = [m for m in got["markers"][-1].markers if m.ns.endswith("boxes") and m.action == Marker.ADD]
+    assert boxes and got["points"][-1].width > 100
+    cloud = got["points"][-1]
+    ids = np.frombuffer(cloud.data, np.uint8).reshape(-1, 16)[:, 12:16].copy().view("<u4").ravel()
+    assert set(ids.tolist()) <= ids_2d
+    assert node.worker.counters["frames_without_3d"] == 0
+
+
+def test_missing_camera_info_and_garbage_depth_are_reported_and_survived(setup):
+    node, cam, executor, dataset, got = setup
+    assert node.trigger_activate() == TransitionCallbackReturn.SUCCESS
+    player = _player(cam, dataset)
+    player.info = cam.create_publisher(type(player.camera_info(None)), "/not_camera_info", 10)
+    _spin(executor, 1.0)
+    for i in range(4):
+        player.publish(i)
+        _spin(executor, 0.3)
+    _spin(executor, 1.0)
+    assert got["2d"] and not got["3d"]  # 2D keeps flowing without CameraInfo
+    assert node.worker.counters["frames_without_3d"] >= 3
+    assert "CameraInfo" in node.worker.depth_inputs.lookup(0)[1]

@@ -1,0 +1,52 @@
+import math
+
+import numpy as np
+import pytest
+
+from vis_ros.core.fusion.transform import quaternion_matrix, transform_frame3d, transform_points
+from vis_ros.core.instances import Instance3D, Instance3DFrame
+
+
+def test_quarter_turn_about_z():
+    q = (0.0, 0.0, math.sin(math.pi / 4), math.cos(math.pi / 4))
+    np.testing.assert_allclose(transform_points(np.array([[1.0, 0, 0]]), q, (0, 0, 1)), [[0, 1, 1]], atol=1e-12)
+    np.testing.assert_allclose(quaternion_matrix(q) @ quaternion_matrix(q).T, np.eye(3), atol=1e-12)
+
+
+def test_frame_transform_moves_positions_rotates_velocities_and_renames():
+    q = (0.0, 0.0, 1.0, 0.0)  # half turn about z
+    inst = Instance3D(4, 1, "ball", 0.9, (1.0, 2.0, 3.0), (0, 0, 0, 1.0), (0.1, 0.1, 0.1), (0.5, 0, 0), 50, 1.0)
+    out = transform_frame3d(Instance3DFrame(7, "cam", (inst,)), q, (10.0, 0, 0), "map")
+    (moved,) = out.instances
+    assert out.frame_id == "map" and out.stamp_ns == 7
+    np.testing.assert_allclose(moved.position, (9.0, -2.0, 3.0), atol=1e-12)
+    np.testing.assert_allclose(moved.velocity, (-0.5, 0, 0), atol=1e-12)
+    np.testing.assert_allclose(moved.orientation, q, atol=1e-12)
+
+
+def test_zero_quaternion_is_rejected():
+    with pytest.raises(ValueError, match="zero norm"):
+        quaternion_matrix((0, 0, 0, 0))
+
+
+def test_markers_keep_stable_ids_and_delete_vanished_tracks():
+    pytest.importorskip("rclpy")
+    from std_msgs.msg import Header
+    from visualization_msgs.msg import Marker
+
+    from vis_ros.ros.markers import MarkerTracker, points_cloud
+
+    def inst(tid):
+        return Instance3D(tid, 0, "box", 0.9, (0, 0, 1.0), (0, 0, 0, 1.0), (0.1, 0.1, 0.1), (0, 0, 0), 99, 1.0)
+
+    tracker = MarkerTracker()
+    first = tracker.build(Header(frame_id="cam"), Instance3DFrame(1, "cam", (inst(3), inst(5))))
+    assert sorted({m.id for m in first.markers}) == [3, 5]
+    second = tracker.build(Header(frame_id="cam"), Instance3DFrame(2, "cam", (inst(5),)))
+    deleted = [(m.ns, m.id) for m in second.markers if m.action == Marker.DELETE]
+    assert sorted(deleted) == [("vis_ros/boxes", 3), ("vis_ros/labels", 3)]
+    assert [m.id for m in second.markers if m.action == Marker.ADD] == [5, 5]
+    cloud = points_cloud(Header(frame_id="cam"), {7: np.ones((4, 3)), 9: np.zeros((2, 3))})
+    assert cloud.width == 6 and [f.name for f in cloud.fields] == ["x", "y", "z", "instance_id"]
+    ids = np.frombuffer(bytes(cloud.data), np.uint8).reshape(6, 16)[:, 12:].copy().view("<u4").ravel()
+    assert ids.tolist() == [7, 7, 7, 7, 9, 9]

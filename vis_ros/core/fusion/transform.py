@@ -1,0 +1,43 @@
+"""Rigid transforms of 3D instances (what the node applies after a TF lookup)."""
+from __future__ import annotations
+
+import numpy as np
+
+from vis_ros.core.instances import Instance3D, Instance3DFrame
+
+
+def quaternion_matrix(q) -> np.ndarray:
+    x, y, z, w = q
+    n = x * x + y * y + z * z + w * w
+    if n < 1e-12:
+        raise ValueError(f"quaternion {q} has zero norm")
+    s = 2.0 / n
+    return np.array([[1 - s * (y * y + z * z), s * (x * y - z * w), s * (x * z + y * w)],
+                     [s * (x * y + z * w), 1 - s * (x * x + z * z), s * (y * z - x * w)],
+                     [s * (x * z - y * w), s * (y * z + x * w), 1 - s * (x * x + y * y)]])
+
+
+def quaternion_multiply(a, b) -> tuple[float, float, float, float]:
+    ax, ay, az, aw = a
+    bx, by, bz, bw = b
+    return (aw * bx + ax * bw + ay * bz - az * by, aw * by - ax * bz + ay * bw + az * bx,
+            aw * bz + ax * by - ay * bx + az * bw, aw * bw - ax * bx - ay * by - az * bz)
+
+
+def transform_points(points: np.ndarray, rotation_q, translation) -> np.ndarray:
+    return points @ quaternion_matrix(rotation_q).T + np.asarray(translation)
+
+
+def transform_frame3d(frame: Instance3DFrame, rotation_q, translation, frame_id: str) -> Instance3DFrame:
+    """Instances expressed in `frame_id`, given the pose of the source frame in it."""
+    r = quaternion_matrix(rotation_q)
+    t = np.asarray(translation, np.float64)
+    out = []
+    for i in frame.instances:
+        out.append(Instance3D(
+            track_id=i.track_id, class_id=i.class_id, class_name=i.class_name, score=i.score,
+            position=tuple(r @ np.asarray(i.position) + t),
+            orientation=quaternion_multiply(rotation_q, i.orientation),
+            size=i.size, velocity=tuple(r @ np.asarray(i.velocity)),
+            num_points=i.num_points, confidence=i.confidence))
+    return Instance3DFrame(frame.stamp_ns, frame_id, tuple(out))

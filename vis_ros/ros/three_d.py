@@ -1,0 +1,81 @@
+"""The node's 3D branch: depth + CameraInfo -> Instance3DArray, markers, points, TF."""
+from __future__ import annotations
+
+from rclpy.duration import Duration
+from rclpy.qos import QoSProfile
+from rclpy.time import Time
+from sensor_msgs.msg import PointCloud2
+from std_msgs.msg import Header
+from visualization_msgs.msg import MarkerArray
+
+from vis_ros.core.fusion.camera import PinholeCamera
+from vis_ros.core.fusion.fuser import DepthFuser
+from vis_ros.core.fusion.transform import transform_frame3d, transform_points
+from vis_ros.msg import Instance3DArray
+from vis_ros.ros.convert import frame3d_to_msg, ns_to_stamp
+from vis_ros.ros.image_msgs import depth_from_msg
+from vis_ros.ros.markers import MarkerTracker, points_cloud
+
+
+class ThreeDOutputs:
+    def __init__(self, node, values: dict):
+        self.node = node
+        self.fuser = DepthFuser()
+        self.markers = MarkerTracker()
+        self._said: set[str] = set()
+        qos = QoSProfile(depth=5)
+        self.publishers = {
+            "instances_3d": node.create_lifecycle_publisher(Instance3DArray, "~/instances_3d", qos),
+            "markers": node.create_lifecycle_publisher(MarkerArray, "~/markers", qos),
+            "points": node.create_lifecycle_publisher(PointCloud2, "~/points", qos)}
+        self.target_frame = values["target_frame"]
+        self.tf_buffer = None
+        if self.target_frame:
+            try:
+                import tf2_ros
+
+                self.tf_buffer = tf2_ros.Buffer()
+                self._tf_listener = tf2_ros.TransformListener(self.tf_buffer, node)
+            except ImportError:
+                self.say_once("target_frame is set but tf2_ros is not importable: 3D outputs stay"
+                              " in the camera frame")
+                self.target_frame = ""
+
+    def say_once(self, text: str) -> None:
+        if text not in self._said:
+            self._said.add(text)
+            self.node.get_logger().warn(text)
+
+    def publish(self, frame, depth_msg, info_msg, values: dict) -> None:
+        depth = depth_from_msg(depth_msg, values["depth_scale"])
+        camera, warnings = PinholeCamera.from_camera_info(info_msg.k, info_msg.width, info_msg.height,
+                                                          info_msg.distortion_model, info_msg.d)
+        frame3d, estimates, notices = self.fuser(frame, depth, camera)
+        for text in warnings + notices:
+            self.say_once(text)
+        points = {tid: e.points for tid, e in estimates.items() if e.confidence > 0}
+        if self.target_frame:
+            transform = self._lookup(frame.frame_id, frame.stamp_ns, values["tf_timeout"])
+            if transform is None:
+                return
+            rotation, translation = transform
+            frame3d = transform_frame3d(frame3d, rotation, translation, self.target_frame)
+            points = {tid: transform_points(p, rotation, translation) for tid, p in points.items()}
+        header = Header(stamp=ns_to_stamp(frame.stamp_ns), frame_id=frame3d.frame_id)
+        self.publishers["instances_3d"].publish(frame3d_to_msg(frame3d))
+        if values["publish_markers"]:
+            self.publishers["markers"].publish(self.markers.build(header, frame3d))
+        if values["publish_points"]:
+            self.publishers["points"].publish(points_cloud(header, points))
+
+    def _lookup(self, source: str, stamp_ns: int, timeout_s: float):
+        """Transform at the image stamp (not 'latest'), or None with a throttled warning."""
+        try:
+            t = self.tf_buffer.lookup_transform(self.target_frame, source, Time(nanoseconds=stamp_ns),
+                                                timeout=Duration(seconds=timeout_s)).transform
+        except Exception as exc:  # tf2 raises several lookup/extrapolation types
+            self.node.get_logger().warn(f"no transform {source} -> {self.target_frame} at the image"
+                                        f" stamp: {exc}; 3D outputs skipped", throttle_duration_sec=2.0)
+            return None
+        q, p = t.rotation, t.translation
+        return (q.x, q.y, q.z, q.w), (p.x, p.y, p.z)
