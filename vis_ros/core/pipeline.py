@@ -25,17 +25,21 @@ class PipelineConfig:
     keyframe_interval: int = 1
     min_propagation_confidence: float = 0.6  # min over tracks of min(area ratio, 1 / ratio)
     max_motion_px: float = 30.0  # mean flow over tracked objects, full-res pixels
-    new_object_fraction: float = 0.01  # share of untracked pixels moving unlike the background
-    moving_px: float = 3.0  # what counts as moving, relative to the background's own motion
+    new_object_fraction: float = 0.01  # share of untracked pixels the flow cannot explain
+    residual_levels: float = 40.0  # grey-level change left after flow compensation that counts
+    tracked_margin: float = 0.5  # grow tracked boxes by this share of their size (shadows, edges)
+    confidence_min_area: int = 400  # tracks smaller than this (px) do not decide confidence
     flow_scale: int = 2
     flow_preset: str = "ultrafast"
 
     def __post_init__(self) -> None:
+        if self.confidence_min_area < 0:
+            raise ValueError(f"confidence_min_area must be >= 0, got {self.confidence_min_area}")
         if not 1 <= self.keyframe_interval <= 100:
             raise ValueError(f"keyframe_interval must be in [1, 100], got {self.keyframe_interval}")
         if not 0.0 <= self.min_propagation_confidence <= 1.0:
             raise ValueError(f"min_propagation_confidence must be in [0, 1], got {self.min_propagation_confidence}")
-        for name in ("max_motion_px", "new_object_fraction", "moving_px"):
+        for name in ("max_motion_px", "new_object_fraction", "residual_levels"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
 
@@ -52,11 +56,16 @@ class SegmentTrackPipeline:
         self.segmenter, self.tracker, self.config = segmenter, tracker, config
         self.propagator = FlowPropagator(config.flow_scale, config.flow_preset)
         self._since_keyframe: int | None = None
+        # A "new object" keyframe whose engine run found nothing new mutes that
+        # trigger until the next regular keyframe: the unexplained motion is
+        # something the engine does not detect, and re-running it is wasted.
+        self._new_object_muted = False
 
     def reset(self) -> None:
         self.tracker.reset()
         self.propagator.reset()
         self._since_keyframe = None
+        self._new_object_muted = False
 
     def process(self, rgb: np.ndarray, stamp_ns: int, frame_id: str = "") -> PipelineOutput:
         height, width = rgb.shape[:2]
@@ -75,12 +84,17 @@ class SegmentTrackPipeline:
             moved, reason = self._propagate(flow)
             timings["propagate"] = time.perf_counter() - t1
         if reason:
+            known = {t.track_id for t in self.tracker.tracks}
             result = self.segmenter(rgb)
             timings.update(result.timings_s)
             t2 = time.perf_counter()
             instances = self.tracker.update(result.detections, stamp_ns, (height, width), rgb)
             timings["track"] = time.perf_counter() - t2
             self._since_keyframe = 0
+            if reason == "new_object":
+                self._new_object_muted = {t.track_id for t in self.tracker.tracks} <= known
+            elif reason in ("first", "interval"):
+                self._new_object_muted = False
         else:
             t2 = time.perf_counter()
             instances = self.tracker.apply_propagated(moved, stamp_ns, (height, width))
@@ -93,21 +107,26 @@ class SegmentTrackPipeline:
     def _propagate(self, flow: FlowField) -> tuple[dict, str]:
         """Warp every tracked mask; return them and the reason to run the engine instead ('' if none)."""
         cfg = self.config
-        moved = {tid: warp_mask(flow, roi, mask) for tid, roi, mask in self.tracker.live_masks()}
-        ratios = [w.area_ratio for w in moved.values()]
+        live = self.tracker.live_masks()
+        moved = {tid: warp_mask(flow, roi, mask) for tid, roi, mask in live}
+        h, w = flow.height, flow.width
+        ratios = [moved[tid].area_ratio for tid, roi, mask in live
+                  if np.count_nonzero(mask) >= cfg.confidence_min_area
+                  and roi.x > 0 and roi.y > 0 and roi.x_end < w and roi.y_end < h]
         confidence = min((min(r, 1.0 / r) if r > 0 else 0.0 for r in ratios), default=1.0)
         if confidence < cfg.min_propagation_confidence:
             return moved, "low_confidence"
         tracked = np.zeros(flow.flow.shape[:2], bool)
         s = flow.scale
         for tid, roi, mask in self.tracker.live_masks():
-            tracked[roi.y // s:(roi.y_end + s - 1) // s, roi.x // s:(roi.x_end + s - 1) // s] = True
-        if tracked.any() and flow.mean_magnitude(tracked) > cfg.max_motion_px:
+            mx, my = int(roi.width * cfg.tracked_margin), int(roi.height * cfg.tracked_margin)
+            tracked[max(roi.y - my, 0) // s:(roi.y_end + my + s - 1) // s,
+                    max(roi.x - mx, 0) // s:(roi.x_end + mx + s - 1) // s] = True
+        if tracked.any() and flow.mean_magnitude(tracked, step=2) > cfg.max_motion_px:
             return moved, "large_motion"
-        # Every 4th pixel is plenty to see a moving object and much cheaper.
-        background = flow.flow[::4, ::4][~tracked[::4, ::4]]
-        if background.size:
-            relative = np.linalg.norm(background - np.median(background, axis=0), axis=1)
-            if np.mean(relative > cfg.moving_px) > cfg.new_object_fraction:
+        if flow.residual is not None and not self._new_object_muted:
+            untracked = ~tracked[::2, ::2]
+            unexplained = (flow.residual[::2, ::2] > cfg.residual_levels) & untracked
+            if untracked.any() and unexplained.sum() > cfg.new_object_fraction * untracked.sum():
                 return moved, "new_object"
         return moved, ""

@@ -25,6 +25,7 @@ class FlowField:
     scale: int
     height: int
     width: int
+    residual: np.ndarray | None = None  # (h, w) |current - flow-warped previous| grey levels
 
     def crop_full_res(self, roi: PixelBox) -> np.ndarray:
         """Flow over `roi` at full resolution (bilinear), (roi.height, roi.width, 2)."""
@@ -34,10 +35,11 @@ class FlowField:
         mx, my = (m.astype(np.float32) for m in np.meshgrid(map_x, map_y))
         return cv2.remap(self.flow, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
-    def mean_magnitude(self, mask_low: np.ndarray | None = None) -> float:
-        magnitude = np.linalg.norm(self.flow, axis=2)
-        values = magnitude[mask_low] if mask_low is not None else magnitude
-        return float(values.mean()) if values.size else 0.0
+    def mean_magnitude(self, mask_low: np.ndarray | None = None, step: int = 1) -> float:
+        """Mean flow length (full-res px) over mask_low, sampled every `step` pixels."""
+        flow = self.flow[::step, ::step]
+        vectors = flow[mask_low[::step, ::step]] if mask_low is not None else flow.reshape(-1, 2)
+        return float(np.sqrt((vectors * vectors).sum(axis=1)).mean()) if len(vectors) else 0.0
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,7 @@ class FlowPropagator:
         self.scale = scale
         self._dis = cv2.DISOpticalFlow_create(FLOW_PRESETS[preset])
         self._previous: np.ndarray | None = None
+        self._grid: tuple[np.ndarray, np.ndarray] | None = None
 
     def _grey(self, rgb: np.ndarray) -> np.ndarray:
         h, w = rgb.shape[:2]
@@ -76,8 +79,18 @@ class FlowPropagator:
         previous, self._previous = self._previous, grey
         if not need_flow or previous is None or previous.shape != grey.shape:
             return None
-        flow = self._dis.calc(grey, previous, None) * float(self.scale)
-        return FlowField(flow, self.scale, rgb.shape[0], rgb.shape[1])
+        flow_low = self._dis.calc(grey, previous, None)
+        # What the flow does not explain: the previous frame moved by the flow,
+        # compared with this one. Textureless regions with wrong flow still
+        # match (same intensity), so only real changes (a new object) remain.
+        h, w = grey.shape
+        if self._grid is None or self._grid[0].shape != (h, w):
+            self._grid = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+        gx, gy = self._grid
+        warped = cv2.remap(previous, gx + flow_low[..., 0], gy + flow_low[..., 1], cv2.INTER_LINEAR,
+                           borderMode=cv2.BORDER_REPLICATE)
+        residual = cv2.absdiff(grey, warped)
+        return FlowField(flow_low * float(self.scale), self.scale, rgb.shape[0], rgb.shape[1], residual)
 
     def reset(self) -> None:
         self._previous = None
@@ -88,16 +101,18 @@ def warp_mask(field: FlowField, roi: PixelBox, mask: np.ndarray) -> Warped:
     old_area = int(np.count_nonzero(mask))
     if old_area == 0:
         return Warped(roi, mask, 0.0)
-    reach = int(np.ceil(np.abs(field.crop_full_res(roi)).max())) + 2
+    s = field.scale
+    low = field.flow[roi.y // s:(roi.y_end + s - 1) // s, roi.x // s:(roi.x_end + s - 1) // s]
+    reach = (int(np.ceil(np.abs(low).max())) if low.size else 0) + 2
     x0, y0 = max(roi.x - reach, 0), max(roi.y - reach, 0)
     x1, y1 = min(roi.x_end + reach, field.width), min(roi.y_end + reach, field.height)
     region = PixelBox(x0, y0, x1 - x0, y1 - y0)
     flow = field.crop_full_res(region)
-    xs, ys = np.meshgrid(np.arange(x0, x1, dtype=np.float32), np.arange(y0, y1, dtype=np.float32))
-    src_x = (xs + flow[..., 0] - float(roi.x)).astype(np.float32)
-    src_y = (ys + flow[..., 1] - float(roi.y)).astype(np.float32)
-    warped = cv2.remap(mask.astype(np.float32), src_x, src_y, cv2.INTER_LINEAR,
-                       borderMode=cv2.BORDER_CONSTANT, borderValue=0.0) > 0.5
+    # Sample positions in the mask's own coordinates: pixel + flow - roi origin.
+    flow[..., 0] += np.arange(x0 - roi.x, x1 - roi.x, dtype=np.float32)[None, :]
+    flow[..., 1] += np.arange(y0 - roi.y, y1 - roi.y, dtype=np.float32)[:, None]
+    warped = cv2.remap(mask.view(np.uint8), flow, None, cv2.INTER_LINEAR,
+                       borderMode=cv2.BORDER_CONSTANT, borderValue=0) > 0
     rows, cols = np.flatnonzero(warped.any(1)), np.flatnonzero(warped.any(0))
     if rows.size == 0:
         return Warped(PixelBox(x0, y0, 0, 0), np.zeros((0, 0), bool), 0.0)

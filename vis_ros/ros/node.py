@@ -120,7 +120,7 @@ class VisRosNode(LifecycleNode):
             f" depth {v['qos_depth']} (best_effort accepts any publisher; reliable needs a reliable one)")
 
     def _incompatible(self, topic: str, event) -> None:
-        self.get_logger().warn(
+        self.get_logger().warning(
             f"a publisher on {topic} offers QoS incompatible with this subscription (policy id"
             f" {event.last_policy_kind}); no images will arrive. Match qos_reliability to the camera"
             " driver (best_effort for most sensor drivers).", throttle_duration_sec=5.0)

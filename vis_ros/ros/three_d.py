@@ -44,7 +44,7 @@ class ThreeDOutputs:
     def say_once(self, text: str) -> None:
         if text not in self._said:
             self._said.add(text)
-            self.node.get_logger().warn(text)
+            self.node.get_logger().warning(text)
 
     def publish(self, frame, depth_msg, info_msg, values: dict) -> None:
         depth = depth_from_msg(depth_msg, values["depth_scale"])
@@ -74,7 +74,7 @@ class ThreeDOutputs:
             t = self.tf_buffer.lookup_transform(self.target_frame, source, Time(nanoseconds=stamp_ns),
                                                 timeout=Duration(seconds=timeout_s)).transform
         except Exception as exc:  # tf2 raises several lookup/extrapolation types
-            self.node.get_logger().warn(f"no transform {source} -> {self.target_frame} at the image"
+            self.node.get_logger().warning(f"no transform {source} -> {self.target_frame} at the image"
                                         f" stamp: {exc}; 3D outputs skipped", throttle_duration_sec=2.0)
             return None
         q, p = t.rotation, t.translation

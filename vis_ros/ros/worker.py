@@ -143,7 +143,7 @@ class PipelineWorker:
             except ValueError as exc:
                 if "stamp went backwards" not in str(exc):
                     raise
-                self.node.get_logger().warn("image stamps went backwards (bag loop or clock reset):"
+                self.node.get_logger().warning("image stamps went backwards (bag loop or clock reset):"
                                             " tracks reset", throttle_duration_sec=5.0)
                 self.counters["pipeline_resets"] += 1
                 self.pipeline.reset()
@@ -172,7 +172,7 @@ class PipelineWorker:
         depth, info = self.depth_inputs.lookup(frame.stamp_ns)
         if depth is None:
             self.counters["frames_without_3d"] += 1
-            self.node.get_logger().warn(f"3D skipped: {info}", throttle_duration_sec=5.0)
+            self.node.get_logger().warning(f"3D skipped: {info}", throttle_duration_sec=5.0)
             return
         try:
             self.three_d.publish(frame, depth, info, values)

@@ -144,6 +144,11 @@ class Tracker:
                 t.mean, t.cov = m, c
                 if t.state != TrackState.COASTING:
                     t.last_update_ns = stamp_ns
+                    # Followed by the flow since its last detection: that counts
+                    # towards confirmation, else keyframe mode confirms N times slower.
+                    t.hits += 1
+                    if t.hits >= self.config.min_hits:
+                        t.state = TrackState.CONFIRMED
         self._handle_misses(missed, stamp_ns)
         return [self._instance(t) for t in self.tracks
                 if t.last_update_ns == stamp_ns or t.state == TrackState.COASTING]
