@@ -1,10 +1,6 @@
 """End-to-end: the real node in its own process, a simulated camera on real topics."""
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
 
 import numpy as np
@@ -21,7 +17,7 @@ from vis_ros.core.sim.dataset import SimDataset, write_sequence  # noqa: E402
 from vis_ros.core.sim.scene import SimOptions  # noqa: E402
 from vis_ros.evaluation.mask_map import MIN_VISIBLE_PIXELS  # noqa: E402
 from vis_ros.evaluation.tracking_metrics import SequenceRecorder, summarize  # noqa: E402
-from vis_ros.ros.image_msgs import rgb_from_msg  # noqa: E402
+from vis_ros.ros.node_process import start_node_process, stop_node_process  # noqa: E402
 from vis_ros.ros.player import SequencePlayer  # noqa: E402
 from vis_ros.ros.recorder import OutputRecorder  # noqa: E402
 
@@ -36,12 +32,8 @@ def sequence(tmp_path_factory):
 @pytest.fixture
 def graph(tmp_path):
     """A running node process plus an in-process player/recorder node."""
-    log = open(tmp_path / "node.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-P", "-m", "vis_ros.ros.node", "--ros-args", "-p", "autostart:=true",
-         "-p", "qos_reliability:=reliable", "-p", "diagnostics_period:=0.5",
-         "-r", "image:=/camera/color/image_raw"],
-        stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path, start_new_session=True)
+    proc = start_node_process({"qos_reliability": "reliable", "diagnostics_period": 0.5},
+                              tmp_path / "node.log", tmp_path)
     context = rclpy.context.Context()
     rclpy.init(context=context)
     node = rclpy.create_node("e2e_test", context=context)
@@ -51,11 +43,7 @@ def graph(tmp_path):
     try:
         yield node, spin, proc, tmp_path / "node.log"
     finally:
-        os.killpg(proc.pid, signal.SIGINT)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+        stop_node_process(proc)
         node.destroy_node()
         rclpy.shutdown(context=context)
 

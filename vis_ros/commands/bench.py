@@ -16,6 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default=None, help="ONNX or engine (default: embedded)")
     parser.add_argument("--frames", type=int, default=60)
     parser.add_argument("--threads", type=int, default=0, help="ONNX Runtime intra-op threads (0: all)")
+    parser.add_argument("--no-node", action="store_true", help="skip the node-on-topics part")
     parser.add_argument("--out", type=Path, default=Path("out/bench.json"))
 
 
@@ -26,6 +27,14 @@ def run(args: argparse.Namespace) -> int:
     report = {"machine": {"cpu_count": os.cpu_count(), "processor": platform.processor(),
                           "python": platform.python_version()}}
     report["engine"] = bench_engine(resolve_model(args.model), args.frames, threads=args.threads)
+    from vis_ros.bench.fusion_bench import bench_fusion
+
+    report["fusion"] = bench_fusion()
+    if not args.no_node:
+        from vis_ros.bench.node_bench import bench_conversion, bench_node
+
+        report["conversion"] = bench_conversion()
+        report["node"] = bench_node()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2))
     print(json.dumps(report, indent=2))

@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -27,21 +24,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default="", help="model for the node (default: embedded)")
 
 
-def _start_node(args, log_path: Path) -> subprocess.Popen:
-    command = [sys.executable, "-P", "-m", "vis_ros.ros.node", "--ros-args",
-               "-p", "autostart:=true", "-p", "qos_reliability:=reliable",
-               "-p", f"keyframe_interval:={args.keyframe_interval}", "-p", f"model:={args.model}",
-               "-r", "image:=/camera/color/image_raw"]
-    return subprocess.Popen(command, stdout=open(log_path, "w"), stderr=subprocess.STDOUT,
-                            cwd=args.out, start_new_session=True)
-
-
 def run(args: argparse.Namespace) -> int:
     import rclpy
     from rclpy.executors import SingleThreadedExecutor
 
     from vis_ros.core.sim.dataset import SimDataset, write_sequence
     from vis_ros.core.sim.scene import SimOptions
+    from vis_ros.ros.node_process import start_node_process, stop_node_process
     from vis_ros.ros.player import SequencePlayer
     from vis_ros.ros.recorder import OutputRecorder
 
@@ -51,7 +40,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"rendering {args.frames} frames (seed {args.seed}) ...", flush=True)
     write_sequence(seq_dir, args.seed, args.frames, SimOptions(objects=8, object_speed=0.2))
     dataset = SimDataset(seq_dir)
-    node_proc = _start_node(args, args.out / "node.log")
+    node_proc = start_node_process({"qos_reliability": "reliable", "model": args.model,
+                                    "keyframe_interval": args.keyframe_interval},
+                                   args.out / "node.log", args.out)
     rclpy.init()
     try:
         node = rclpy.create_node("vis_ros_demo")
@@ -74,11 +65,7 @@ def run(args: argparse.Namespace) -> int:
             spin()
         summary = _summarise(player, recorder, dataset)
     finally:
-        os.killpg(node_proc.pid, signal.SIGINT)
-        try:
-            node_proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(node_proc.pid, signal.SIGKILL)
+        stop_node_process(node_proc)
         rclpy.shutdown()
     _write_media(recorder, args.out)
     summary["wall_time_s"] = round(time.monotonic() - t_start, 1)

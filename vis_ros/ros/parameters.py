@@ -62,7 +62,7 @@ PARAMS = (
     ParamSpec("qos_reliability", "best_effort", "subscription reliability", read_only=True,
               choices=("best_effort", "reliable")),
     ParamSpec("qos_depth", 5, "subscription history depth", 1, 100, read_only=True),
-    ParamSpec("publish_labels", True, "publish ~/labels (16UC1 track ids)"),
+    ParamSpec("publish_labels", True, "publish ~/labels (16UC1 track ids) while someone subscribes"),
     ParamSpec("publish_overlay", True, "publish ~/overlay while someone subscribes"),
     ParamSpec("frame_id_override", "", "frame_id for outputs (empty: the image's)", read_only=True),
     ParamSpec("diagnostics_period", 1.0, "seconds between /diagnostics messages", 0.1, 60.0, read_only=True),

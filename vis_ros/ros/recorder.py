@@ -12,7 +12,7 @@ from vis_ros.ros.image_msgs import rgb_from_msg
 
 
 class OutputRecorder:
-    def __init__(self, node: Node, namespace: str = "/vis_ros", overlay: bool = True):
+    def __init__(self, node: Node, namespace: str = "/vis_ros", overlay: bool = True, labels: bool = True):
         self.node = node
         self.frames = []  # (arrival ns, InstanceFrame)
         self.overlays = []  # (stamp ns, rgb)
@@ -20,7 +20,8 @@ class OutputRecorder:
         self.diagnostics = []
         qos = QoSProfile(depth=50)
         node.create_subscription(InstanceArray, f"{namespace}/instances", self._on_instances, qos)
-        node.create_subscription(Image, f"{namespace}/labels", self._on_labels, qos)
+        if labels:  # the node only renders labels / overlay while someone subscribes
+            node.create_subscription(Image, f"{namespace}/labels", self._on_labels, qos)
         node.create_subscription(DiagnosticArray, "/diagnostics", self.diagnostics.append, 10)
         if overlay:
             node.create_subscription(Image, f"{namespace}/overlay", self._on_overlay, qos)

@@ -93,6 +93,8 @@ class PipelineWorker:
     # -- threads ----------------------------------------------------------------------
     def on_image(self, msg) -> None:
         self.input_rate.tick()
+        # Transport age: image stamp -> this callback (middleware and executor delay).
+        self.stats.add("transport", (self.node.get_clock().now().nanoseconds - stamp_to_ns(msg.header.stamp)) * 1e-9)
         self.slot.put((msg, time.monotonic()))
 
     def start(self) -> None:
@@ -153,7 +155,7 @@ class PipelineWorker:
         t1 = time.perf_counter()
         header = Header(stamp=ns_to_stamp(stamp_ns), frame_id=frame_id)
         self.publishers["instances"].publish(frame_to_msg(frame))
-        if values["publish_labels"]:
+        if values["publish_labels"] and self.publishers["labels"].get_subscription_count() > 0:
             labels = label_image(frame.instances, frame.height, frame.width)
             self.publishers["labels"].publish(image_msg(header, labels, "16UC1"))
         if values["publish_overlay"] and self.publishers["overlay"].get_subscription_count() > 0:

@@ -68,7 +68,7 @@ def _kept_depths(z: np.ndarray, cfg: FusionConfig) -> np.ndarray:
     median = np.median(z)
     mad = np.median(np.abs(z - median)) * 1.4826
     keep = np.abs(z - median) <= max(cfg.mad_k * mad, cfg.min_band_m)
-    if cfg.nearest_cluster and z.size > 1:
+    if cfg.nearest_cluster and z.size > 1 and float(z.max() - z.min()) > cfg.cluster_gap_m:
         order = np.sort(z)
         gaps = np.flatnonzero(np.diff(order) > cfg.cluster_gap_m)
         if gaps.size:
@@ -111,7 +111,10 @@ def fuse_instance(roi, mask: np.ndarray, depth_m: np.ndarray, camera: PinholeCam
         w, d, angle = d, w, angle - 90.0
     elif angle < -45.0:
         w, d, angle = d, w, angle + 90.0
-    y_low, y_high = np.percentile(points[:, 1], [1, 99])
+    ys = points[:, 1]
+    k_low, k_high = int(0.01 * (ys.size - 1)), int(0.99 * (ys.size - 1))
+    ys = np.partition(ys, (k_low, k_high))
+    y_low, y_high = ys[k_low], ys[k_high]
     yaw = -math.radians(angle)
     confidence = float(min(1.0, z.size / (5.0 * cfg.min_points)))
     return Estimate3D(centroid=centroid, box_center=np.array([rx, (y_low + y_high) / 2, rz]),

@@ -1,0 +1,36 @@
+"""Start and stop vis_ros_node in its own process (demo, bench, end-to-end tests)."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+
+def start_node_process(parameters: dict, log_path: Path, cwd: Path,
+                       remaps: dict | None = None) -> subprocess.Popen:
+    """The node with autostart, as `python -P -m vis_ros.ros.node --ros-args ...`.
+
+    -P keeps the working directory off sys.path, so the installed package
+    (with its generated messages) is the one imported.
+    """
+    args = [sys.executable, "-P", "-m", "vis_ros.ros.node", "--ros-args", "-p", "autostart:=true"]
+    for name, value in parameters.items():
+        args += ["-p", f"{name}:={value}"]
+    for source, target in (remaps or {"image": "/camera/color/image_raw"}).items():
+        args += ["-r", f"{source}:={target}"]
+    log = open(log_path, "w")
+    return subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=cwd, start_new_session=True)
+
+
+def stop_node_process(proc: subprocess.Popen, timeout_s: float = 10.0) -> int:
+    """SIGINT (clean lifecycle shutdown), then SIGKILL if it does not exit."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout_s)
+    return proc.returncode
