@@ -23,7 +23,7 @@ help:
 	@echo "make test    set everything up, then run the whole test suite"
 	@echo "make setup   create .venv, install pinned deps, colcon build into install/"
 	@echo "make bench   per-stage timings as JSON (out/bench.json)"
-	@echo "make eval    held-out segmentation + tracking metrics (out/eval.json)"
+	@echo "make eval    held-out segmentation, tracking and fusion metrics (out/eval.json)"
 	@echo "make train   re-train the embedded model (about 30 min on 2 cores)"
 	@echo "make shell   print how to enter the project environment"
 	@echo "make clean   remove build/, install/, log/ (keeps .venv)"
@@ -59,7 +59,7 @@ bench: setup
 	$(ENV) && vis-ros bench --out out/bench.json
 
 eval: setup
-	$(ENV) && vis-ros eval --frames 300 --tracking --out out/eval.json
+	$(ENV) && vis-ros eval --frames 300 --tracking --fusion --out out/eval.json
 
 # Reproduces models/vis_ros_default.onnx (about 30 min on 2 cores; see models/README.md).
 train: setup

@@ -66,7 +66,7 @@ def _drain(spin, seconds):
 
 def test_played_sequence_gives_stable_ids_labels_and_diagnostics(graph, sequence):
     node, spin, proc, log = graph
-    player, recorder = SequencePlayer(node, sequence), OutputRecorder(node, overlay=False)
+    player, recorder = SequencePlayer(node, sequence), OutputRecorder(node)
     _connect(node, spin, player)
     player.play(15.0, spin)
     bad = Image(height=480, width=640, encoding="yuv422", step=1280, data=bytes(1280 * 480))
@@ -106,7 +106,8 @@ def test_played_sequence_gives_stable_ids_labels_and_diagnostics(graph, sequence
 
     counters = recorder.last_counters()
     assert counters, "no /diagnostics from the node"
-    assert int(counters["frames_invalid"]) >= 1
+    assert int(counters["frames_invalid"]) == 1  # only the yuv422 frame
+    assert len(recorder.overlays) >= 20 and recorder.overlays[0][1].shape == (480, 640, 3)
     assert (int(counters["frames_processed"]) + int(counters["frames_invalid"])
             + int(counters["frames_dropped_stale"])) <= int(counters["frames_received"])
     assert "yuv422" in counters["last_error"]

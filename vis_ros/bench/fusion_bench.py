@@ -6,7 +6,6 @@ import time
 import numpy as np
 
 from vis_ros.bench.stats import summarize_ms
-from vis_ros.core.fusion.camera import PinholeCamera
 from vis_ros.core.fusion.fuse import fuse_instance
 from vis_ros.core.sim.scene import SimOptions
 from vis_ros.core.sim.sequence import generate_sequence
@@ -16,7 +15,7 @@ from vis_ros.evaluation.fusion_eval import _instances
 def bench_fusion(repeats: int = 30) -> dict:
     k, frames = generate_sequence(3_000_500, 1, SimOptions(objects=15))
     frame = next(frames)
-    camera = PinholeCamera(k.fx, k.fy, k.cx, k.cy, k.width, k.height)
+    camera = k
     depth = frame.depth_mm.astype(np.float32) * 0.001
     instances = _instances(frame, 50)
     per_frame = []

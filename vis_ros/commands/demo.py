@@ -71,7 +71,11 @@ def run(args: argparse.Namespace) -> int:
     summary["wall_time_s"] = round(time.monotonic() - t_start, 1)
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2))
     print(json.dumps(summary, indent=2))
-    ok = summary["frames_out"] > 0 and summary["frames_out"] + summary["frames_dropped"] >= 0.9 * summary["frames_in"]
+    counters = summary["node_counters"]
+    ok = (summary["frames_out"] > 0 and int(counters.get("frames_invalid", 1)) == 0
+          and len(recorder.overlays) > 0)
+    if not ok:
+        print(f"error: demo failed (invalid frames or no overlay); see {args.out / 'node.log'}", file=sys.stderr)
     return 0 if ok else 1
 
 

@@ -20,7 +20,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="also evaluate tracking (HOTA, IDF1, ID switches) and keyframe propagation")
     parser.add_argument("--sequences", type=int, default=6, help="tracking: sim sequences")
     parser.add_argument("--sequence-frames", type=int, default=90, help="tracking: frames per sequence")
-    parser.add_argument("--skip-segmentation", action="store_true", help="only the tracking part")
+    parser.add_argument("--fusion", action="store_true",
+                        help="also evaluate depth fusion against sim 3D ground truth")
+    parser.add_argument("--skip-segmentation", action="store_true", help="skip the mAP part")
     parser.add_argument("--out", type=Path, default=Path("out/eval.json"))
 
 
@@ -70,6 +72,10 @@ def run(args: argparse.Namespace) -> int:
 
         report["tracking"] = evaluate_tracking(model, args.sequences, args.sequence_frames,
                                                threads=args.threads)
+    if args.fusion:
+        from vis_ros.evaluation.fusion_eval import evaluate_fusion
+
+        report["fusion"] = evaluate_fusion()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2))
     print(json.dumps(report, indent=2))

@@ -58,7 +58,8 @@ def run(args: argparse.Namespace) -> int:
         args.json.write_text(json.dumps({"image": str(args.image), "height": rgb.shape[0],
                                          "width": rgb.shape[1], "instances": records}, indent=1))
     if args.overlay:
-        picture = draw_overlay(rgb, dets, [f"{d.class_name} {d.score:.2f}" for d in dets],
+        picture = draw_overlay(rgb, [(d.roi, d.mask) for d in dets],
+                               [f"{d.class_name} {d.score:.2f}" for d in dets],
                                [d.class_id + 1 for d in dets])
         args.overlay.parent.mkdir(parents=True, exist_ok=True)
         cv2.imwrite(str(args.overlay), cv2.cvtColor(picture, cv2.COLOR_RGB2BGR))

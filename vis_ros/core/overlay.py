@@ -15,17 +15,16 @@ def colour_for(key: int) -> tuple[int, int, int]:
     return int(r * 255), int(g * 255), int(b * 255)
 
 
-def draw_overlay(rgb: np.ndarray, items: Sequence, labels: Sequence[str], keys: Sequence[int],
+def draw_overlay(rgb: np.ndarray, regions: Sequence, labels: Sequence[str], keys: Sequence[int],
                  alpha: float = 0.5) -> np.ndarray:
-    """RGB image with each item's mask (local to item.roi) tinted and its label drawn.
+    """RGB image with each mask tinted and its label drawn.
 
-    `items` have `.roi` and `.mask`; `keys` pick colours (track id, or class).
+    `regions` are (PixelBox, mask local to it) pairs; `keys` pick colours (track id, or class).
     """
     out = rgb.copy()
-    for item, label, key in zip(items, labels, keys):
-        r, colour = item.roi, np.array(colour_for(key), np.float32)
+    for (r, m), label, key in zip(regions, labels, keys):
+        colour = np.array(colour_for(key), np.float32)
         region = out[r.y:r.y_end, r.x:r.x_end]
-        m = item.mask
         region[m] = (region[m] * (1 - alpha) + colour * alpha).astype(np.uint8)
         cv2.rectangle(out, (r.x, r.y), (r.x_end - 1, r.y_end - 1), colour.tolist(), 1)
         cv2.putText(out, label, (r.x, max(r.y - 3, 10)), cv2.FONT_HERSHEY_SIMPLEX, 0.4,

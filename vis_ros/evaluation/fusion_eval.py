@@ -14,7 +14,6 @@ import time
 
 import numpy as np
 
-from vis_ros.core.fusion.camera import PinholeCamera
 from vis_ros.core.fusion.fuse import fuse_instance
 from vis_ros.core.fusion.fuser import DepthFuser
 from vis_ros.core.instances import Instance2D, InstanceFrame, PixelBox, TrackState
@@ -54,8 +53,7 @@ def evaluate_fusion(sequences: int = 20, frames_per_sequence: int = 5, jitter: b
     centroid_rel, size_rel, timings = [], [], []
     for i in range(sequences):
         intrinsics, it = generate_sequence(FUSION_SEED_BASE + i, frames_per_sequence * 10, SimOptions(objects=12))
-        camera = PinholeCamera(intrinsics.fx, intrinsics.fy, intrinsics.cx, intrinsics.cy,
-                               intrinsics.width, intrinsics.height)
+        camera = intrinsics
         for frame in list(it)[::10]:
             depth = frame.depth_mm.astype(np.float32) * 0.001
             instances = _instances(frame)
@@ -89,8 +87,7 @@ def static_jitter_mm(frames: int = 30) -> dict:
     per_object = []
     for seed in range(FUSION_SEED_BASE + 100, FUSION_SEED_BASE + 110):
         intrinsics, it = generate_sequence(seed, frames, options)
-        camera = PinholeCamera(intrinsics.fx, intrinsics.fy, intrinsics.cx, intrinsics.cy,
-                               intrinsics.width, intrinsics.height)
+        camera = intrinsics
         fuser, tracks = DepthFuser(), {}
         for frame in it:
             instances = _instances(frame)

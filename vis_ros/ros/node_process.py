@@ -17,11 +17,20 @@ def start_node_process(parameters: dict, log_path: Path, cwd: Path,
     """
     args = [sys.executable, "-P", "-m", "vis_ros.ros.node", "--ros-args", "-p", "autostart:=true"]
     for name, value in parameters.items():
-        args += ["-p", f"{name}:={value}"]
+        args += ["-p", f"{name}:={_yaml_value(value)}"]
     for source, target in (remaps or {"image": "/camera/color/image_raw"}).items():
         args += ["-r", f"{source}:={target}"]
     log = open(log_path, "w")
     return subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=cwd, start_new_session=True)
+
+
+def _yaml_value(value) -> str:
+    """Command-line parameter values are YAML: quote strings (an empty one too)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    return str(value)
 
 
 def stop_node_process(proc: subprocess.Popen, timeout_s: float = 10.0) -> int:

@@ -159,7 +159,7 @@ class PipelineWorker:
             labels = label_image(frame.instances, frame.height, frame.width)
             self.publishers["labels"].publish(image_msg(header, labels, "16UC1"))
         if values["publish_overlay"] and self.publishers["overlay"].get_subscription_count() > 0:
-            picture = draw_overlay(rgb, frame.instances,
+            picture = draw_overlay(rgb, [(i.box, i.mask) for i in frame.instances],
                                    [f"{i.track_id} {i.class_name}" for i in frame.instances],
                                    [i.track_id for i in frame.instances])
             self.publishers["overlay"].publish(image_msg(header, picture, "rgb8"))

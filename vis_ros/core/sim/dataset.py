@@ -21,7 +21,8 @@ from typing import Iterator
 import cv2
 import numpy as np
 
-from vis_ros.core.sim.scene import Intrinsics, SimOptions
+from vis_ros.core.fusion.camera import PinholeCamera
+from vis_ros.core.sim.scene import SimOptions
 from vis_ros.core.sim.sequence import SimFrame, generate_sequence
 from vis_ros.core.sim.shapes import CLASS_NAMES
 
@@ -97,7 +98,7 @@ class SimDataset:
             raise ValueError(f"{path}: format_version {self.manifest.get('format_version')}"
                              f" is not {FORMAT_VERSION}")
         k = self.manifest["intrinsics"]
-        self.intrinsics = Intrinsics(k["fx"], k["fy"], k["cx"], k["cy"],
+        self.intrinsics = PinholeCamera(k["fx"], k["fy"], k["cx"], k["cy"],
                                      self.manifest["width"], self.manifest["height"])
         self.classes: list[str] = self.manifest["classes"]
 

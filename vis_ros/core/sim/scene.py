@@ -10,29 +10,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from vis_ros.core.fusion.camera import PinholeCamera
 from vis_ros.core.sim.shapes import CLASS_NAMES, Shape, random_shape
 
 
-@dataclass(frozen=True)
-class Intrinsics:
-    """Pinhole intrinsics in pixels (no distortion: images are rectified)."""
-
-    fx: float
-    fy: float
-    cx: float
-    cy: float
-    width: int
-    height: int
-
-    @classmethod
-    def default(cls, width: int, height: int) -> "Intrinsics":
-        """A 525-px-at-VGA camera (RGB-D sensor class, ~63 degrees horizontal FOV)."""
-        f = 525.0 * width / 640.0
-        return cls(f, f, (width - 1) / 2.0, (height - 1) / 2.0, width, height)
-
-    @property
-    def matrix(self) -> np.ndarray:
-        return np.array([[self.fx, 0, self.cx], [0, self.fy, self.cy], [0, 0, 1.0]])
+def default_camera(width: int, height: int) -> PinholeCamera:
+    """A 525-px-at-VGA camera (RGB-D sensor class, ~63 degrees horizontal FOV)."""
+    f = 525.0 * width / 640.0
+    return PinholeCamera(f, f, (width - 1) / 2.0, (height - 1) / 2.0, width, height)
 
 
 @dataclass(frozen=True)
@@ -85,7 +70,7 @@ class SimObject:
 
 @dataclass(frozen=True)
 class Scene:
-    intrinsics: Intrinsics
+    intrinsics: PinholeCamera
     camera_position: np.ndarray
     camera_target: np.ndarray
     camera_velocity: np.ndarray
@@ -125,7 +110,7 @@ def random_scene(seed: int, options: SimOptions) -> Scene:
     import colorsys
 
     rng = np.random.default_rng(seed)
-    intrinsics = Intrinsics.default(options.width, options.height)
+    intrinsics = default_camera(options.width, options.height)
     height = rng.uniform(0.55, 1.4)
     pitch = np.deg2rad(rng.uniform(28, 60))  # below the horizon
     distance = height / np.tan(pitch)

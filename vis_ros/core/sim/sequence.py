@@ -7,7 +7,8 @@ from typing import Iterator
 import numpy as np
 
 from vis_ros.core.sim.render import ObjectTruth, _camera_rays, render_frame
-from vis_ros.core.sim.scene import Intrinsics, Scene, SimOptions, random_scene
+from vis_ros.core.fusion.camera import PinholeCamera
+from vis_ros.core.sim.scene import Scene, SimOptions, random_scene
 from vis_ros.core.sim.sensor import blend_exposure, noisy_rgb, sensor_depth_mm
 
 # Sequences start at a fixed, realistic epoch so stamps are deterministic.
@@ -48,7 +49,7 @@ def render_sim_frame(scene: Scene, seed: int, index: int, options: SimOptions,
 
 
 def generate_sequence(seed: int, frames: int, options: SimOptions = SimOptions()
-                      ) -> tuple[Intrinsics, Iterator[SimFrame]]:
+                      ) -> tuple[PinholeCamera, Iterator[SimFrame]]:
     """The intrinsics and a lazy iterator over `frames` frames of scene `seed`."""
     if frames < 1:
         raise ValueError(f"frames must be >= 1, got {frames}")
