@@ -161,3 +161,12 @@ def test_stamp_going_backwards_is_an_error():
 def test_config_rejects_bad_values(kwargs, message):
     with pytest.raises(ValueError, match=message):
         TrackerConfig(**kwargs)
+
+
+def test_detection_reaching_past_the_image_edge_does_not_break_appearance():
+    from vis_ros.core.tracking.appearance import describe
+
+    rgb = np.full((H, W, 3), 100, np.uint8)
+    roi = PixelBox(620, 460, 40, 40)  # 20 px past the right and bottom edges
+    assert describe(rgb, roi, np.ones((40, 40), bool)).shape == (72,)
+    assert describe(rgb, PixelBox(W, 0, 10, 10), np.ones((10, 10), bool)) is None

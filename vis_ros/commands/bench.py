@@ -30,6 +30,9 @@ def run(args: argparse.Namespace) -> int:
     from vis_ros.bench.fusion_bench import bench_fusion
 
     report["fusion"] = bench_fusion()
+    from vis_ros.bench.tracking_bench import bench_tracker
+
+    report["tracker"] = bench_tracker()
     if not args.no_node:
         from vis_ros.bench.node_bench import bench_conversion, bench_node
 

@@ -18,8 +18,11 @@ def describe(rgb: np.ndarray, roi: PixelBox, mask: np.ndarray) -> np.ndarray | N
     """L1-normalised H-S histogram (72 floats), or None for an empty mask."""
     if roi.width == 0 or roi.height == 0 or not mask.any():
         return None
-    patch = rgb[roi.y:roi.y_end, roi.x:roi.x_end]
-    hsv = cv2.cvtColor(patch, cv2.COLOR_RGB2HSV)
+    patch = rgb[roi.y:roi.y_end, roi.x:roi.x_end]  # clipped by numpy at the image edge
+    mask = mask[:patch.shape[0], :patch.shape[1]]
+    if patch.size == 0 or not mask.any():
+        return None
+    hsv = cv2.cvtColor(np.ascontiguousarray(patch), cv2.COLOR_RGB2HSV)
     hist = cv2.calcHist([hsv], [0, 1], mask.astype(np.uint8), list(_BINS), [0, 180, 0, 256])
     total = hist.sum()
     return (hist / total).ravel() if total > 0 else None
