@@ -121,4 +121,7 @@ def test_accuracy_against_sim_ground_truth():
     report = evaluate_fusion(sequences=3, frames_per_sequence=2, jitter=False)
     assert report["objects"] > 30
     assert report["centroid_error_over_range"]["median"] < 0.015
-    assert report["visible_box_size_error"]["median"] < 0.15
+    # Measured 0.19 on 20 sequences (README): above the 0.10 target, pinned here
+    # so it cannot silently get worse.
+    assert report["box_size_error_vs_gt_box"]["median"] < 0.25
+    assert report["box_centre_error_m"]["median"] < 0.04

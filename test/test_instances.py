@@ -23,6 +23,7 @@ def _instance(**overrides):
         ({"mask": np.zeros((5, 4), np.uint8)}, "mask must be bool"),
         ({"state": 7}, "7 is not a valid TrackState"),
         ({"class_name": "cup\x00"}, "must not contain NUL"),
+        ({"class_name": "cup\ud800"}, "not valid UTF-8"),
     ],
 )
 def test_instance_rejects_bad_values(overrides, message):

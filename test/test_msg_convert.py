@@ -17,8 +17,9 @@ from vis_ros.ros import convert  # noqa: E402
 IMAGE_H, IMAGE_W = 48, 64
 finite = st.floats(allow_nan=False, allow_infinity=False, width=64)
 unit = st.floats(0.0, 1.0)
-# ROS strings cannot hold NUL; the core rejects it (test_instances.py).
-ros_text = st.text(alphabet=st.characters(blacklist_characters="\x00"), max_size=20)
+# ROS strings cannot hold NUL or lone surrogates; the core rejects both (test_instances.py).
+ros_text = st.text(alphabet=st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)),
+                   max_size=20)
 
 
 @st.composite

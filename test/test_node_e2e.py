@@ -124,6 +124,7 @@ def test_overload_drops_stale_frames_and_counts_them(graph, sequence):
     dropped = int(counters["frames_dropped_stale"])
     assert dropped > 0
     assert processed + dropped == received  # every frame processed or counted
-    # The node's counters are the contract; its output topic (keep last 5) may
-    # overwrite a message in transit when this test process falls behind.
-    assert processed - 3 <= len(recorder.frames) <= processed
+    # The node's counters are the contract. Delivery of its outputs to this
+    # test process is not: at 120 Hz this process is itself overloaded, and the
+    # output topics keep the last 5 messages.
+    assert 0 < len(recorder.frames) <= processed

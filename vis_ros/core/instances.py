@@ -18,9 +18,14 @@ _STAMP_NS_MAX = (2**31 - 1) * 10**9 + 10**9 - 1  # builtin_interfaces/Time range
 
 
 def _check_text(name: str, value: str) -> None:
-    """ROS strings are C strings on the wire: a NUL would silently truncate."""
+    """ROS strings are UTF-8 C strings on the wire: a NUL would silently truncate
+    them, and text that is not valid UTF-8 (lone surrogates) cannot be sent."""
     if "\x00" in value:
         raise ValueError(f"{name} must not contain NUL characters, got {value!r}")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(f"{name} is not valid UTF-8 text: {value!r}") from exc
 
 
 class TrackState(enum.IntEnum):

@@ -33,6 +33,7 @@ class FusionConfig:
     min_points: int = 20
     min_depth_m: float = 0.1
     max_depth_m: float = 10.0
+    complete_depth: bool = True  # extend the visible box to an object at least as deep as wide
 
     def __post_init__(self) -> None:
         if self.max_points < 10 or self.min_points < 3:
@@ -116,6 +117,16 @@ def fuse_instance(roi, mask: np.ndarray, depth_m: np.ndarray, camera: PinholeCam
     ys = np.partition(ys, (k_low, k_high))
     y_low, y_high = ys[k_low], ys[k_high]
     yaw = -math.radians(angle)
+    if cfg.complete_depth and d < w:
+        # Depth sees only the front: assume the object is at least as deep as it is
+        # wide (true of balls, cans, cups, bottles, most boxes) and grow the box
+        # away from the camera along its own depth axis.
+        grow = w - d
+        axis = np.array([math.sin(yaw), math.cos(yaw)])  # box z axis in camera (x, z)
+        if axis @ np.array([rx, rz]) < 0:
+            axis = -axis
+        rx, rz = rx + axis[0] * grow / 2, rz + axis[1] * grow / 2
+        d = w
     confidence = float(min(1.0, z.size / (5.0 * cfg.min_points)))
     return Estimate3D(centroid=centroid, box_center=np.array([rx, (y_low + y_high) / 2, rz]),
                       box_size=np.array([w, y_high - y_low, d]), yaw=yaw, num_points=int(z.size),
