@@ -125,3 +125,19 @@ def test_accuracy_against_sim_ground_truth():
     # so it cannot silently get worse.
     assert report["box_size_error_vs_gt_box"]["median"] < 0.25
     assert report["box_centre_error_m"]["median"] < 0.04
+
+
+def test_support_plane_recovers_a_pitched_floor_and_boxes_follow_it():
+    from vis_ros.core.fusion.support_plane import SupportPlane
+
+    # A floor 1 m below a camera pitched 40 degrees down: up = (0, -cos, -sin)... in optical frame.
+    pitch = np.radians(40)
+    up_true = np.array([0.0, -np.cos(pitch), -np.sin(pitch)])
+    v, u = np.mgrid[:480, :640]
+    rays = np.stack([(u - CAM.cx) / CAM.fx, (v - CAM.cy) / CAM.fy, np.ones_like(u, float)], -1)
+    # Plane: up . p = -1 (the camera is 1 m above it): depth z = -1 / (up . ray)
+    denom = rays @ up_true
+    depth = np.where(denom < -1e-3, -1.0 / denom, 0.0).astype(np.float32)
+    up = SupportPlane().update(depth, CAM, [])
+    assert float(up @ up_true) > 0.999
+    assert np.allclose(SupportPlane().update(np.zeros((480, 640), np.float32), CAM, []), [0, -1, 0])

@@ -17,6 +17,7 @@ import numpy as np
 
 from vis_ros.core.fusion.fuse import fuse_instance
 from vis_ros.core.fusion.fuser import DepthFuser
+from vis_ros.core.fusion.support_plane import SupportPlane
 from vis_ros.core.instances import Instance2D, InstanceFrame, PixelBox, TrackState
 from vis_ros.core.sim.scene import SimOptions
 from vis_ros.core.sim.sequence import generate_sequence
@@ -51,7 +52,8 @@ def evaluate_fusion(sequences: int = 20, frames_per_sequence: int = 5, jitter: b
             depth = frame.depth_mm.astype(np.float32) * 0.001
             instances = _instances(frame)
             t0 = time.perf_counter()
-            estimates = [fuse_instance(inst.box, inst.mask, depth, camera) for inst in instances]
+            up = SupportPlane().update(depth, camera, [inst.box for inst in instances])
+            estimates = [fuse_instance(inst.box, inst.mask, depth, camera, up=up) for inst in instances]
             timings.append((time.perf_counter() - t0, len(instances)))
             truths = {o.object_id: o for o in frame.objects}
             for inst, est in zip(instances, estimates):

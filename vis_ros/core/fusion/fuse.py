@@ -6,9 +6,11 @@ a band around the median of width k * MAD, optionally keep only the nearest
 dominant cluster along depth (an object in front of a wall), back-project
 (REP-103 optical frame: x right, y down, z forward), then:
   centroid   mean of the kept points;
-  box        minimum-area rectangle of the points in the camera's x-z plane
-             (orthogonal to the camera's vertical axis), extent along y from
-             robust percentiles; orientation = yaw about the camera y axis.
+  box        minimum-area rectangle of the points in the plane orthogonal to
+             the scene's vertical (`up`, from the support plane; camera -y by
+             default), height along `up` from robust percentiles, grown away
+             from the camera to be at least as deep as wide (depth sees only
+             the front); box axes: x horizontal, y down, z away from the camera.
 Instances with too few points are reported with confidence 0, not dropped.
 """
 from __future__ import annotations
@@ -49,28 +51,42 @@ class Estimate3D:
     centroid: np.ndarray  # (3,) metres, camera optical frame
     box_center: np.ndarray
     box_size: np.ndarray  # along the box's x, y, z axes
-    yaw: float  # rotation about the camera y axis
+    rotation: np.ndarray  # (3, 3) box axes (columns) in the camera frame; box y = down
     num_points: int
     confidence: float  # 0 = not enough valid depth
     points: np.ndarray  # (N, 3) kept points (for PointCloud2)
 
     @property
     def quaternion(self) -> tuple[float, float, float, float]:
-        """(x, y, z, w) of the rotation by yaw about the camera y axis."""
-        return (0.0, math.sin(self.yaw / 2), 0.0, math.cos(self.yaw / 2))
+        """(x, y, z, w) of `rotation`."""
+        from vis_ros.core.fusion.transform import matrix_quaternion
+
+        return matrix_quaternion(self.rotation)
 
 
 def _empty(n: int = 0) -> Estimate3D:
     zero = np.zeros(3)
-    return Estimate3D(zero, zero, zero, 0.0, n, 0.0, np.zeros((0, 3)))
+    return Estimate3D(zero, zero, zero, np.eye(3), n, 0.0, np.zeros((0, 3)))
+
+
+def _cross(a, b) -> np.ndarray:
+    """3-vector cross product (np.cross costs ~30 us of overhead per call)."""
+    return np.array([a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]])
+
+
+def _plane_basis(up: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Two horizontal axes: camera x projected on the plane, and the one away from the camera."""
+    e1 = np.array([1.0, 0.0, 0.0]) - up[0] * up
+    e1 /= np.linalg.norm(e1)
+    return e1, _cross(up, e1)
 
 
 def _kept_depths(z: np.ndarray, cfg: FusionConfig) -> np.ndarray:
-    median = np.median(z)
-    mad = np.median(np.abs(z - median)) * 1.4826
+    order = np.sort(z)  # one sort serves the median and the cluster split
+    median = order[order.size // 2]
+    mad = np.partition(np.abs(z - median), z.size // 2)[z.size // 2] * 1.4826
     keep = np.abs(z - median) <= max(cfg.mad_k * mad, cfg.min_band_m)
-    if cfg.nearest_cluster and z.size > 1 and float(z.max() - z.min()) > cfg.cluster_gap_m:
-        order = np.sort(z)
+    if cfg.nearest_cluster and z.size > 1 and float(order[-1] - order[0]) > cfg.cluster_gap_m:
         gaps = np.flatnonzero(np.diff(order) > cfg.cluster_gap_m)
         if gaps.size:
             bounds = np.concatenate(([0], gaps + 1, [order.size]))
@@ -82,8 +98,12 @@ def _kept_depths(z: np.ndarray, cfg: FusionConfig) -> np.ndarray:
 
 
 def fuse_instance(roi, mask: np.ndarray, depth_m: np.ndarray, camera: PinholeCamera,
-                  cfg: FusionConfig = FusionConfig()) -> Estimate3D:
-    """roi/mask in depth-image pixels (mask local to roi); depth in metres, 0 = invalid."""
+                  cfg: FusionConfig = FusionConfig(), up: np.ndarray | None = None) -> Estimate3D:
+    """roi/mask in depth-image pixels (mask local to roi); depth in metres, 0 = invalid.
+
+    `up` is the scene's vertical in the camera frame (see SupportPlane); the box
+    is a minimum-area rectangle in the plane orthogonal to it. Default: camera -y.
+    """
     if cfg.erode_px and min(mask.shape) > 2 * cfg.erode_px + 2:
         kernel = np.ones((2 * cfg.erode_px + 1, 2 * cfg.erode_px + 1), np.uint8)
         # Border value 0: the ROI edge is the mask's edge, which must erode too.
@@ -107,27 +127,33 @@ def fuse_instance(roi, mask: np.ndarray, depth_m: np.ndarray, camera: PinholeCam
         return _empty(int(z.size))
     points = np.stack([(u - camera.cx) * z / camera.fx, (v - camera.cy) * z / camera.fy, z], axis=1)
     centroid = points.mean(axis=0)
-    (rx, rz), (w, d), angle = cv2.minAreaRect(points[:, [0, 2]].astype(np.float32))
+    up = np.array([0.0, -1.0, 0.0]) if up is None else np.asarray(up, np.float64)
+    e1, e2 = _plane_basis(up)
+    flat = np.stack([points @ e1, points @ e2], axis=1).astype(np.float32)
+    (ra, rb), (w, d), angle = cv2.minAreaRect(flat)
     if angle > 45.0:  # canonical: box x axis is the one closest to the camera's x axis
         w, d, angle = d, w, angle - 90.0
     elif angle < -45.0:
         w, d, angle = d, w, angle + 90.0
-    ys = points[:, 1]
-    k_low, k_high = int(0.01 * (ys.size - 1)), int(0.99 * (ys.size - 1))
-    ys = np.partition(ys, (k_low, k_high))
-    y_low, y_high = ys[k_low], ys[k_high]
-    yaw = -math.radians(angle)
+    heights = points @ up
+    k_low, k_high = int(0.01 * (heights.size - 1)), int(0.99 * (heights.size - 1))
+    heights = np.partition(heights, (k_low, k_high))
+    h_low, h_high = heights[k_low], heights[k_high]
+    t = math.radians(angle)
+    x_axis = math.cos(t) * e1 + math.sin(t) * e2
+    z_axis = _cross(x_axis, -up)
+    centre_flat = np.array([ra, rb])
     if cfg.complete_depth and d < w:
         # Depth sees only the front: assume the object is at least as deep as it is
         # wide (true of balls, cans, cups, bottles, most boxes) and grow the box
         # away from the camera along its own depth axis.
-        grow = w - d
-        axis = np.array([math.sin(yaw), math.cos(yaw)])  # box z axis in camera (x, z)
-        if axis @ np.array([rx, rz]) < 0:
-            axis = -axis
-        rx, rz = rx + axis[0] * grow / 2, rz + axis[1] * grow / 2
+        away = np.array([z_axis @ e1, z_axis @ e2])
+        if away @ centre_flat < 0:
+            away = -away
+        centre_flat = centre_flat + away * (w - d) / 2
         d = w
+    centre = centre_flat[0] * e1 + centre_flat[1] * e2 + up * (h_low + h_high) / 2
     confidence = float(min(1.0, z.size / (5.0 * cfg.min_points)))
-    return Estimate3D(centroid=centroid, box_center=np.array([rx, (y_low + y_high) / 2, rz]),
-                      box_size=np.array([w, y_high - y_low, d]), yaw=yaw, num_points=int(z.size),
+    return Estimate3D(centroid=centroid, box_center=centre, box_size=np.array([w, h_high - h_low, d]),
+                      rotation=np.stack([x_axis, -up, z_axis], axis=1), num_points=int(z.size),
                       confidence=confidence, points=points)

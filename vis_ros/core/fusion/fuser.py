@@ -12,6 +12,7 @@ import numpy as np
 from vis_ros.core.fusion.camera import PinholeCamera
 from vis_ros.core.fusion.fuse import Estimate3D, FusionConfig, fuse_instance
 from vis_ros.core.fusion.smoothing import CentroidSmoother
+from vis_ros.core.fusion.support_plane import SupportPlane
 from vis_ros.core.instances import Instance3D, Instance3DFrame, InstanceFrame, PixelBox
 
 
@@ -28,6 +29,7 @@ class DepthFuser:
     def __init__(self, config: FusionConfig = FusionConfig(), smoother: CentroidSmoother | None = None):
         self.config = config
         self.smoother = smoother or CentroidSmoother()
+        self.support = SupportPlane()
 
     def __call__(self, frame: InstanceFrame, depth_m: np.ndarray, camera: PinholeCamera
                  ) -> tuple[Instance3DFrame, dict[int, Estimate3D], list[str]]:
@@ -40,12 +42,16 @@ class DepthFuser:
         if (dw, dh) != (frame.width, frame.height):
             notices.append(f"depth is {dw}x{dh}, colour {frame.width}x{frame.height}:"
                            " masks resampled and intrinsics scaled to the depth image")
-        instances, estimates = [], {}
+        regions = []
         for inst in frame.instances:
             roi, mask = inst.box, inst.mask
             if notices:
                 roi, mask = _mask_on_depth_grid(roi, mask, sx, sy, dw, dh)
-            est = fuse_instance(roi, mask, depth_m, camera, self.config)
+            regions.append((roi, mask))
+        up = self.support.update(depth_m, camera, [roi for roi, _ in regions])
+        instances, estimates = [], {}
+        for inst, (roi, mask) in zip(frame.instances, regions):
+            est = fuse_instance(roi, mask, depth_m, camera, self.config, up)
             estimates[inst.track_id] = est
             position, velocity = est.box_center, np.zeros(3)
             if est.confidence > 0:
