@@ -4,13 +4,11 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 rclpy = pytest.importorskip("rclpy")
 pytestmark = pytest.mark.ros
 
-from lifecycle_msgs.msg import State  # noqa: E402
 from rclpy.executors import SingleThreadedExecutor  # noqa: E402
 from rclpy.lifecycle import TransitionCallbackReturn  # noqa: E402
 from rclpy.parameter import Parameter  # noqa: E402

@@ -46,8 +46,7 @@ def _visible_points(frame, object_id, k):
 def evaluate_fusion(sequences: int = 20, frames_per_sequence: int = 5, jitter: bool = True) -> dict:
     centroid_rel, size_rel, centre_err, timings = [], [], [], []
     for i in range(sequences):
-        intrinsics, it = generate_sequence(FUSION_SEED_BASE + i, frames_per_sequence * 10, SimOptions(objects=12))
-        camera = intrinsics
+        camera, it = generate_sequence(FUSION_SEED_BASE + i, frames_per_sequence * 10, SimOptions(objects=12))
         for frame in list(it)[::10]:
             depth = frame.depth_mm.astype(np.float32) * 0.001
             instances = _instances(frame)
@@ -85,12 +84,11 @@ def static_jitter_mm(frames: int = 30) -> dict:
     options = SimOptions(objects=8, object_speed=0.0)
     per_object = []
     for seed in range(FUSION_SEED_BASE + 100, FUSION_SEED_BASE + 110):
-        intrinsics, it = generate_sequence(seed, frames, options)
-        camera = intrinsics
+        camera, it = generate_sequence(seed, frames, options)
         fuser, tracks = DepthFuser(), {}
         for frame in it:
             instances = _instances(frame)
-            frame2d = InstanceFrame(frame.stamp_ns, "cam", intrinsics.height, intrinsics.width, True, instances)
+            frame2d = InstanceFrame(frame.stamp_ns, "cam", camera.height, camera.width, True, instances)
             frame3d, _, _ = fuser(frame2d, frame.depth_mm.astype(np.float32) * 0.001, camera)
             for inst in frame3d.instances:
                 if inst.confidence > 0:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 
-import numpy as np
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, Image

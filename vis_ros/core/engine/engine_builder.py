@@ -12,7 +12,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 
 from vis_ros.core.engine.backends.engine_file import EngineKey, file_sha256, write_engine
 from vis_ros.core.engine.errors import ModelLoadError

@@ -92,7 +92,7 @@ class TensorRTBackend:
 
     def _allocate(self) -> None:
         """Fix the input shape (batch 1 where dynamic), then size and bind every buffer."""
-        trt, ctx = self._trt, self.context
+        ctx = self.context
         image = self.inputs[0]
         shape = tuple(d if isinstance(d, int) and d > 0 else 1 for d in image.shape)
         if any(not isinstance(d, int) or d <= 0 for d in image.shape[1:]):
