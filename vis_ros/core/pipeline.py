@@ -118,7 +118,7 @@ class SegmentTrackPipeline:
             return moved, "low_confidence"
         tracked = np.zeros(flow.flow.shape[:2], bool)
         s = flow.scale
-        for tid, roi, mask in self.tracker.live_masks():
+        for _, roi, _ in live:
             mx, my = int(roi.width * cfg.tracked_margin), int(roi.height * cfg.tracked_margin)
             tracked[max(roi.y - my, 0) // s:(roi.y_end + my + s - 1) // s,
                     max(roi.x - mx, 0) // s:(roi.x_end + mx + s - 1) // s] = True
