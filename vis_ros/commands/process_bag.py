@@ -31,7 +31,8 @@ def run(args: argparse.Namespace) -> int:
     from vis_ros.core.tracking.tracker import Tracker
     from vis_ros.io.bag_process import process_bag
 
-    segmenter = Segmenter(resolve_model(args.model), decoder=DecoderConfig(score_threshold=0.1))
+    segmenter = Segmenter(resolve_model(args.model),
+                          decoder=DecoderConfig(score_threshold=0.1, class_agnostic_nms=True))
     pipeline = SegmentTrackPipeline(segmenter, Tracker(TrackerConfig(high_score=max(args.score, 0.1))),
                                     PipelineConfig(keyframe_interval=args.keyframe_interval))
     with Reader(args.bag_in) as reader:

@@ -7,6 +7,7 @@ import time
 
 import numpy as np
 
+from vis_ros.core.engine.decoder import DecoderConfig
 from vis_ros.core.engine.segmenter import Segmenter
 from vis_ros.core.instances import TrackState
 from vis_ros.core.pipeline import PipelineConfig, SegmentTrackPipeline
@@ -62,7 +63,10 @@ def run_mode(segmenter: Segmenter, sequences, config: PipelineConfig) -> dict:
 
 def evaluate_tracking(model_path, sequences: int = 6, frames: int = 90, intervals=(1, 3),
                       threads: int = 0) -> dict:
-    segmenter = Segmenter(model_path, intra_op_threads=threads)
+    # As the node runs by default: class-agnostic NMS (one object, one track), and
+    # detections down to track_low_score for the tracker's second pass.
+    segmenter = Segmenter(model_path, intra_op_threads=threads,
+                          decoder=DecoderConfig(score_threshold=0.1, class_agnostic_nms=True))
     segmenter.warm_up(3)
     data = list(tracking_sequences(sequences, frames))
     modes = {f"keyframe_every_{k}" if k > 1 else "frame_by_frame":

@@ -28,7 +28,7 @@ class TrackerConfig:
 
     high_score: float = 0.5
     low_score: float = 0.1
-    min_hits: int = 3
+    min_hits: int = 2
     max_age_s: float = 1.0
     mask_weight: float = 0.5
     min_similarity: float = 0.1
