@@ -70,8 +70,8 @@ class FlowPropagator:
 
     def _grey(self, rgb: np.ndarray) -> np.ndarray:
         h, w = rgb.shape[:2]
-        small = cv2.resize(rgb, (w // self.scale, h // self.scale), interpolation=cv2.INTER_AREA)
-        return cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
+        grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)  # one channel to resize, not three
+        return cv2.resize(grey, (w // self.scale, h // self.scale), interpolation=cv2.INTER_AREA)
 
     def observe(self, rgb: np.ndarray, need_flow: bool) -> FlowField | None:
         """Remember this frame; with need_flow, also return flow back to the last one."""
