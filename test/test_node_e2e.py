@@ -12,11 +12,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.ros]
 from rclpy.executors import SingleThreadedExecutor  # noqa: E402
 from sensor_msgs.msg import Image  # noqa: E402
 
-from vis_ros.core.instances import TrackState  # noqa: E402
 from vis_ros.core.sim.dataset import SimDataset, write_sequence  # noqa: E402
 from vis_ros.core.sim.scene import SimOptions  # noqa: E402
-from vis_ros.evaluation.mask_map import MIN_VISIBLE_PIXELS  # noqa: E402
-from vis_ros.evaluation.tracking_metrics import SequenceRecorder, summarize  # noqa: E402
+from vis_ros.evaluation.tracking_metrics import score_playback, summarize  # noqa: E402
 from vis_ros.ros.node_process import start_node_process, stop_node_process  # noqa: E402
 from vis_ros.ros.player import SequencePlayer  # noqa: E402
 from vis_ros.ros.recorder import OutputRecorder  # noqa: E402
@@ -81,16 +79,8 @@ def test_played_sequence_gives_stable_ids_labels_and_diagnostics(graph, sequence
     assert len(recorder.frames) >= 40
     assert after_bad in {f.stamp_ns for _, f in recorder.frames}
 
-    rec = SequenceRecorder()
-    for _, frame in recorder.frames:
-        index = player.stamp_to_index.get(frame.stamp_ns)
-        if index is None or frame.stamp_ns == after_bad:
-            continue
-        truth = sequence[index]
-        gt = {o["id"]: truth.instance_ids == o["id"] for o in truth.objects
-              if o["visible_pixels"] >= MIN_VISIBLE_PIXELS}
-        rec.add(gt, {i.track_id: i.full_mask(480, 640) for i in frame.instances
-                     if i.state == TrackState.CONFIRMED})
+    rec = score_playback([f for _, f in recorder.frames], player.stamp_to_index, sequence,
+                         skip_stamps={after_bad})
     metrics = summarize([rec])
     assert metrics["IDF1"] > 0.8 and metrics["IDSW"] <= 2, metrics
 

@@ -11,14 +11,14 @@ from vis_ros.core.fusion.fuser import DepthFuser
 from vis_ros.core.instances import InstanceFrame
 from vis_ros.core.sim.scene import SimOptions
 from vis_ros.core.sim.sequence import generate_sequence
-from vis_ros.evaluation.fusion_eval import _instances
+from vis_ros.core.sim.ground_truth import gt_instances
 
 
 def bench_fusion(repeats: int = 30) -> dict:
     camera, frames = generate_sequence(3_000_500, 1, SimOptions(objects=15))
     frame = next(frames)
     depth = frame.depth_mm.astype(np.float32) * 0.001
-    instances = _instances(frame, 50)
+    instances = gt_instances(frame.instance_ids, frame.objects, min_pixels=50)
     fuser = DepthFuser()
     per_frame = []
     for i in range(repeats):

@@ -82,24 +82,11 @@ def run(args: argparse.Namespace) -> int:
 def _summarise(player, recorder, dataset) -> dict:
     import numpy as np
 
-    from vis_ros.core.instances import TrackState
-    from vis_ros.evaluation.mask_map import MIN_VISIBLE_PIXELS
-    from vis_ros.evaluation.tracking_metrics import SequenceRecorder, summarize
+    from vis_ros.evaluation.tracking_metrics import score_playback, summarize
 
     latencies = [(arrival - f.stamp_ns) / 1e6 for arrival, f in recorder.frames]
-    gt_rec = SequenceRecorder()
-    ids = set()
-    for _, frame in recorder.frames:
-        index = player.stamp_to_index.get(frame.stamp_ns)
-        if index is None:
-            continue
-        truth = dataset[index]
-        gt = {o["id"]: truth.instance_ids == o["id"] for o in truth.objects
-              if o["visible_pixels"] >= MIN_VISIBLE_PIXELS}
-        tracked = {i.track_id: i.full_mask(frame.height, frame.width) for i in frame.instances
-                   if i.state == TrackState.CONFIRMED}
-        ids |= set(tracked)
-        gt_rec.add(gt, tracked)
+    gt_rec = score_playback([f for _, f in recorder.frames], player.stamp_to_index, dataset)
+    ids = {int(t) for frame_ids in gt_rec.tracker_ids for t in frame_ids}
     counters = recorder.last_counters()
     metrics = summarize([gt_rec]) if gt_rec.gt_ids else {}
     return {

@@ -132,10 +132,6 @@ class InstanceFrame:
         _check_text("frame_id", self.frame_id)
         object.__setattr__(self, "instances", tuple(self.instances))
 
-    @property
-    def stamp_s(self) -> float:
-        return self.stamp_ns * 1e-9
-
 
 Vector3 = tuple[float, float, float]
 Quaternion = tuple[float, float, float, float]  # x, y, z, w

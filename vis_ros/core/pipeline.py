@@ -84,7 +84,7 @@ class SegmentTrackPipeline:
             moved, reason = self._propagate(flow)
             timings["propagate"] = time.perf_counter() - t1
         if reason:
-            known = {t.track_id for t in self.tracker.tracks}
+            known = {t.track_id for t in self.tracker.tracks} if reason == "new_object" else set()
             result = self.segmenter(rgb)
             timings.update(result.timings_s)
             t2 = time.perf_counter()

@@ -18,23 +18,12 @@ import numpy as np
 from vis_ros.core.fusion.fuse import fuse_instance
 from vis_ros.core.fusion.fuser import DepthFuser
 from vis_ros.core.fusion.support_plane import SupportPlane
-from vis_ros.core.instances import Instance2D, InstanceFrame, PixelBox, TrackState
+from vis_ros.core.instances import InstanceFrame
+from vis_ros.core.sim.ground_truth import gt_instances
 from vis_ros.core.sim.scene import SimOptions
 from vis_ros.core.sim.sequence import generate_sequence
 
 FUSION_SEED_BASE = 3_000_000
-
-
-def _instances(frame, min_pixels=200):
-    out = []
-    for o in frame.objects:
-        ys, xs = np.nonzero(frame.instance_ids == o.object_id)
-        if len(xs) < min_pixels:
-            continue
-        box = PixelBox(int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1))
-        mask = frame.instance_ids[box.y:box.y_end, box.x:box.x_end] == o.object_id
-        out.append(Instance2D(o.object_id, o.class_id, o.class_name, 1.0, TrackState.CONFIRMED, 0, box, mask))
-    return out
 
 
 def _visible_points(frame, object_id, k):
@@ -49,7 +38,7 @@ def evaluate_fusion(sequences: int = 20, frames_per_sequence: int = 5, jitter: b
         camera, it = generate_sequence(FUSION_SEED_BASE + i, frames_per_sequence * 10, SimOptions(objects=12))
         for frame in list(it)[::10]:
             depth = frame.depth_mm.astype(np.float32) * 0.001
-            instances = _instances(frame)
+            instances = gt_instances(frame.instance_ids, frame.objects)
             t0 = time.perf_counter()
             up = SupportPlane().update(depth, camera, [inst.box for inst in instances])
             estimates = [fuse_instance(inst.box, inst.mask, depth, camera, up=up) for inst in instances]
@@ -87,7 +76,7 @@ def static_jitter_mm(frames: int = 30) -> dict:
         camera, it = generate_sequence(seed, frames, options)
         fuser, tracks = DepthFuser(), {}
         for frame in it:
-            instances = _instances(frame)
+            instances = gt_instances(frame.instance_ids, frame.objects)
             frame2d = InstanceFrame(frame.stamp_ns, "cam", camera.height, camera.width, True, instances)
             frame3d, _, _ = fuser(frame2d, frame.depth_mm.astype(np.float32) * 0.001, camera)
             for inst in frame3d.instances:

@@ -16,8 +16,8 @@ from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
 from vis_ros.core.detections import Detection
+from vis_ros.core.sim.ground_truth import MIN_VISIBLE_PIXELS
 
-MIN_VISIBLE_PIXELS = 40
 
 
 def _rle(mask: np.ndarray) -> dict:

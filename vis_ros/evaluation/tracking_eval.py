@@ -9,13 +9,12 @@ import numpy as np
 
 from vis_ros.core.engine.decoder import DecoderConfig
 from vis_ros.core.engine.segmenter import Segmenter
-from vis_ros.core.instances import TrackState
 from vis_ros.core.pipeline import PipelineConfig, SegmentTrackPipeline
 from vis_ros.core.sim.scene import SimOptions
 from vis_ros.core.sim.sequence import generate_sequence
 from vis_ros.core.tracking.tracker import Tracker
-from vis_ros.evaluation.mask_map import MIN_VISIBLE_PIXELS
-from vis_ros.evaluation.tracking_metrics import SequenceRecorder, summarize
+from vis_ros.core.sim.ground_truth import gt_masks
+from vis_ros.evaluation.tracking_metrics import SequenceRecorder, confirmed_masks, summarize
 
 TRACKING_SEED_BASE = 2_000_000  # far from training (0..) and detection eval (1_000_000..)
 TRACKING_SIM = SimOptions(objects=10, object_speed=0.25)
@@ -44,12 +43,9 @@ def run_mode(segmenter: Segmenter, sequences, config: PipelineConfig) -> dict:
                 reasons[out.keyframe_reason] = reasons.get(out.keyframe_reason, 0) + 1
             for k, v in out.timings_s.items():
                 stage_totals.setdefault(k, []).append(v)
-            gt = {o.object_id: f.instance_ids == o.object_id for o in f.objects
-                  if o.visible_pixels >= MIN_VISIBLE_PIXELS}
             h, w = f.rgb.shape[:2]
-            tracked = {i.track_id: i.full_mask(h, w) for i in out.frame.instances
-                       if i.state == TrackState.CONFIRMED}
-            rec.add(gt, tracked)
+            rec.add(gt_masks(f.instance_ids, ((o.object_id, o.visible_pixels) for o in f.objects)),
+                    confirmed_masks(out.frame.instances, h, w))
         recorders.append(rec)
     result = summarize(recorders)
     result.update(

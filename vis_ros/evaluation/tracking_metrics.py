@@ -13,6 +13,28 @@ from pycocotools import mask as mask_utils
 from scipy.optimize import linear_sum_assignment
 
 
+def confirmed_masks(instances, height: int, width: int) -> dict[int, np.ndarray]:
+    """track id -> full-image mask of the confirmed instances (what tracking is scored on)."""
+    from vis_ros.core.instances import TrackState
+
+    return {i.track_id: i.full_mask(height, width) for i in instances if i.state == TrackState.CONFIRMED}
+
+
+def score_playback(frames, stamp_to_index: dict[int, int], dataset, skip_stamps=()) -> SequenceRecorder:
+    """Recorder for InstanceFrames received while a SimDataset was played (stamps map back to frames)."""
+    from vis_ros.core.sim.ground_truth import gt_masks
+
+    rec = SequenceRecorder()
+    for frame in frames:
+        index = stamp_to_index.get(frame.stamp_ns)
+        if index is None or frame.stamp_ns in skip_stamps:
+            continue
+        truth = dataset[index]
+        rec.add(gt_masks(truth.instance_ids, ((o["id"], o["visible_pixels"]) for o in truth.objects)),
+                confirmed_masks(frame.instances, frame.height, frame.width))
+    return rec
+
+
 def _rles(masks: list[np.ndarray]):
     return [mask_utils.encode(np.asfortranarray(m.astype(np.uint8))) for m in masks]
 

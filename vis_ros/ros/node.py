@@ -134,14 +134,13 @@ class VisRosNode(LifecycleNode):
 def _descriptor(spec: P.ParamSpec) -> ParameterDescriptor:
     text = spec.description + (f" (one of {', '.join(spec.choices)})" if spec.choices else "")
     d = ParameterDescriptor(description=text, read_only=spec.read_only)
-    if spec.low is not None:
-        if isinstance(spec.default, bool):
-            pass
-        elif isinstance(spec.default, int):
-            d.integer_range = [IntegerRange(from_value=int(spec.low), to_value=int(spec.high), step=1)]
-        else:
-            d.floating_point_range = [FloatingPointRange(from_value=float(spec.low),
-                                                         to_value=float(spec.high), step=0.0)]
+    if spec.low is None:
+        return d
+    if isinstance(spec.default, int):
+        d.integer_range = [IntegerRange(from_value=int(spec.low), to_value=int(spec.high), step=1)]
+    else:
+        d.floating_point_range = [FloatingPointRange(from_value=float(spec.low),
+                                                     to_value=float(spec.high), step=0.0)]
     return d
 
 

@@ -13,10 +13,10 @@ import cv2
 import numpy as np
 
 from vis_ros.core.engine.letterbox import Letterbox
+from vis_ros.core.sim.ground_truth import MIN_VISIBLE_PIXELS
 from vis_ros.core.sim.scene import SimOptions, random_scene
 from vis_ros.core.sim.sequence import render_sim_frame
 
-MIN_VISIBLE_PIXELS = 40  # at 640x480; smaller slivers are not labelled
 
 
 @dataclass

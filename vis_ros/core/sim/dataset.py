@@ -23,7 +23,7 @@ import numpy as np
 
 from vis_ros.core.fusion.camera import PinholeCamera
 from vis_ros.core.sim.scene import SimOptions
-from vis_ros.core.sim.sequence import SimFrame, generate_sequence
+from vis_ros.core.sim.sequence import generate_sequence
 from vis_ros.core.sim.shapes import CLASS_NAMES
 
 FORMAT_VERSION = 1
@@ -117,8 +117,3 @@ class SimDataset:
 
     def __iter__(self) -> Iterator[LoadedFrame]:
         return (self[i] for i in range(len(self)))
-
-
-def frame_objects(frame: SimFrame) -> list[dict]:
-    """Manifest-style object records of an in-memory frame."""
-    return [_object_record(t, frame.instance_ids) for t in frame.objects]
