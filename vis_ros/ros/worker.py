@@ -25,7 +25,7 @@ from vis_ros.core.model_path import resolve_model
 from vis_ros.core.overlay import draw_overlay
 from vis_ros.core.pipeline import SegmentTrackPipeline
 from vis_ros.core.rolling_stats import RateMeter, RollingStats
-from vis_ros.core.tracking.tracker import Tracker
+from vis_ros.core.tracking.tracker import StampWentBackwards, Tracker
 from vis_ros.msg import InstanceArray
 from vis_ros.ros import parameters as P
 from vis_ros.ros.convert import frame_to_msg, ns_to_stamp, stamp_to_ns
@@ -142,9 +142,7 @@ class PipelineWorker:
         with self._params_lock:
             try:
                 out = self.pipeline.process(rgb, stamp_ns, frame_id)
-            except ValueError as exc:
-                if "stamp went backwards" not in str(exc):
-                    raise
+            except StampWentBackwards:
                 self.node.get_logger().warning("image stamps went backwards (bag loop or clock reset):"
                                             " tracks reset", throttle_duration_sec=5.0)
                 self.counters["pipeline_resets"] += 1

@@ -26,6 +26,10 @@ from vis_ros.core.tracking.overlap import shift_roi
 _DESCRIPTOR_EVERY = 5  # refresh a track's appearance every few matches (cost bound)
 
 
+class StampWentBackwards(ValueError):
+    """An image older than the last one (bag loop, clock reset): call reset()."""
+
+
 @dataclass(eq=False)
 class Track:
     track_id: int
@@ -89,10 +93,7 @@ class Tracker:
     def update(self, detections: list[Detection], stamp_ns: int, image_hw: tuple[int, int],
                rgb: np.ndarray | None = None) -> list[Instance2D]:
         """Advance to `stamp_ns` with this frame's detections; return the live tracks."""
-        if self._last_ns is not None and stamp_ns < self._last_ns:
-            raise ValueError(f"stamp went backwards ({stamp_ns} < {self._last_ns}); call reset()")
-        dt = 0.0 if self._last_ns is None else (stamp_ns - self._last_ns) * 1e-9
-        self._last_ns, self._frame = stamp_ns, self._frame + 1
+        dt = self._advance(stamp_ns)
         height, width = image_hw
         self._predict(dt, height, width)
         dets = [_Masked(d) for d in detections]
@@ -123,10 +124,7 @@ class Tracker:
         Tracks whose mask left the image count as missed; nothing is confirmed
         or started without the engine.
         """
-        if self._last_ns is not None and stamp_ns < self._last_ns:
-            raise ValueError(f"stamp went backwards ({stamp_ns} < {self._last_ns}); call reset()")
-        dt = 0.0 if self._last_ns is None else (stamp_ns - self._last_ns) * 1e-9
-        self._last_ns, self._frame = stamp_ns, self._frame + 1
+        dt = self._advance(stamp_ns)
         self._predict(dt, *image_hw, move_masks=False)
         kept, boxes, missed = [], [], []
         for t in self.tracks:
@@ -154,6 +152,14 @@ class Tracker:
                 if t.last_update_ns == stamp_ns or t.state == TrackState.COASTING]
 
     # -- steps -------------------------------------------------------------------------
+    def _advance(self, stamp_ns: int) -> float:
+        """Move the tracker's clock to stamp_ns; seconds since the last frame."""
+        if self._last_ns is not None and stamp_ns < self._last_ns:
+            raise StampWentBackwards(f"stamp went backwards ({stamp_ns} < {self._last_ns}); call reset()")
+        dt = 0.0 if self._last_ns is None else (stamp_ns - self._last_ns) * 1e-9
+        self._last_ns, self._frame = stamp_ns, self._frame + 1
+        return dt
+
     def _predict(self, dt: float, height: int, width: int, move_masks: bool = True) -> None:
         if not self.tracks or dt <= 0:
             return
