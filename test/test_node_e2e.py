@@ -37,7 +37,7 @@ def graph(tmp_path):
     node = rclpy.create_node("e2e_test", context=context)
     executor = SingleThreadedExecutor(context=context)
     executor.add_node(node)
-    spin = lambda: executor.spin_once(timeout_sec=0.001)  # noqa: E731
+    spin = lambda timeout_s=0.001: executor.spin_once(timeout_sec=timeout_s)  # noqa: E731
     try:
         yield node, spin, proc, tmp_path / "node.log"
     finally:

@@ -50,18 +50,18 @@ def _run(rate_hz: float, frames: int, seq_dir: Path, work: Path) -> dict:
         node = rclpy.create_node("vis_ros_bench", context=context)
         executor = SingleThreadedExecutor(context=context)
         executor.add_node(node)
-        spin = lambda: executor.spin_once(timeout_sec=0.001)  # noqa: E731
+        spin = lambda timeout_s=0.001: executor.spin_once(timeout_sec=timeout_s)  # noqa: E731
         player = SequencePlayer(node, SimDataset(seq_dir))
         recorder = OutputRecorder(node, overlay=False, labels=False)
         if not player.wait_for_subscriber(60.0, spin):
             raise RuntimeError(f"node did not subscribe; see {work}/node_{rate_hz:g}.log")
         end = time.monotonic() + 1.5
         while time.monotonic() < end:
-            spin()
+            spin(0.01)
         player.play(rate_hz, spin, frames=frames)
         end = time.monotonic() + 2.0
         while time.monotonic() < end:
-            spin()
+            spin(0.01)
         counters = recorder.last_counters()
     finally:
         stop_node_process(proc)

@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
         node = rclpy.create_node("vis_ros_demo")
         executor = SingleThreadedExecutor()
         executor.add_node(node)
-        spin = lambda: executor.spin_once(timeout_sec=0.001)  # noqa: E731
+        spin = lambda timeout_s=0.001: executor.spin_once(timeout_sec=timeout_s)  # noqa: E731
         player = SequencePlayer(node, dataset)
         recorder = OutputRecorder(node)
         if not player.wait_for_subscriber(60.0, spin):
@@ -56,13 +56,13 @@ def run(args: argparse.Namespace) -> int:
             return 1
         deadline = time.monotonic() + 20.0  # let the recorder's subscriptions match too
         while time.monotonic() < deadline and node.count_publishers("/vis_ros/instances") == 0:
-            spin()
+            spin(0.01)
         time.sleep(1.0)
         print(f"playing at {args.rate:g} Hz ...", flush=True)
         player.play(args.rate, spin)
         deadline = time.monotonic() + 5.0
         while time.monotonic() < deadline:
-            spin()
+            spin(0.01)
         summary = _summarise(player, recorder, dataset)
     finally:
         stop_node_process(node_proc)
