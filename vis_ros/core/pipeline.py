@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 
 from vis_ros.core.engine.segmenter import Segmenter
@@ -31,6 +32,7 @@ class PipelineConfig:
     confidence_min_area: int = 400  # tracks smaller than this (px) do not decide confidence
     flow_scale: int = 2
     flow_preset: str = "ultrafast"
+    flow_patch_stride: int = 5  # DIS patch stride (ultrafast's own is 4); 0 keeps the preset's
 
     def __post_init__(self) -> None:
         if self.confidence_min_area < 0:
@@ -54,7 +56,7 @@ class PipelineOutput:
 class SegmentTrackPipeline:
     def __init__(self, segmenter: Segmenter, tracker: Tracker, config: PipelineConfig = PipelineConfig()):
         self.segmenter, self.tracker, self.config = segmenter, tracker, config
-        self.propagator = FlowPropagator(config.flow_scale, config.flow_preset)
+        self.propagator = FlowPropagator(config.flow_scale, config.flow_preset, config.flow_patch_stride)
         self._since_keyframe: int | None = None
         # A "new object" keyframe whose engine run found nothing new mutes that
         # trigger until the next regular keyframe: the unexplained motion is
@@ -108,10 +110,11 @@ class SegmentTrackPipeline:
         """Warp every tracked mask; return them and the reason to run the engine instead ('' if none)."""
         cfg = self.config
         live = self.tracker.live_masks()
-        moved = {tid: warp_mask(flow, roi, mask) for tid, roi, mask in live}
+        areas = [cv2.countNonZero(mask.view(np.uint8)) for _, _, mask in live]
+        moved = {tid: warp_mask(flow, roi, mask, area) for (tid, roi, mask), area in zip(live, areas)}
         h, w = flow.height, flow.width
-        ratios = [moved[tid].area_ratio for tid, roi, mask in live
-                  if np.count_nonzero(mask) >= cfg.confidence_min_area
+        ratios = [moved[tid].area_ratio for (tid, roi, _), area in zip(live, areas)
+                  if area >= cfg.confidence_min_area
                   and roi.x > 0 and roi.y > 0 and roi.x_end < w and roi.y_end < h]
         confidence = min((min(r, 1.0 / r) if r > 0 else 0.0 for r in ratios), default=1.0)
         if confidence < cfg.min_propagation_confidence:
@@ -125,8 +128,9 @@ class SegmentTrackPipeline:
         if tracked.any() and flow.mean_magnitude(tracked, step=2) > cfg.max_motion_px:
             return moved, "large_motion"
         if flow.residual is not None and not self._new_object_muted:
-            untracked = ~tracked[::2, ::2]
-            unexplained = (flow.residual[::2, ::2] > cfg.residual_levels) & untracked
+            step = flow.residual_step
+            untracked = ~tracked[::step, ::step]
+            unexplained = (flow.residual > cfg.residual_levels) & untracked
             if untracked.any() and unexplained.sum() > cfg.new_object_fraction * untracked.sum():
                 return moved, "new_object"
         return moved, ""
