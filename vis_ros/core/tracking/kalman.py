@@ -4,6 +4,14 @@ State per track: [cx, cy, w, h, vcx, vcy, vw, vh] in pixels and pixels per
 second. Time steps are real seconds from image stamps, so dropped frames
 just mean a longer prediction. Noise scales with box height (as in SORT /
 ByteTrack): a near object moves more pixels than a far one.
+
+The four box coordinates never mix: the transition couples each coordinate
+only with its own velocity, and every noise term is diagonal. So the 8x8
+covariance is four independent 2x2 blocks, stored as (N, 3, 4) arrays of
+[position variance, position-velocity covariance, velocity variance] per
+coordinate, and predict / update are closed-form elementwise expressions,
+exactly the matrix filter's result at a fraction of its cost (no 8x8
+products, no matrix inverse): the tracker runs them every frame.
 """
 from __future__ import annotations
 
@@ -14,51 +22,55 @@ _POS_MEASUREMENT = 1.0 / 20.0
 _POS_PROCESS = 1.0 / 4.0
 _VEL_PROCESS = 1.0
 
+PP, PV, VV = 0, 1, 2  # rows of a (3, 4) covariance
+
 
 def initiate(boxes_cxcywh: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Means (N, 8) and covariances (N, 8, 8) for new tracks at their first box."""
+    """Means (N, 8) and covariances (N, 3, 4) for new tracks at their first box."""
     n = len(boxes_cxcywh)
     means = np.zeros((n, 8))
     means[:, :4] = boxes_cxcywh
-    h = np.maximum(boxes_cxcywh[:, 3], 1.0)
-    std = np.concatenate([np.repeat((2 * _POS_MEASUREMENT * h)[:, None], 4, 1),
-                          np.repeat((10 * _POS_MEASUREMENT * h * 30)[:, None], 4, 1)], 1)
-    covs = np.zeros((n, 8, 8))
-    covs[:, np.arange(8), np.arange(8)] = std ** 2
+    h = np.maximum(boxes_cxcywh[:, 3], 1.0)[:, None]
+    covs = np.zeros((n, 3, 4))
+    covs[:, PP] = (2 * _POS_MEASUREMENT * h) ** 2
+    covs[:, VV] = (10 * _POS_MEASUREMENT * h * 30) ** 2
     return means, covs
 
 
-def predict(means: np.ndarray, covs: np.ndarray, dt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Advance every track by its own dt (seconds)."""
-    n = len(means)
-    if n == 0:
+def predict(means: np.ndarray, covs: np.ndarray, dt) -> tuple[np.ndarray, np.ndarray]:
+    """Advance every track by dt seconds (a scalar or one per track)."""
+    if len(means) == 0:
         return means, covs
-    dt = np.broadcast_to(np.asarray(dt, np.float64), (n,))
-    f = np.broadcast_to(np.eye(8), (n, 8, 8)).copy()
-    f[:, np.arange(4), np.arange(4) + 4] = dt[:, None]
-    h = np.maximum(means[:, 3], 1.0)
-    q = np.zeros((n, 8, 8))
-    q[:, np.arange(4), np.arange(4)] = ((_POS_PROCESS * h) ** 2 * dt)[:, None]
-    q[:, np.arange(4, 8), np.arange(4, 8)] = ((_VEL_PROCESS * h) ** 2 * dt)[:, None]
-    means = np.einsum("nij,nj->ni", f, means)
-    covs = f @ covs @ f.transpose(0, 2, 1) + q
-    means[:, 2:4] = np.maximum(means[:, 2:4], 1.0)
-    return means, covs
+    dt = np.asarray(dt, np.float64).reshape(-1, 1)
+    h = np.maximum(means[:, 3:4], 1.0)
+    pp, pv, vv = covs[:, PP], covs[:, PV], covs[:, VV]
+    out_covs = np.empty_like(covs)
+    out_covs[:, PP] = pp + dt * (2.0 * pv + dt * vv) + (_POS_PROCESS * h) ** 2 * dt
+    out_covs[:, PV] = pv + dt * vv
+    out_covs[:, VV] = vv + (_VEL_PROCESS * h) ** 2 * dt
+    out = means.copy()
+    out[:, :4] += dt * means[:, 4:]
+    np.maximum(out[:, 2:4], 1.0, out=out[:, 2:4])
+    return out, out_covs
 
 
 def update(means: np.ndarray, covs: np.ndarray, boxes_cxcywh: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Correct matched tracks with their measured boxes (rows correspond)."""
     if len(means) == 0:
         return means, covs
-    h = np.maximum(means[:, 3], 1.0)
-    r = np.zeros((len(means), 4, 4))
-    r[:, np.arange(4), np.arange(4)] = ((_POS_MEASUREMENT * h) ** 2)[:, None]
-    s = covs[:, :4, :4] + r
-    gain = covs[:, :, :4] @ np.linalg.inv(s)
+    h = np.maximum(means[:, 3:4], 1.0)
+    pp, pv, vv = covs[:, PP], covs[:, PV], covs[:, VV]
+    s = pp + (_POS_MEASUREMENT * h) ** 2
+    gain_pos, gain_vel = pp / s, pv / s
     innovation = boxes_cxcywh - means[:, :4]
-    means = means + np.einsum("nij,nj->ni", gain, innovation)
-    covs = covs - gain @ covs[:, :4, :]
-    return means, covs
+    out = means.copy()
+    out[:, :4] += gain_pos * innovation
+    out[:, 4:] += gain_vel * innovation
+    out_covs = np.empty_like(covs)
+    out_covs[:, PP] = pp - gain_pos * pp
+    out_covs[:, PV] = pv - gain_pos * pv
+    out_covs[:, VV] = vv - gain_vel * pv
+    return out, out_covs
 
 
 def cxcywh_to_xyxy(b: np.ndarray) -> np.ndarray:

@@ -1,0 +1,62 @@
+"""The tracker's closed-form Kalman filter against the textbook matrix filter."""
+import numpy as np
+import pytest
+
+from vis_ros.core.tracking import kalman
+
+POS_MEAS, POS_PROC, VEL_PROC = 1 / 20, 1 / 4, 1.0
+
+
+def _full(cov3x4: np.ndarray) -> np.ndarray:
+    p = np.zeros((8, 8))
+    for i in range(4):
+        p[i, i], p[i + 4, i + 4] = cov3x4[kalman.PP, i], cov3x4[kalman.VV, i]
+        p[i, i + 4] = p[i + 4, i] = cov3x4[kalman.PV, i]
+    return p
+
+
+def _matrix_predict(x, p, dt):
+    f = np.eye(8)
+    f[:4, 4:] = dt * np.eye(4)
+    h = max(x[3], 1.0)
+    q = np.diag([(POS_PROC * h) ** 2 * dt] * 4 + [(VEL_PROC * h) ** 2 * dt] * 4)
+    x = f @ x
+    x[2:4] = np.maximum(x[2:4], 1.0)
+    return x, f @ p @ f.T + q
+
+
+def _matrix_update(x, p, z):
+    hm = np.hstack([np.eye(4), np.zeros((4, 4))])
+    r = np.eye(4) * (POS_MEAS * max(x[3], 1.0)) ** 2
+    s = hm @ p @ hm.T + r
+    k = p @ hm.T @ np.linalg.inv(s)
+    return x + k @ (z - hm @ x), (np.eye(8) - k @ hm) @ p
+
+
+def test_closed_form_equals_the_matrix_filter_over_a_random_run():
+    rng = np.random.default_rng(7)
+    boxes = np.column_stack([rng.uniform(0, 640, 5), rng.uniform(0, 480, 5),
+                             rng.uniform(5, 200, 5), rng.uniform(0.2, 200, 5)])  # one box below 1 px
+    means, covs = kalman.initiate(boxes)
+    ref = [(means[i].copy(), _full(covs[i])) for i in range(5)]
+    for step in range(40):
+        dt = rng.uniform(0.0, 0.2, 5)
+        means, covs = kalman.predict(means, covs, dt)
+        ref = [_matrix_predict(x, p, dt[i]) for i, (x, p) in enumerate(ref)]
+        if step % 3 != 2:  # some frames without a measurement (coasting)
+            z = means[:, :4] + rng.normal(0, 4, (5, 4))
+            means, covs = kalman.update(means, covs, z)
+            ref = [_matrix_update(x, p, z[i]) for i, (x, p) in enumerate(ref)]
+        for i, (x, p) in enumerate(ref):
+            np.testing.assert_allclose(means[i], x, rtol=1e-9, atol=1e-6)
+            np.testing.assert_allclose(_full(covs[i]), p, rtol=1e-9, atol=1e-6)
+
+
+def test_scalar_dt_applies_to_every_track_and_empty_input_passes_through():
+    means, covs = kalman.initiate(np.array([[10.0, 10, 4, 4], [50, 50, 8, 8]]))
+    means[:, 4] = [30.0, -30.0]
+    moved, _ = kalman.predict(means, covs, 0.5)
+    assert moved[:, 0] == pytest.approx([25.0, 35.0])
+    empty = np.zeros((0, 8)), np.zeros((0, 3, 4))
+    assert kalman.predict(*empty, 0.1)[0].shape == (0, 8)
+    assert kalman.update(*empty, np.zeros((0, 4)))[1].shape == (0, 3, 4)
