@@ -2,14 +2,14 @@
 
 colcon builds this package with CMake (CMakeLists.txt), which also generates
 the ROS messages; this file is for using the ROS-free core without ROS, e.g.
-`pip install .[dev]` on a workstation. The embedded model is installed to
-<prefix>/share/vis_ros/models, the same place colcon puts it.
+`pip install .[dev]` on a workstation. The embedded model and config files are
+installed to <prefix>/share/vis_ros/{models,config}, where colcon puts them.
 """
 from pathlib import Path
 
 from setuptools import find_packages, setup
 
-models = sorted(str(p) for p in Path("models").glob("*") if p.is_file())
+shared = {folder: sorted(str(p) for p in Path(folder).glob("*") if p.is_file()) for folder in ("models", "config")}
 
 setup(
     name="vis_ros",
@@ -18,7 +18,7 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.10",
     packages=find_packages(include=["vis_ros", "vis_ros.*"]),
-    data_files=[("share/vis_ros/models", models)] if models else [],
+    data_files=[(f"share/vis_ros/{folder}", files) for folder, files in shared.items() if files],
     install_requires=[
         "numpy>=1.24",
         "scipy>=1.10",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import random
+from pathlib import Path
 
 import pytest
 from hypothesis import settings
@@ -19,6 +20,10 @@ if os.environ.get("CI"):
 
 os.environ.setdefault("ROS_DOMAIN_ID", str(random.Random(os.getpid()).randint(1, 100)))
 os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
+# Camera-sized images between processes over shared memory, as the launch
+# file sets it up (config/fastdds_large_messages.xml).
+os.environ.setdefault("FASTDDS_DEFAULT_PROFILES_FILE",
+                      str(Path(__file__).resolve().parents[1] / "config" / "fastdds_large_messages.xml"))
 
 
 @pytest.fixture
@@ -34,6 +39,5 @@ def rclpy_context():
 # only that folder goes on sys.path, never the repository root (which would
 # shadow the installed vis_ros and its generated messages).
 import sys  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent / "helpers"))

@@ -3,6 +3,7 @@ the real launch description wherever `launch` is importable (robots)."""
 from __future__ import annotations
 
 import ast
+import xml.etree.ElementTree as ET
 import importlib.util
 from pathlib import Path
 
@@ -38,6 +39,15 @@ def test_launch_file_names_existing_executables_and_declared_parameters():
     used = {c.args[0].value for c in _calls(tree, "LaunchConfiguration")}
     assert used == declared
     assert {"model", "camera", "namespace", "params_file", "use_sim_time"} <= declared
+
+
+def test_launch_gives_the_node_a_fastdds_profile_with_large_shared_memory_segments():
+    assert "fastdds_large_messages.xml" in LAUNCH.read_text()
+    root = ET.parse(ROOT / "config" / "fastdds_large_messages.xml").getroot()
+    ns = {"p": "http://www.eprosima.com/XMLSchemas/fastRTPS_Profiles"}
+    shm = [d for d in root.iterfind(".//p:transport_descriptor", ns) if d.findtext("p:type", namespaces=ns) == "SHM"]
+    assert len(shm) == 1
+    assert int(shm[0].findtext("p:segment_size", namespaces=ns)) >= 2 * 1280 * 720 * 3  # two 720p images
 
 
 def test_parameter_file_lists_every_parameter_with_its_default():

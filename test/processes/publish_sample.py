@@ -1,5 +1,8 @@
 """Child process for test_two_processes.py: publishes a known InstanceArray and
-Image at 10 Hz until killed (or for at most 60 s).
+Image at 30 Hz (a camera's rate) until killed (or for at most 60 s), with the
+QoS reliability given as the second argument (reliable or best_effort). Each
+image's stamp is the sample stamp plus its sequence number, so the receiver
+can count what was lost.
 
 The payload is rebuilt from the seed by `sample_frame`/`sample_image`, which the
 test imports from this same file, so both sides agree on what must arrive.
@@ -45,10 +48,11 @@ def main() -> int:
     from vis_ros.msg import InstanceArray
     from vis_ros.ros.convert import frame_to_msg, ns_to_stamp
 
-    seed = int(sys.argv[1])
+    seed, reliability = int(sys.argv[1]), sys.argv[2]
     rclpy.init()
     node = rclpy.create_node("sample_publisher")
-    qos = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+    qos = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE if reliability == "reliable"
+                     else ReliabilityPolicy.BEST_EFFORT)
     instances_pub = node.create_publisher(InstanceArray, "sample/instances", qos)
     image_pub = node.create_publisher(Image, "sample/image", qos)
     frame = sample_frame(seed)
@@ -59,10 +63,13 @@ def main() -> int:
     image.header.frame_id = frame.frame_id
     instances_msg = frame_to_msg(frame)
     deadline = time.monotonic() + 60.0
+    sequence = 0
     while rclpy.ok() and time.monotonic() < deadline:
         instances_pub.publish(instances_msg)
+        image.header.stamp = ns_to_stamp(frame.stamp_ns + sequence)
         image_pub.publish(image)
-        rclpy.spin_once(node, timeout_sec=0.1)
+        sequence += 1
+        rclpy.spin_once(node, timeout_sec=1.0 / 30.0)
     node.destroy_node()
     rclpy.shutdown()
     return 0

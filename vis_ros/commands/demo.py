@@ -33,6 +33,7 @@ def run(args: argparse.Namespace) -> int:
     from vis_ros.ros.node_process import start_node_process, stop_node_process
     from vis_ros.ros.player import SequencePlayer
     from vis_ros.ros.recorder import OutputRecorder
+    from vis_ros.ros.transport import use_large_message_transport
 
     args.out.mkdir(parents=True, exist_ok=True)
     seq_dir = args.out / "sequence"
@@ -43,6 +44,7 @@ def run(args: argparse.Namespace) -> int:
     node_proc = start_node_process({"qos_reliability": "reliable", "model": args.model,
                                     "keyframe_interval": args.keyframe_interval},
                                    args.out / "node.log", args.out)
+    use_large_message_transport()  # the player publishes VGA images, as a camera driver would
     rclpy.init()
     try:
         node = rclpy.create_node("vis_ros_demo")

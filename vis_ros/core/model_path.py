@@ -1,4 +1,4 @@
-"""Where the embedded default model is, in each way vis_ros can be installed."""
+"""Where the embedded default model (and other shared files) are, in each way vis_ros can be installed."""
 from __future__ import annotations
 
 import sys
@@ -7,22 +7,28 @@ from pathlib import Path
 DEFAULT_MODEL_NAME = "vis_ros_default.onnx"
 
 
-def default_model_path() -> Path:
-    """The embedded model: colcon share dir, pip data dir, or the source checkout."""
+def share_file(folder: str, name: str) -> Path:
+    """A file the package installs under share/vis_ros/<folder>: colcon share
+    dir, pip data dir, or the source checkout, first found."""
     candidates = []
     try:
         from ament_index_python.packages import get_package_share_directory
 
-        candidates.append(Path(get_package_share_directory("vis_ros")) / "models")
+        candidates.append(Path(get_package_share_directory("vis_ros")) / folder)
     except Exception:  # ament index absent, or package not installed with colcon
         pass
-    candidates.append(Path(sys.prefix) / "share" / "vis_ros" / "models")
-    candidates.append(Path(__file__).resolve().parents[2] / "models")
-    for folder in candidates:
-        if (folder / DEFAULT_MODEL_NAME).is_file():
-            return folder / DEFAULT_MODEL_NAME
+    candidates.append(Path(sys.prefix) / "share" / "vis_ros" / folder)
+    candidates.append(Path(__file__).resolve().parents[2] / folder)
+    for candidate in candidates:
+        if (candidate / name).is_file():
+            return candidate / name
     searched = ", ".join(str(c) for c in candidates)
-    raise FileNotFoundError(f"embedded model {DEFAULT_MODEL_NAME} not found (searched {searched})")
+    raise FileNotFoundError(f"{name} not found (searched {searched})")
+
+
+def default_model_path() -> Path:
+    """The embedded model."""
+    return share_file("models", DEFAULT_MODEL_NAME)
 
 
 def resolve_model(path: str | Path | None) -> Path:
