@@ -9,6 +9,7 @@ configures and activates itself (unmanaged use).
 """
 from __future__ import annotations
 
+import sys
 
 import rclpy
 from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
@@ -18,6 +19,7 @@ from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CompressedImage, Image
 
 from vis_ros.ros import parameters as P
+from vis_ros.ros.transport import use_large_message_transport
 
 
 class VisRosNode(LifecycleNode):
@@ -145,6 +147,10 @@ def _descriptor(spec: P.ParamSpec) -> ParameterDescriptor:
 
 
 def main(args=None) -> int:
+    try:  # before the first context: Fast DDS reads the profile when it starts
+        use_large_message_transport()
+    except FileNotFoundError as exc:
+        print(f"[vis_ros] warning: {exc}; camera-sized outputs may be slow or lost", file=sys.stderr)
     rclpy.init(args=args)
     node = VisRosNode()
     try:
@@ -164,6 +170,4 @@ def main(args=None) -> int:
 
 
 if __name__ == "__main__":
-    import sys
-
     sys.exit(main())

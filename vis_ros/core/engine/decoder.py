@@ -59,18 +59,20 @@ def select_detections(raw: np.ndarray, num_classes: int, config: DecoderConfig):
     picked = raw[:4 + num_classes, candidates]
     cand_classes = picked[4:].argmax(axis=0)
     cand_scores = best[candidates]
-    xywh = picked[:4].T.astype(np.float64)
+    xywh = picked[:4].T.astype(np.float64)  # a copy: (N, 4) centre x, y, w, h
     xywh[:, :2] -= xywh[:, 2:] / 2  # centre -> top-left
+    nms_boxes = xywh
     if not config.class_agnostic_nms:
         # Class-aware NMS: shift each class's boxes apart so they never overlap.
-        xywh[:, 0] += cand_classes * 8192.0
-    keep = cv2.dnn.NMSBoxes(xywh, cand_scores, config.score_threshold, config.nms_iou,
+        nms_boxes = xywh.copy()
+        nms_boxes[:, 0] += cand_classes * 8192.0
+    keep = cv2.dnn.NMSBoxes(nms_boxes, cand_scores, config.score_threshold, config.nms_iou,
                             top_k=config.max_detections)
     keep = np.asarray(keep, dtype=np.int64).reshape(-1)[:config.max_detections]
-    x0, y0, w, h = picked[:4, keep]
-    x0, y0 = x0 - w / 2, y0 - h / 2
-    boxes = np.stack([x0, y0, x0 + w, y0 + h], axis=1).astype(np.float32)
-    return candidates[keep], boxes, cand_scores[keep].astype(np.float32), cand_classes[keep]
+    boxes = xywh[keep]
+    boxes[:, 2:] += boxes[:, :2]  # top-left + size -> bottom-right, exact in float64
+    boxes = boxes.astype(np.float32)
+    return candidates[keep], boxes, cand_scores[keep], cand_classes[keep]
 
 
 class Decoder:
@@ -87,18 +89,17 @@ class Decoder:
         anchors, boxes_in, scores, classes = select_detections(detections, nc, self.config)
         if anchors.size == 0:
             return []
-        coefficients = detections[4 + nc:, anchors].T.astype(np.float32)  # (K, nm)
+        coefficients = detections[4 + nc:, anchors].T  # (K, nm)
         boxes_src = letterbox.boxes_to_source(boxes_in)
+        rois = _pixel_rois(boxes_src)
         out = []
-        for k in range(anchors.size):
-            x0, y0, x1, y1 = (float(v) for v in boxes_src[k])
-            roi = _pixel_roi(x0, y0, x1, y1)
-            if roi.width == 0 or roi.height == 0:
+        for box, (left, top, right, bottom), coef, score, cid in zip(
+                boxes_src.tolist(), rois.tolist(), coefficients, scores.tolist(), classes.tolist()):
+            if right <= left or bottom <= top:
                 continue
-            mask = self._mask(coefficients[k], prototypes, roi, letterbox)
-            cid = int(classes[k])
-            out.append(Detection(box=(x0, y0, x1, y1), score=float(scores[k]), class_id=cid,
-                                 class_name=self.class_names[cid], roi=roi, mask=mask))
+            roi = PixelBox(left, top, right - left, bottom - top)
+            out.append(Detection(box=tuple(box), score=score, class_id=cid, class_name=self.class_names[cid],
+                                 roi=roi, mask=self._mask(coef, prototypes, roi, letterbox)))
         return out
 
     def _mask(self, coef, prototypes, roi: PixelBox, letterbox: Letterbox) -> np.ndarray:
@@ -110,8 +111,8 @@ class Decoder:
         py_first = (roi.y + 0.5) * s + letterbox.pad_y / PROTO_STRIDE - 0.5
         px_last = px_first + (roi.width - 1) * s
         py_last = py_first + (roi.height - 1) * s
-        cx0, cx1 = max(int(math.floor(px_first)), 0), min(int(math.floor(px_last)) + 2, pw)
-        cy0, cy1 = max(int(math.floor(py_first)), 0), min(int(math.floor(py_last)) + 2, ph)
+        cx0, cx1 = max(math.floor(px_first), 0), min(math.floor(px_last) + 2, pw)
+        cy0, cy1 = max(math.floor(py_first), 0), min(math.floor(py_last) + 2, ph)
         crop = prototypes[:, cy0:cy1, cx0:cx1]
         logits = (coef @ crop.reshape(nm, -1)).reshape(cy1 - cy0, cx1 - cx0)
         prob = 1.0 / (1.0 + np.exp(-logits))
@@ -124,8 +125,11 @@ class Decoder:
         return sampled > self.config.mask_threshold
 
 
-def _pixel_roi(x0: float, y0: float, x1: float, y1: float) -> PixelBox:
-    """Integer pixel rectangle of exactly the pixels whose centre (u + 0.5) is in the box."""
-    left, top = int(math.ceil(x0 - 0.5)), int(math.ceil(y0 - 0.5))
-    right, bottom = int(math.floor(x1 - 0.5)) + 1, int(math.floor(y1 - 0.5)) + 1
-    return PixelBox(left, top, max(right - left, 0), max(bottom - top, 0))
+def _pixel_rois(boxes: np.ndarray) -> np.ndarray:
+    """Integer pixel rectangles (left, top, right, bottom), right/bottom exclusive,
+    of exactly the pixels whose centre (u + 0.5) lies in each box."""
+    rois = np.empty(boxes.shape, np.int64)
+    boxes = boxes.astype(np.float64)
+    rois[:, :2] = np.ceil(boxes[:, :2] - 0.5)
+    rois[:, 2:] = np.floor(boxes[:, 2:] - 0.5) + 1
+    return rois

@@ -66,12 +66,10 @@ class Letterbox:
 
     def boxes_to_source(self, boxes_xyxy: np.ndarray) -> np.ndarray:
         """Model-input boxes (N, 4) back to source pixels, clipped to the image."""
-        out = np.empty_like(boxes_xyxy, dtype=np.float32)
-        out[:, [0, 2]] = (boxes_xyxy[:, [0, 2]] - self.pad_x) / self.scale
-        out[:, [1, 3]] = (boxes_xyxy[:, [1, 3]] - self.pad_y) / self.scale
-        out[:, [0, 2]] = np.clip(out[:, [0, 2]], 0, self.source_width)
-        out[:, [1, 3]] = np.clip(out[:, [1, 3]], 0, self.source_height)
-        return out
+        pad = np.array([self.pad_x, self.pad_y, self.pad_x, self.pad_y], np.float32)
+        size = np.array([self.source_width, self.source_height] * 2, np.float32)
+        out = (np.asarray(boxes_xyxy, np.float32) - pad) / np.float32(self.scale)
+        return np.clip(out, 0, size, out=out)
 
     def boxes_to_input(self, boxes_xyxy: np.ndarray) -> np.ndarray:
         out = np.asarray(boxes_xyxy, dtype=np.float32) * self.scale
