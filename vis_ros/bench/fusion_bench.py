@@ -1,24 +1,31 @@
 """Depth fusion per frame as the node runs it (support plane, every instance,
-smoothing), on a crowded 640x480 frame; scaled to 20 instances."""
+smoothing) for 20 instances on a 640x480 frame.
+
+The simulator places at most 15 objects, so the busiest frame's instances
+are reused under new track ids until there are 20: each is a real object's
+mask on real (simulated) depth, fused and smoothed like any other.
+"""
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import numpy as np
 
 from vis_ros.bench.stats import summarize_ms
 from vis_ros.core.fusion.fuser import DepthFuser
 from vis_ros.core.instances import InstanceFrame
+from vis_ros.core.sim.ground_truth import gt_instances
 from vis_ros.core.sim.scene import SimOptions
 from vis_ros.core.sim.sequence import generate_sequence
-from vis_ros.core.sim.ground_truth import gt_instances
 
 
-def bench_fusion(repeats: int = 30) -> dict:
+def bench_fusion(repeats: int = 30, count: int = 20) -> dict:
     camera, frames = generate_sequence(3_000_500, 1, SimOptions(objects=15))
     frame = next(frames)
     depth = frame.depth_mm.astype(np.float32) * 0.001
-    instances = gt_instances(frame.instance_ids, frame.objects, min_pixels=50)
+    seen = gt_instances(frame.instance_ids, frame.objects, min_pixels=50)
+    instances = tuple(replace(seen[i % len(seen)], track_id=10_000 + i) for i in range(count))
     fuser = DepthFuser()
     per_frame = []
     for i in range(repeats):
@@ -27,7 +34,4 @@ def bench_fusion(repeats: int = 30) -> dict:
         t0 = time.perf_counter()
         fuser(frame2d, depth, camera)
         per_frame.append(time.perf_counter() - t0)
-    per_instance = summarize_ms(np.array(per_frame) / len(instances))
-    return {"instances_in_frame": len(instances), "per_instance_ms": per_instance,
-            "frame_ms": summarize_ms(per_frame),
-            "for_20_instances_ms": round(20 * per_instance["median"], 3)}
+    return {"instances": count, "distinct_objects": len(seen), "frame_ms": summarize_ms(per_frame)}

@@ -3,7 +3,8 @@
 A constant-velocity Kalman filter per track, on real dt from image stamps.
 The axes share one noise model (depth-dependent measurement noise, white
 acceleration process noise), so each axis is the same 2-state filter and the
-covariance is a shared 2x2: a few scalar operations per track and frame.
+covariance is a shared 2x2, kept as three floats: a few scalar operations
+per track and frame.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import numpy as np
 class _State:
     x: np.ndarray  # (3,) position
     v: np.ndarray  # (3,) velocity
-    p: np.ndarray  # (2, 2) covariance per axis (position, velocity)
+    p: tuple[float, float, float]  # per-axis covariance: position, position-velocity, velocity
     stamp_ns: int
 
 
@@ -34,18 +35,20 @@ class CentroidSmoother:
         r = (self.base_noise_m + self.noise_per_m2 * z[2] ** 2) ** 2
         s = self._states.get(track_id)
         if s is None or (stamp_ns - s.stamp_ns) * 1e-9 > self.forget_s or stamp_ns < s.stamp_ns:
-            s = _State(z.copy(), np.zeros(3), np.diag([r, 1.0]), stamp_ns)
+            s = _State(z.copy(), np.zeros(3), (r, 0.0, 1.0), stamp_ns)
             self._states[track_id] = s
             return s.x.copy(), s.v.copy()
         dt = (stamp_ns - s.stamp_ns) * 1e-9
-        f = np.array([[1.0, dt], [0.0, 1.0]])
-        q = self.accel_std ** 2 * np.array([[dt ** 4 / 4, dt ** 3 / 2], [dt ** 3 / 2, dt ** 2]])
-        x, v = s.x + s.v * dt, s.v
-        p = f @ s.p @ f.T + q
-        gain = p[:, 0] / (p[0, 0] + r)
-        innovation = z - x
-        s.x, s.v = x + gain[0] * innovation, v + gain[1] * innovation
-        s.p = p - np.outer(gain, p[0])
+        a2 = self.accel_std ** 2
+        pp, pv, vv = s.p
+        # Predict: P = F P F^T + Q, F = [[1, dt], [0, 1]], Q = white acceleration.
+        pp, pv, vv = (pp + dt * (2 * pv + dt * vv) + a2 * dt ** 4 / 4,
+                      pv + dt * vv + a2 * dt ** 3 / 2, vv + a2 * dt ** 2)
+        gain_x, gain_v = pp / (pp + r), pv / (pp + r)
+        innovation = z - (s.x + s.v * dt)
+        s.x = s.x + s.v * dt + gain_x * innovation
+        s.v = s.v + gain_v * innovation
+        s.p = (pp - gain_x * pp, pv - gain_x * pv, vv - gain_v * pv)
         s.stamp_ns = stamp_ns
         return s.x.copy(), s.v.copy()
 

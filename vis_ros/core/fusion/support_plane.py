@@ -45,7 +45,12 @@ class SupportPlane:
             return self.up
         normals = normals[ok] / norms[ok, None]
         offsets = np.einsum("kj,kj->k", normals, triples[ok, 0])
-        counts = (np.abs(pts @ normals.T - offsets) < self.inlier_m).sum(axis=0)
+        # Distances in float32 (millimetre-level inlier test, metres-scale values):
+        # half the memory traffic of the (N, K) matrix, computed in place.
+        distances = pts.astype(np.float32) @ normals.T.astype(np.float32)
+        distances -= offsets.astype(np.float32)
+        np.abs(distances, out=distances)
+        counts = np.count_nonzero(distances < self.inlier_m, axis=0)
         best = int(np.argmax(counts))
         best_normal, best_count = normals[best], int(counts[best])
         if best_count < self.min_inlier_share * len(pts):

@@ -1,6 +1,8 @@
 """Rigid transforms of 3D instances (what the node applies after a TF lookup)."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from vis_ros.core.instances import Instance3D, Instance3DFrame
@@ -45,17 +47,17 @@ def transform_frame3d(frame: Instance3DFrame, rotation_q, translation, frame_id:
 
 def matrix_quaternion(r: np.ndarray) -> tuple[float, float, float, float]:
     """(x, y, z, w) of a rotation matrix (Shepperd's method, numerically stable)."""
-    m = np.asarray(r, np.float64)
-    trace = m[0, 0] + m[1, 1] + m[2, 2]
+    m = np.asarray(r, np.float64).tolist()  # plain floats: called per instance and frame
+    trace = m[0][0] + m[1][1] + m[2][2]
     if trace > 0:
-        s = 2.0 * np.sqrt(trace + 1.0)
-        q = ((m[2, 1] - m[1, 2]) / s, (m[0, 2] - m[2, 0]) / s, (m[1, 0] - m[0, 1]) / s, 0.25 * s)
-    else:
-        i = int(np.argmax(np.diag(m)))
-        j, k = (i + 1) % 3, (i + 2) % 3
-        s = 2.0 * np.sqrt(1.0 + m[i, i] - m[j, j] - m[k, k])
-        q = [0.0, 0.0, 0.0, (m[k, j] - m[j, k]) / s]
-        q[i] = 0.25 * s
-        q[j] = (m[j, i] + m[i, j]) / s
-        q[k] = (m[k, i] + m[i, k]) / s
-    return tuple(float(v) for v in q)
+        s = 2.0 * math.sqrt(trace + 1.0)
+        return ((m[2][1] - m[1][2]) / s, (m[0][2] - m[2][0]) / s, (m[1][0] - m[0][1]) / s, 0.25 * s)
+    diagonal = (m[0][0], m[1][1], m[2][2])
+    i = diagonal.index(max(diagonal))
+    j, k = (i + 1) % 3, (i + 2) % 3
+    s = 2.0 * math.sqrt(1.0 + m[i][i] - m[j][j] - m[k][k])
+    q = [0.0, 0.0, 0.0, (m[k][j] - m[j][k]) / s]
+    q[i] = 0.25 * s
+    q[j] = (m[j][i] + m[i][j]) / s
+    q[k] = (m[k][i] + m[i][k]) / s
+    return tuple(q)
