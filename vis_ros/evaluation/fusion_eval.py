@@ -8,10 +8,9 @@ flying pixels), which isolates it from segmentation errors. Compared with:
             order (the estimate's axes follow the camera, the truth's the object),
             and the distance between the box centres;
   static jitter: std over 30 frames of a static scene's smoothed centroids near 1 m.
+Speed is measured by `vis-ros bench` (fusion_bench), not here.
 """
 from __future__ import annotations
-
-import time
 
 import numpy as np
 
@@ -33,16 +32,14 @@ def _visible_points(frame, object_id, k):
 
 
 def evaluate_fusion(sequences: int = 20, frames_per_sequence: int = 5, jitter: bool = True) -> dict:
-    centroid_rel, size_rel, centre_err, timings = [], [], [], []
+    centroid_rel, size_rel, centre_err = [], [], []
     for i in range(sequences):
         camera, it = generate_sequence(FUSION_SEED_BASE + i, frames_per_sequence * 10, SimOptions(objects=12))
         for frame in list(it)[::10]:
             depth = frame.depth_mm.astype(np.float32) * 0.001
             instances = gt_instances(frame.instance_ids, frame.objects)
-            t0 = time.perf_counter()
             up = SupportPlane().update(depth, camera, [inst.box for inst in instances])
             estimates = [fuse_instance(inst.box, inst.mask, depth, camera, up=up) for inst in instances]
-            timings.append((time.perf_counter() - t0, len(instances)))
             truths = {o.object_id: o for o in frame.objects}
             for inst, est in zip(instances, estimates):
                 truth = _visible_points(frame, inst.track_id, camera)
@@ -53,7 +50,6 @@ def evaluate_fusion(sequences: int = 20, frames_per_sequence: int = 5, jitter: b
                 gt = truths[inst.track_id]
                 size_rel.extend(np.abs(np.sort(est.box_size) - np.sort(gt.box_size)) / np.sort(gt.box_size))
                 centre_err.append(float(np.linalg.norm(est.box_center - gt.box_center)))
-    per_instance_ms = [1000 * t / n for t, n in timings if n]
     return {
         "objects": len(centroid_rel),
         "centroid_error_over_range": {"median": float(np.median(centroid_rel)),
@@ -62,8 +58,6 @@ def evaluate_fusion(sequences: int = 20, frames_per_sequence: int = 5, jitter: b
                                      "p90": float(np.percentile(size_rel, 90))},
         "box_centre_error_m": {"median": float(np.median(centre_err)),
                                "p90": float(np.percentile(centre_err, 90))},
-        "fusion_ms_per_instance_median": float(np.median(per_instance_ms)),
-        "fusion_ms_for_20_instances": 20 * float(np.median(per_instance_ms)),
         "static_jitter_mm_near_1m": static_jitter_mm() if jitter else None,
     }
 
