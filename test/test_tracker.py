@@ -120,10 +120,21 @@ def test_timestamp_gap_uses_real_time_for_prediction():
 def test_burst_of_200_detections_then_empty_frames():
     tracker = Tracker()
     rng = np.random.default_rng(0)
-    burst = [det(rng.uniform(20, W - 20), rng.uniform(20, H - 20), 20, 20) for _ in range(200)]
+    # A burst of clutter: scores above high_score but below confirm_score.
+    burst = [det(rng.uniform(20, W - 20), rng.uniform(20, H - 20), 20, 20, score=0.6) for _ in range(200)]
     out = run(tracker, [(burst, None), ([], None), ([], None)])
     assert len(out[0]) == 200 and all(i.state == TrackState.TENTATIVE for i in out[0].values())
     assert out[1] == {} and tracker.tracks == []  # unconfirmed tracks do not coast
+
+
+def test_a_confident_first_detection_confirms_at_once_a_doubtful_one_needs_min_hits():
+    tracker = Tracker(TrackerConfig(min_hits=2, confirm_score=0.8))
+    out = run(tracker, [([det(100, 100, score=0.85), det(400, 300, score=0.7)], None)] * 2)
+    states = {round(i.box.x): i.state for i in out[0].values()}
+    assert states == {80: TrackState.CONFIRMED, 380: TrackState.TENTATIVE}
+    assert all(i.state == TrackState.CONFIRMED for i in out[1].values())
+    with pytest.raises(ValueError, match="confirm_score"):
+        TrackerConfig(confirm_score=1.5)
 
 
 def test_empty_frames_coast_then_remove_and_ids_are_never_reused():

@@ -14,6 +14,9 @@ class TrackerConfig:
     low_score : detections in [low_score, high_score) only extend existing
         confirmed tracks (ByteTrack's second pass), never start new ones.
     min_hits : consecutive matches before a tentative track is confirmed.
+    confirm_score : a new track whose first detection scores at least this is
+        confirmed at once (min_hits guards against one-frame false positives,
+        which confident detections rarely are); 1.0 disables it.
     max_age_s : how long (seconds, from image stamps) a missed confirmed track
         coasts on its prediction before it is removed.
     mask_weight : share of mask IoU in the similarity (the rest is box IoU
@@ -29,6 +32,7 @@ class TrackerConfig:
     high_score: float = 0.5
     low_score: float = 0.1
     min_hits: int = 2
+    confirm_score: float = 0.8
     max_age_s: float = 1.0
     mask_weight: float = 0.5
     min_similarity: float = 0.1
@@ -45,7 +49,7 @@ class TrackerConfig:
         for name in ("max_age_s", "reid_window_s"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
-        for name in ("mask_weight", "min_similarity", "reid_min_similarity"):
+        for name in ("mask_weight", "min_similarity", "reid_min_similarity", "confirm_score"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
         from vis_ros.core.tracking.association import COSTS

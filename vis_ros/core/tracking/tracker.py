@@ -232,7 +232,7 @@ class Tracker:
                       score=d.det.score, mean=mean[0], cov=cov[0], last_update_ns=stamp_ns,
                       descriptor=descriptor)
         track.vote(d.det.class_id, d.det.class_name, d.det.score)
-        if self.config.min_hits <= 1:
+        if self.config.min_hits <= 1 or d.det.score >= self.config.confirm_score:
             track.state = TrackState.CONFIRMED
         self._next_id += 1
         self.tracks.append(track)
