@@ -36,7 +36,7 @@ class TrackerConfig:
     max_age_s: float = 1.0
     mask_weight: float = 0.5
     min_similarity: float = 0.1
-    class_penalty: float = 0.3
+    class_penalty: float = 0.05
     reid_window_s: float = 3.0
     reid_min_similarity: float = 0.75
     cost: str = "mask_box"
