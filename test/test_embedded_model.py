@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 
+import cv2
+import numpy as np
 import onnx
 import pytest
 
@@ -57,13 +59,38 @@ def test_keyframe_pipeline_propagates_between_keyframes():
     pipeline = SegmentTrackPipeline(Segmenter(default_model_path()), Tracker(),
                                     PipelineConfig(keyframe_interval=3))
     _, frames = generate_sequence(2_000_011, 15, SimOptions(objects=5, object_speed=0.1))
-    outs = [pipeline.process(f.rgb, f.stamp_ns) for f in frames]
+    frames_list = list(frames)
+    outs = [pipeline.process(f.rgb, f.stamp_ns) for f in frames_list]
     keys = [o.frame.keyframe for o in outs]
     assert keys[0] and outs[0].keyframe_reason == "first"
     assert not all(keys) and sum(keys) <= 10
     propagated = [o for o in outs[3:] if not o.frame.keyframe]
     assert propagated and all(o.frame.instances for o in propagated)
     assert "engine" not in propagated[0].timings_s and "flow" in propagated[0].timings_s
+    # A camera switching resolution mid-stream: tracks restart on the new pixel
+    # grid (new IDs) and propagation carries on there, instead of failing.
+    old_ids = {i.track_id for o in outs for i in o.frame.instances}
+    small = [cv2.resize(f.rgb, (320, 240)) for f in frames_list[-4:]]
+    resized = [pipeline.process(rgb, frames_list[-1].stamp_ns + (k + 1) * 33_333_333)
+               for k, rgb in enumerate(small)]
+    assert resized[0].keyframe_reason == "first" and not all(o.frame.keyframe for o in resized)
+    new_ids = {i.track_id for o in resized for i in o.frame.instances}
+    assert new_ids and not new_ids & old_ids
+    assert all(i.box.x_end <= 320 and i.box.y_end <= 240 for o in resized for i in o.frame.instances)
+
+
+def test_raising_keyframe_interval_at_run_time_starts_with_a_keyframe():
+    from vis_ros.core.engine.segmenter import Segmenter
+    from vis_ros.core.pipeline import PipelineConfig, SegmentTrackPipeline
+    from vis_ros.core.tracking.tracker import Tracker
+
+    pipeline = SegmentTrackPipeline(Segmenter(default_model_path()), Tracker())
+    rgb = np.full((480, 640, 3), 120, np.uint8)
+    outs = [pipeline.process(rgb, 1_000 + i * 33_333_333) for i in range(2)]
+    assert [o.keyframe_reason for o in outs] == ["first", "interval"]  # frame by frame: no flow computed
+    pipeline.config = PipelineConfig(keyframe_interval=3)  # what the node's parameter callback does
+    outs = [pipeline.process(rgb, 1_000 + i * 33_333_333) for i in range(2, 5)]
+    assert [o.keyframe_reason for o in outs] == ["no_flow", "", ""]
 
 
 @pytest.mark.slow

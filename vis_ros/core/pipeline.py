@@ -49,7 +49,10 @@ class PipelineConfig:
 @dataclass(frozen=True)
 class PipelineOutput:
     frame: InstanceFrame
-    keyframe_reason: str  # first | interval | low_confidence | large_motion | new_object | "" (propagated)
+    # first (also after a reset or an image size change) | interval | no_flow |
+    # low_confidence |
+    # large_motion | new_object | "" (propagated)
+    keyframe_reason: str
     timings_s: dict = field(default_factory=dict)
 
 
@@ -62,6 +65,7 @@ class SegmentTrackPipeline:
         # trigger until the next regular keyframe: the unexplained motion is
         # something the engine does not detect, and re-running it is wasted.
         self._new_object_muted = False
+        self._image_hw: tuple[int, int] | None = None
 
     def reset(self) -> None:
         self.tracker.reset()
@@ -71,6 +75,9 @@ class SegmentTrackPipeline:
 
     def process(self, rgb: np.ndarray, stamp_ns: int, frame_id: str = "") -> PipelineOutput:
         height, width = rgb.shape[:2]
+        if self._image_hw not in (None, (height, width)):
+            self.reset()  # tracks on the old pixel grid mean nothing on the new one
+        self._image_hw = (height, width)
         timings: dict[str, float] = {}
         if self._since_keyframe is None:
             reason = "first"
@@ -79,12 +86,16 @@ class SegmentTrackPipeline:
         else:
             reason = ""
         t0 = time.perf_counter()
-        flow = self.propagator.observe(rgb, need_flow=not reason)
+        flow = None
+        if not reason or self.config.keyframe_interval > 1:  # frame by frame never needs flow
+            flow = self.propagator.observe(rgb, need_flow=not reason)
         if flow is not None:
             timings["flow"] = time.perf_counter() - t0
             t1 = time.perf_counter()
             moved, reason = self._propagate(flow)
             timings["propagate"] = time.perf_counter() - t1
+        elif not reason:  # keyframe_interval raised at run time: no previous frame kept
+            reason = "no_flow"
         if reason:
             known = {t.track_id for t in self.tracker.tracks} if reason == "new_object" else set()
             result = self.segmenter(rgb)
