@@ -131,3 +131,26 @@ def test_processes_frames_survives_bad_ones_and_counts_everything(rclpy_context)
         node.trigger_cleanup()
         camera.destroy_node()
         node.destroy_node()
+
+
+def test_a_matched_camera_that_sends_nothing_gets_a_warning_naming_the_fix(rclpy_context, capfd):
+    from vis_ros.core.input_watch import InputWatch
+
+    node = _node(rclpy_context, diagnostics_period=0.1)
+    camera = rclpy.create_node("silent_camera", context=rclpy_context)
+    executor = SingleThreadedExecutor(context=rclpy_context)
+    executor.add_node(node)
+    executor.add_node(camera)
+    assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS
+    assert node.trigger_activate() == TransitionCallbackReturn.SUCCESS
+    node.worker.input_watch = InputWatch(stall_after_s=0.5)
+    camera.create_publisher(Image, "/image", 5)  # matched, never publishes
+    end = time.monotonic() + 2.0
+    while time.monotonic() < end:
+        executor.spin_once(timeout_sec=0.05)
+    err = capfd.readouterr().err
+    assert "matched on /image but no image" in err and "fastdds_large_messages.xml" in err
+    node.trigger_deactivate()
+    node.trigger_cleanup()
+    camera.destroy_node()
+    node.destroy_node()

@@ -105,7 +105,7 @@ class VisRosNode(LifecycleNode):
                        else ReliabilityPolicy.BEST_EFFORT)
         qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=v["qos_depth"], reliability=reliability)
         msg_type, topic = (CompressedImage, "image/compressed") if v["compressed_input"] else (Image, "image")
-        resolved = self.resolve_topic_name(topic)
+        resolved = self.worker.image_topic = self.resolve_topic_name(topic)
         events = SubscriptionEventCallbacks(incompatible_qos=lambda event: self._incompatible(resolved, event))
         self._input_subscriptions.append(self.create_subscription(
             msg_type, topic, self.worker.on_image, qos, event_callbacks=events))

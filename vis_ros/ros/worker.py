@@ -20,6 +20,7 @@ from vis_ros.core.engine.decoder import Decoder
 from vis_ros.core.engine.errors import EngineError
 from vis_ros.core.engine.segmenter import Segmenter
 from vis_ros.core.frame_slot import LatestFrameSlot
+from vis_ros.core.input_watch import InputWatch
 from vis_ros.core.instances import InstanceFrame, TrackState
 from vis_ros.core.model_path import resolve_model
 from vis_ros.core.overlay import draw_overlay
@@ -56,6 +57,8 @@ class PipelineWorker:
         self.depth_inputs = None  # set by the node on activate when use_depth
         self.three_d = None
         self.last_error = ""
+        self.image_topic = ""  # resolved name, set by the node when it subscribes
+        self.input_watch = InputWatch()
         self._params_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._running = False
@@ -214,6 +217,11 @@ class PipelineWorker:
 
     def publish_diagnostics(self) -> None:
         snap = self.snapshot()
+        if self._running and self.image_topic:
+            warning = self.input_watch.check(time.monotonic(), snap["counters"]["frames_received"],
+                                             self.node.count_publishers(self.image_topic), self.image_topic)
+            if warning:
+                self.node.get_logger().warning(warning, throttle_duration_sec=30.0)
         pub = self.publishers.get("diagnostics")
         if pub is None or not pub.is_activated:
             return
