@@ -165,15 +165,13 @@ class Tracker:
             return
         means = np.stack([t.mean for t in self.tracks])
         covs = np.stack([t.cov for t in self.tracks])
-        old_centres = means[:, :2].copy()
-        means, covs = kalman.predict(means, covs, dt)
-        for t, m, c, old in zip(self.tracks, means, covs, old_centres):
+        predicted, covs = kalman.predict(means, covs, dt)
+        shifts = np.rint(predicted[:, :2] - means[:, :2]).astype(int).tolist() if move_masks else []
+        for t, m, c in zip(self.tracks, predicted, covs):
             t.mean, t.cov = m, c
-            if not move_masks:
-                continue
-            dx, dy = np.rint(m[:2] - old).astype(int)
+        for t, (dx, dy) in zip(self.tracks, shifts):
             if dx or dy:  # carry the mask along with the predicted box
-                roi, rows, cols = shift_roi(t.roi, int(dx), int(dy), height, width)
+                roi, rows, cols = shift_roi(t.roi, dx, dy, height, width)
                 t.roi, t.mask = roi, t.mask[rows, cols]
 
     def _match(self, tracks, dets, min_similarity, similarity_fn):
