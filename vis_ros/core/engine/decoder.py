@@ -114,8 +114,11 @@ class Decoder:
         cx0, cx1 = max(math.floor(px_first), 0), min(math.floor(px_last) + 2, pw)
         cy0, cy1 = max(math.floor(py_first), 0), min(math.floor(py_last) + 2, ph)
         crop = prototypes[:, cy0:cy1, cx0:cx1]
-        logits = (coef @ crop.reshape(nm, -1)).reshape(cy1 - cy0, cx1 - cx0)
-        prob = 1.0 / (1.0 + np.exp(-logits))
+        prob = (coef @ crop.reshape(nm, -1)).reshape(cy1 - cy0, cx1 - cx0)  # logits, then in place:
+        np.negative(prob, out=prob)
+        np.exp(prob, out=prob)
+        prob += 1.0
+        np.reciprocal(prob, out=prob)  # sigmoid
         warp = np.array([[s, 0.0, px_first - cx0], [0.0, s, py_first - cy0]], np.float32)
         sampled = cv2.warpAffine(prob, warp, (roi.width, roi.height),
                                  flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
