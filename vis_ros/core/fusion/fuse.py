@@ -27,7 +27,7 @@ from vis_ros.core.fusion.camera import PinholeCamera
 
 @dataclass(frozen=True)
 class FusionConfig:
-    max_points: int = 800  # stride-subsample above this: cost bound, accuracy unchanged
+    max_points: int = 500  # stride-subsample above this: cost bound
     erode_px: int = 2
     mad_k: float = 3.0
     min_band_m: float = 0.01

@@ -15,7 +15,7 @@ CAMERA_UP = np.array([0.0, -1.0, 0.0])  # REP-103 optical frame: y points down
 
 
 class SupportPlane:
-    def __init__(self, step: int = 12, iterations: int = 64, inlier_m: float = 0.01,
+    def __init__(self, step: int = 16, iterations: int = 64, inlier_m: float = 0.01,
                  min_inlier_share: float = 0.3, smoothing: float = 0.3, seed: int = 0):
         self.step, self.iterations, self.inlier_m = step, iterations, inlier_m
         self.min_inlier_share, self.smoothing = min_inlier_share, smoothing
