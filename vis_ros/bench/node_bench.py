@@ -91,7 +91,7 @@ def bench_node(frames: int = 150) -> dict:
     processed = int(overload.get("frames_processed", 0))
     dropped = int(overload.get("frames_dropped_stale", 0))
     return {
-        "input": "640x480 rgb8 at 30 Hz, reliable QoS, default FastDDS transport",
+        "input": "640x480 rgb8 at 30 Hz, reliable QoS, Fast DDS with config/fastdds_large_messages.xml",
         "stages_p50_ms": {s: _p(steady, s, 50) for s in ("transport", "queue_wait", "engine", *_OVERHEAD_STAGES)},
         "end_to_end_ms": {"p50": _p(steady, "end_to_end", 50), "p95": e2e_p95},
         "transport_ms": {"p50": _p(steady, "transport", 50), "p95": _p(steady, "transport", 95)},
