@@ -125,3 +125,47 @@ def test_process_bag_output_reads_back_as_vis_ros_messages(tmp_path):
             frames.append(frame_from_msg(deserialize_message(bytes(raw), InstanceArray)))
     assert len(frames) == 6 and any(f.instances for f in frames)
     assert frames[-1].width == 640 and frames[-1].frame_id == "camera_color_optical_frame"
+
+
+def _static_scene_pipeline(**config):
+    from vis_ros.core.engine.segmenter import Segmenter
+    from vis_ros.core.pipeline import PipelineConfig, SegmentTrackPipeline
+    from vis_ros.core.sim.scene import SimOptions
+    from vis_ros.core.sim.sequence import generate_sequence
+    from vis_ros.core.tracking.tracker import Tracker
+
+    _, frames = generate_sequence(2_000_031, 1, SimOptions(objects=4, object_speed=0.0, rgb_noise=0.0))
+    rgb = next(iter(frames)).rgb
+    pipeline = SegmentTrackPipeline(Segmenter(default_model_path()), Tracker(),
+                                    PipelineConfig(keyframe_interval=10, **config))
+    for i in range(3):  # first keyframe, then two propagated frames of the unchanged scene
+        out = pipeline.process(rgb, 1_000 + i * 33_333_333)
+    assert out.keyframe_reason == "" and out.frame.instances
+    return pipeline, rgb
+
+
+def test_early_keyframe_when_something_appears_where_nothing_is_tracked():
+    pipeline, rgb = _static_scene_pipeline()
+    changed = rgb.copy()
+    boxes = [roi for _, roi, _ in pipeline.tracker.live_masks()]
+    y, x = next((y, x) for y in range(0, 400, 40) for x in range(0, 560, 40)
+                if all(x + 80 <= b.x or x >= b.x_end or y + 80 <= b.y or y >= b.y_end for b in boxes))
+    changed[y:y + 80, x:x + 80] = (250, 250, 240)  # a bright object put down on the table
+    assert pipeline.process(changed, 1_000 + 3 * 33_333_333).keyframe_reason == "new_object"
+    # Either the engine now tracks it, or it found nothing there and the trigger is
+    # muted until the next regular keyframe: no keyframe on every frame either way.
+    assert pipeline.process(changed, 1_000 + 4 * 33_333_333).keyframe_reason == ""
+
+
+def test_early_keyframe_when_tracked_objects_move_a_lot():
+    pipeline, rgb = _static_scene_pipeline(max_motion_px=3.0)
+    moved = np.roll(rgb, (6, 8), axis=(0, 1))  # the camera jolts
+    assert pipeline.process(moved, 1_000 + 3 * 33_333_333).keyframe_reason == "large_motion"
+
+
+def test_early_keyframe_when_propagated_masks_change_size_too_much():
+    pipeline, rgb = _static_scene_pipeline()
+    h, w = rgb.shape[:2]
+    zoomed = cv2.resize(rgb, None, fx=1.6, fy=1.6)[(int(h * 0.3)):(int(h * 0.3)) + h, int(w * 0.3):int(w * 0.3) + w]
+    # Checked before motion: masks growing 2.5x cannot be trusted whatever moved.
+    assert pipeline.process(zoomed, 1_000 + 3 * 33_333_333).keyframe_reason == "low_confidence"
