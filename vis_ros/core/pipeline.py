@@ -130,17 +130,20 @@ class SegmentTrackPipeline:
         confidence = min((min(r, 1.0 / r) if r > 0 else 0.0 for r in ratios), default=1.0)
         if confidence < cfg.min_propagation_confidence:
             return moved, "low_confidence"
-        tracked = np.zeros(flow.flow.shape[:2], bool)
-        s = flow.scale
+        # Tracked boxes (grown by the margin) on the grid the residual is sampled on,
+        # which also serves the motion check: every residual_step-th low-res pixel.
+        step = flow.residual_step
+        cell = flow.scale * step  # full-res pixels per grid cell
+        low_h, low_w = flow.flow.shape[:2]
+        tracked = np.zeros(((low_h + step - 1) // step, (low_w + step - 1) // step), bool)
         for _, roi, _ in live:
             mx, my = int(roi.width * cfg.tracked_margin), int(roi.height * cfg.tracked_margin)
-            tracked[max(roi.y - my, 0) // s:(roi.y_end + my + s - 1) // s,
-                    max(roi.x - mx, 0) // s:(roi.x_end + mx + s - 1) // s] = True
-        if tracked.any() and flow.mean_magnitude(tracked, step=2) > cfg.max_motion_px:
+            tracked[max(roi.y - my, 0) // cell:(roi.y_end + my + cell - 1) // cell,
+                    max(roi.x - mx, 0) // cell:(roi.x_end + mx + cell - 1) // cell] = True
+        if tracked.any() and flow.mean_magnitude(tracked, step) > cfg.max_motion_px:
             return moved, "large_motion"
         if flow.residual is not None and not self._new_object_muted:
-            step = flow.residual_step
-            untracked = ~tracked[::step, ::step]
+            untracked = ~tracked
             unexplained = (flow.residual > cfg.residual_levels) & untracked
             if untracked.any() and unexplained.sum() > cfg.new_object_fraction * untracked.sum():
                 return moved, "new_object"

@@ -55,10 +55,11 @@ class FlowField:
                                 max(ox + roi.width - up.shape[1], 0), cv2.BORDER_REPLICATE)
         return up[oy:oy + roi.height, ox:ox + roi.width]
 
-    def mean_magnitude(self, mask_low: np.ndarray | None = None, step: int = 1) -> float:
-        """Mean flow length (full-res px) over mask_low, sampled every `step` pixels."""
+    def mean_magnitude(self, mask: np.ndarray | None = None, step: int = 1) -> float:
+        """Mean flow length (full-res px) on every step-th low-res pixel, where `mask`
+        (the shape of that subsampled grid) is set; everywhere without one."""
         flow = self.flow[::step, ::step]
-        vectors = flow[mask_low[::step, ::step]] if mask_low is not None else flow.reshape(-1, 2)
+        vectors = flow[mask] if mask is not None else flow.reshape(-1, 2)
         return float(np.sqrt((vectors * vectors).sum(axis=1)).mean()) if len(vectors) else 0.0
 
 
