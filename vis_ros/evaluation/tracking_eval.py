@@ -21,40 +21,48 @@ TRACKING_SIM = SimOptions(objects=10, object_speed=0.25)
 
 
 def tracking_sequences(count: int, frames: int, options: SimOptions = TRACKING_SIM):
-    """Rendered once and reused by every mode, so modes see identical input."""
+    """One sequence at a time; every mode runs on each, so modes see identical input."""
     for i in range(count):
         _, it = generate_sequence(TRACKING_SEED_BASE + i, frames, options)
         yield list(it)
 
 
-def run_mode(segmenter: Segmenter, sequences, config: PipelineConfig) -> dict:
-    recorders, elapsed, frames_done, keyframes, reasons = [], 0.0, 0, 0, {}
-    stage_totals: dict[str, list[float]] = {}
-    for frames in sequences:
-        pipeline = SegmentTrackPipeline(segmenter, Tracker(), config)
+class ModeRun:
+    """One pipeline configuration's results and timing, accumulated sequence by sequence."""
+
+    def __init__(self, segmenter: Segmenter, config: PipelineConfig):
+        self.segmenter, self.config = segmenter, config
+        self.recorders, self.elapsed, self.frames, self.keyframes = [], 0.0, 0, 0
+        self.reasons: dict[str, int] = {}
+        self.stage_totals: dict[str, list[float]] = {}
+
+    def add_sequence(self, frames) -> None:
+        pipeline = SegmentTrackPipeline(self.segmenter, Tracker(), self.config)
         rec = SequenceRecorder()
         for f in frames:
             t0 = time.perf_counter()
             out = pipeline.process(f.rgb, f.stamp_ns)
-            elapsed += time.perf_counter() - t0
-            frames_done += 1
-            keyframes += out.frame.keyframe
+            self.elapsed += time.perf_counter() - t0
+            self.frames += 1
+            self.keyframes += out.frame.keyframe
             if out.keyframe_reason:
-                reasons[out.keyframe_reason] = reasons.get(out.keyframe_reason, 0) + 1
+                self.reasons[out.keyframe_reason] = self.reasons.get(out.keyframe_reason, 0) + 1
             for k, v in out.timings_s.items():
-                stage_totals.setdefault(k, []).append(v)
+                self.stage_totals.setdefault(k, []).append(v)
             h, w = f.rgb.shape[:2]
             rec.add(gt_masks(f.instance_ids, ((o.object_id, o.visible_pixels) for o in f.objects)),
                     confirmed_masks(out.frame.instances, h, w))
-        recorders.append(rec)
-    result = summarize(recorders)
-    result.update(
-        keyframe_interval=config.keyframe_interval, frames=frames_done,
-        keyframes=keyframes, keyframe_reasons=reasons,
-        fps=frames_done / elapsed, ms_per_frame=1000.0 * elapsed / frames_done,
-        stage_ms_mean={k: 1000.0 * float(np.mean(v)) for k, v in stage_totals.items()},
-    )
-    return result
+        self.recorders.append(rec)
+
+    def result(self) -> dict:
+        result = summarize(self.recorders)
+        result.update(
+            keyframe_interval=self.config.keyframe_interval, frames=self.frames,
+            keyframes=self.keyframes, keyframe_reasons=self.reasons,
+            fps=self.frames / self.elapsed, ms_per_frame=1000.0 * self.elapsed / self.frames,
+            stage_ms_mean={k: 1000.0 * float(np.mean(v)) for k, v in self.stage_totals.items()},
+        )
+        return result
 
 
 def evaluate_tracking(model_path, sequences: int = 6, frames: int = 90, intervals=(1, 3),
@@ -64,9 +72,14 @@ def evaluate_tracking(model_path, sequences: int = 6, frames: int = 90, interval
     segmenter = Segmenter(model_path, intra_op_threads=threads,
                           decoder=DecoderConfig(score_threshold=0.1, class_agnostic_nms=True))
     segmenter.warm_up(3)
-    data = list(tracking_sequences(sequences, frames))
-    modes = {f"keyframe_every_{k}" if k > 1 else "frame_by_frame":
-             run_mode(segmenter, data, PipelineConfig(keyframe_interval=k)) for k in intervals}
+    runs = {f"keyframe_every_{k}" if k > 1 else "frame_by_frame":
+            ModeRun(segmenter, PipelineConfig(keyframe_interval=k)) for k in intervals}
+    # Modes take turns sequence by sequence, so a machine that slows down or
+    # speeds up during the run affects every mode alike, not just the later ones.
+    for data in tracking_sequences(sequences, frames):
+        for run in runs.values():
+            run.add_sequence(data)
+    modes = {name: run.result() for name, run in runs.items()}
     report = {"sequences": sequences, "frames_per_sequence": frames, "modes": modes}
     if "frame_by_frame" in modes:
         base = modes["frame_by_frame"]
