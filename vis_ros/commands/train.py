@@ -1,7 +1,7 @@
 """Train the embedded default model on simulated frames and export it to ONNX.
 
 Deterministic for a given --seed on one machine; on the 2-core CI-class CPU
-the defaults take about 45 minutes (see models/README.md for measured time).
+the defaults took 29.3 minutes (models/README.md).
 Needs PyTorch (`pip install torch==2.13.0` here; it is not needed at run time).
 """
 from __future__ import annotations
