@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from vis_ros.core.constant_velocity import correct_block, predict_block
+
 
 @dataclass
 class _State:
@@ -39,16 +41,12 @@ class CentroidSmoother:
             self._states[track_id] = s
             return s.x.copy(), s.v.copy()
         dt = (stamp_ns - s.stamp_ns) * 1e-9
-        a2 = self.accel_std ** 2
-        pp, pv, vv = s.p
-        # Predict: P = F P F^T + Q, F = [[1, dt], [0, 1]], Q = white acceleration.
-        pp, pv, vv = (pp + dt * (2 * pv + dt * vv) + a2 * dt ** 4 / 4,
-                      pv + dt * vv + a2 * dt ** 3 / 2, vv + a2 * dt ** 2)
-        gain_x, gain_v = pp / (pp + r), pv / (pp + r)
+        a2 = self.accel_std ** 2  # white acceleration process noise
+        predicted = predict_block(*s.p, dt, a2 * dt ** 4 / 4, a2 * dt ** 3 / 2, a2 * dt ** 2)
+        gain_x, gain_v, s.p = correct_block(*predicted, r)
         innovation = z - (s.x + s.v * dt)
         s.x = s.x + s.v * dt + gain_x * innovation
         s.v = s.v + gain_v * innovation
-        s.p = (pp - gain_x * pp, pv - gain_x * pv, vv - gain_v * pv)
         s.stamp_ns = stamp_ns
         return s.x.copy(), s.v.copy()
 

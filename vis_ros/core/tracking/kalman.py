@@ -9,13 +9,16 @@ The four box coordinates never mix: the transition couples each coordinate
 only with its own velocity, and every noise term is diagonal. So the 8x8
 covariance is four independent 2x2 blocks, stored as (N, 3, 4) arrays of
 [position variance, position-velocity covariance, velocity variance] per
-coordinate, and predict / update are closed-form elementwise expressions,
+coordinate, and predict / update are closed-form elementwise expressions
+(core/constant_velocity.py),
 exactly the matrix filter's result at a fraction of its cost (no 8x8
 products, no matrix inverse): the tracker runs them every frame.
 """
 from __future__ import annotations
 
 import numpy as np
+
+from vis_ros.core.constant_velocity import correct_block, predict_block
 
 # Standard deviations relative to box height, per sqrt(second) for the process.
 _POS_MEASUREMENT = 1.0 / 20.0
@@ -43,11 +46,9 @@ def predict(means: np.ndarray, covs: np.ndarray, dt) -> tuple[np.ndarray, np.nda
         return means, covs
     dt = np.asarray(dt, np.float64).reshape(-1, 1)
     h = np.maximum(means[:, 3:4], 1.0)
-    pp, pv, vv = covs[:, PP], covs[:, PV], covs[:, VV]
     out_covs = np.empty_like(covs)
-    out_covs[:, PP] = pp + dt * (2.0 * pv + dt * vv) + (_POS_PROCESS * h) ** 2 * dt
-    out_covs[:, PV] = pv + dt * vv
-    out_covs[:, VV] = vv + (_VEL_PROCESS * h) ** 2 * dt
+    out_covs[:, PP], out_covs[:, PV], out_covs[:, VV] = predict_block(
+        covs[:, PP], covs[:, PV], covs[:, VV], dt, (_POS_PROCESS * h) ** 2 * dt, 0.0, (_VEL_PROCESS * h) ** 2 * dt)
     out = means.copy()
     out[:, :4] += dt * means[:, 4:]
     np.maximum(out[:, 2:4], 1.0, out=out[:, 2:4])
@@ -59,17 +60,13 @@ def update(means: np.ndarray, covs: np.ndarray, boxes_cxcywh: np.ndarray) -> tup
     if len(means) == 0:
         return means, covs
     h = np.maximum(means[:, 3:4], 1.0)
-    pp, pv, vv = covs[:, PP], covs[:, PV], covs[:, VV]
-    s = pp + (_POS_MEASUREMENT * h) ** 2
-    gain_pos, gain_vel = pp / s, pv / s
+    out_covs = np.empty_like(covs)
+    gain_pos, gain_vel, (out_covs[:, PP], out_covs[:, PV], out_covs[:, VV]) = correct_block(
+        covs[:, PP], covs[:, PV], covs[:, VV], (_POS_MEASUREMENT * h) ** 2)
     innovation = boxes_cxcywh - means[:, :4]
     out = means.copy()
     out[:, :4] += gain_pos * innovation
     out[:, 4:] += gain_vel * innovation
-    out_covs = np.empty_like(covs)
-    out_covs[:, PP] = pp - gain_pos * pp
-    out_covs[:, PV] = pv - gain_pos * pv
-    out_covs[:, VV] = vv - gain_vel * pv
     return out, out_covs
 
 
