@@ -7,8 +7,8 @@ namespace, params_file, use_sim_time, autostart (configure + activate
 without a lifecycle manager; set false under Nav2's lifecycle_manager),
 qos_reliability, rviz.
 
-The node (and rviz) get config/fastdds_large_messages.xml as their Fast DDS
-profile unless FASTDDS_DEFAULT_PROFILES_FILE is already set: camera-sized
+The node applies config/fastdds_large_messages.xml to itself, and rviz gets
+it here, unless FASTDDS_DEFAULT_PROFILES_FILE is already set: camera-sized
 messages then go over shared memory (~2 ms) instead of fragmented UDP
 (~12 ms, and lost with best-effort QoS). Start the camera driver with the
 same variable for the images it publishes.
@@ -59,7 +59,6 @@ def generate_launch_description():
             },
         ],
         remappings=[("image", PathJoinSubstitution([camera, LaunchConfiguration("image_topic")]))],
-        additional_env=dds_env,
     )
     rviz = Node(
         package="rviz2",

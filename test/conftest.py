@@ -20,10 +20,11 @@ if os.environ.get("CI"):
 
 os.environ.setdefault("ROS_DOMAIN_ID", str(random.Random(os.getpid()).randint(1, 100)))
 os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
-# Camera-sized images between processes over shared memory, as the launch
-# file sets it up (config/fastdds_large_messages.xml).
-os.environ.setdefault("FASTDDS_DEFAULT_PROFILES_FILE",
-                      str(Path(__file__).resolve().parents[1] / "config" / "fastdds_large_messages.xml"))
+# Camera-sized images between processes over shared memory, as the node sets
+# it up for itself; child processes inherit it.
+from vis_ros.ros.transport import use_large_message_transport  # noqa: E402
+
+use_large_message_transport()
 
 
 @pytest.fixture

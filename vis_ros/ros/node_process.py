@@ -7,16 +7,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-from vis_ros.ros.transport import with_large_message_transport
-
 
 def start_node_process(parameters: dict, log_path: Path, cwd: Path,
                        remaps: dict | None = None) -> subprocess.Popen:
     """The node with autostart, as `python -P -m vis_ros.ros.node --ros-args ...`.
 
     -P keeps the working directory off sys.path, so the installed package
-    (with its generated messages) is the one imported. The node gets the
-    large-message Fast DDS profile, as the launch file gives it.
+    (with its generated messages) is the one imported. The node applies the
+    large-message Fast DDS profile itself (vis_ros.ros.node.main).
     """
     args = [sys.executable, "-P", "-m", "vis_ros.ros.node", "--ros-args", "-p", "autostart:=true"]
     for name, value in parameters.items():
@@ -24,8 +22,7 @@ def start_node_process(parameters: dict, log_path: Path, cwd: Path,
     for source, target in (remaps or {"image": "/camera/color/image_raw"}).items():
         args += ["-r", f"{source}:={target}"]
     log = open(log_path, "w")
-    return subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=cwd,
-                            start_new_session=True, env=with_large_message_transport())
+    return subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=cwd, start_new_session=True)
 
 
 def _yaml_value(value) -> str:
