@@ -50,8 +50,7 @@ class PipelineConfig:
 class PipelineOutput:
     frame: InstanceFrame
     # first (also after a reset or an image size change) | interval | no_flow |
-    # low_confidence |
-    # large_motion | new_object | "" (propagated)
+    # low_confidence | large_motion | new_object | "" (propagated)
     keyframe_reason: str
     timings_s: dict = field(default_factory=dict)
 

@@ -17,6 +17,9 @@ import numpy as np
 from vis_ros.core.instances import PixelBox
 
 
+RESIDUAL_STEP = 2  # low-res pixels between residual samples
+
+
 @dataclass(frozen=True)
 class FlowField:
     """Backward flow at 1/scale resolution, in full-resolution pixels."""
@@ -29,7 +32,7 @@ class FlowField:
     # low-res pixel: it only feeds a count of changed pixels, which needs no
     # finer grid, and computing it there costs a quarter.
     residual: np.ndarray | None = None
-    residual_step: int = 2
+    residual_step: int = RESIDUAL_STEP
 
     def crop_full_res(self, roi: PixelBox) -> np.ndarray:
         """Flow over `roi` at full resolution (bilinear), (roi.height, roi.width, 2).
@@ -69,8 +72,6 @@ class Warped:
     mask: np.ndarray
     area_ratio: float  # new / old mask area: far from 1 means the warp is not trusted
 
-
-RESIDUAL_STEP = 2
 
 FLOW_PRESETS = {"ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST,
                 "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
