@@ -11,17 +11,27 @@ import numpy as np
 
 
 def encode_runs(mask: np.ndarray) -> np.ndarray:
-    """Run lengths (uint32) of a 2-D boolean mask, row-major."""
+    """Run lengths (uint32) of a 2-D boolean mask, row-major.
+
+    Runs are the gaps between consecutive run ends, written straight into the
+    result (after an empty first run when the mask starts with foreground):
+    the node encodes every instance of every frame, so each numpy call saved
+    here is saved per instance.
+    """
     if mask.ndim != 2:
         raise ValueError(f"mask must be 2-D, got shape {mask.shape}")
-    flat = np.ascontiguousarray(mask, dtype=bool).ravel()
+    flat = mask.reshape(-1)
+    if flat.dtype != bool:
+        flat = flat.astype(bool)
     if flat.size == 0:
         return np.zeros(0, dtype=np.uint32)
-    change = np.flatnonzero(flat[1:] != flat[:-1]) + 1
-    edges = np.concatenate(([0], change, [flat.size]))
-    runs = np.diff(edges).astype(np.uint32)
-    if flat[0]:
-        runs = np.concatenate((np.zeros(1, dtype=np.uint32), runs))
+    ends = (flat[1:] != flat[:-1]).nonzero()[0]  # last index of each run but the final one
+    lead = int(flat[0])
+    edges = np.empty(ends.size + 2, np.int64)
+    edges[0], edges[1:-1], edges[-1] = -1, ends, flat.size - 1
+    runs = np.empty(ends.size + 1 + lead, np.uint32)
+    runs[0] = 0
+    np.subtract(edges[1:], edges[:-1], out=runs[lead:], casting="unsafe")
     return runs
 
 
