@@ -45,10 +45,19 @@ class Track:
     class_votes: dict = field(default_factory=dict)
     class_names: dict = field(default_factory=dict)
     descriptor: np.ndarray | None = None
+    _area: int = field(default=0, repr=False)
+    _area_of: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def area(self) -> int:
-        return int(np.count_nonzero(self.mask))
+        """Mask pixels, counted once per mask (association reads it every frame)."""
+        if self._area_of is not self.mask:
+            self._area, self._area_of = int(np.count_nonzero(self.mask)), self.mask
+        return self._area
+
+    def take_mask(self, roi: PixelBox, mask: np.ndarray, area: int) -> None:
+        """A new mask whose pixel count the caller already knows."""
+        self.roi, self.mask, self._area, self._area_of = roi, mask, area, mask
 
     @property
     def class_id(self) -> int:
@@ -172,7 +181,10 @@ class Tracker:
         for t, (dx, dy) in zip(self.tracks, shifts):
             if dx or dy:  # carry the mask along with the predicted box
                 roi, rows, cols = shift_roi(t.roi, dx, dy, height, width)
-                t.roi, t.mask = roi, t.mask[rows, cols]
+                if (roi.width, roi.height) == (t.roi.width, t.roi.height):
+                    t.take_mask(roi, t.mask, t.area)  # only moved: same pixels, same array
+                else:
+                    t.roi, t.mask = roi, t.mask[rows, cols]
 
     def _match(self, tracks, dets, min_similarity, similarity_fn):
         if not tracks or not dets:
@@ -192,7 +204,8 @@ class Tracker:
         means, covs = kalman.update(np.stack([t.mean for t in tracks]), np.stack([t.cov for t in tracks]), boxes)
         for (t, d), m, c in zip(matched, means, covs):
             t.mean, t.cov = m, c
-            t.roi, t.mask, t.score, t.last_update_ns = d.roi, d.mask, d.det.score, stamp_ns
+            t.take_mask(d.roi, d.mask, d.area)
+            t.score, t.last_update_ns = d.det.score, stamp_ns
             t.vote(d.det.class_id, d.det.class_name, d.det.score)
             t.hits += 1
             if t.state == TrackState.COASTING or t.hits >= self.config.min_hits:
@@ -221,14 +234,15 @@ class Tracker:
         old = self._reidentify(d, descriptor, stamp_ns)
         if old is not None:
             old.mean, old.cov = mean[0], cov[0]
-            old.roi, old.mask, old.score, old.last_update_ns = d.roi, d.mask, d.det.score, stamp_ns
+            old.take_mask(d.roi, d.mask, d.area)
+            old.score, old.last_update_ns = d.det.score, stamp_ns
             old.state, old.hits = TrackState.CONFIRMED, self.config.min_hits
             old.vote(d.det.class_id, d.det.class_name, d.det.score)
             self.tracks.append(old)
             return
         track = Track(track_id=self._next_id, birth_frame=self._frame, roi=d.roi, mask=d.mask,
                       score=d.det.score, mean=mean[0], cov=cov[0], last_update_ns=stamp_ns,
-                      descriptor=descriptor)
+                      descriptor=descriptor, _area=d.area, _area_of=d.mask)
         track.vote(d.det.class_id, d.det.class_name, d.det.score)
         if self.config.min_hits <= 1 or d.det.score >= self.config.confirm_score:
             track.state = TrackState.CONFIRMED
