@@ -52,7 +52,7 @@ def select_detections(raw: np.ndarray, num_classes: int, config: DecoderConfig):
     costs tens of microseconds on caches the engine has just flushed.
     """
     best = raw[4:4 + num_classes].max(axis=0)
-    candidates = np.flatnonzero(best > config.score_threshold)
+    candidates = (best > config.score_threshold).nonzero()[0]
     if candidates.size == 0:
         empty = np.zeros(0, np.int64)
         return empty, np.zeros((0, 4), np.float32), np.zeros(0, np.float32), empty

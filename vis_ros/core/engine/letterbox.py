@@ -8,6 +8,7 @@ masks.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import cv2
 import numpy as np
@@ -64,12 +65,20 @@ class Letterbox:
                                      interpolation=interpolation).reshape(region.shape)
         return out
 
+    @cached_property
+    def _pad_xyxy(self) -> np.ndarray:
+        return np.array([self.pad_x, self.pad_y, self.pad_x, self.pad_y], np.float32)
+
+    @cached_property
+    def _source_xyxy(self) -> np.ndarray:
+        return np.array([self.source_width, self.source_height] * 2, np.float32)
+
     def boxes_to_source(self, boxes_xyxy: np.ndarray) -> np.ndarray:
         """Model-input boxes (N, 4) back to source pixels, clipped to the image."""
-        pad = np.array([self.pad_x, self.pad_y, self.pad_x, self.pad_y], np.float32)
-        size = np.array([self.source_width, self.source_height] * 2, np.float32)
-        out = (np.asarray(boxes_xyxy, np.float32) - pad) / np.float32(self.scale)
-        return np.clip(out, 0, size, out=out)
+        out = np.subtract(boxes_xyxy, self._pad_xyxy, dtype=np.float32)
+        out /= np.float32(self.scale)
+        np.maximum(out, 0, out=out)
+        return np.minimum(out, self._source_xyxy, out=out)
 
     def boxes_to_input(self, boxes_xyxy: np.ndarray) -> np.ndarray:
         out = np.asarray(boxes_xyxy, dtype=np.float32) * self.scale
