@@ -104,14 +104,18 @@ class Tracker:
         """Advance to `stamp_ns` with this frame's detections; return the live tracks."""
         dt = self._advance(stamp_ns)
         height, width = image_hw
-        self._predict(dt, height, width)
+        predicted = self._predict(dt, height, width)
+        if predicted is not None:
+            predicted = kalman.cxcywh_to_xyxy(predicted[:, :4])
         dets = [_Masked(d) for d in detections]
         cfg = self.config
         high = [d for d in dets if d.det.score >= cfg.high_score]
         low = [d for d in dets if cfg.low_score <= d.det.score < cfg.high_score]
-        pairs, free_tracks, free_high = self._match(self.tracks, high, cfg.min_similarity, self._similarity)
-        second = [self.tracks[i] for i in free_tracks if self.tracks[i].state != TrackState.TENTATIVE]
-        pairs2, _, _ = self._match(second, low, 0.5, COSTS["box"])
+        pairs, free_tracks, free_high = self._match(self.tracks, predicted, high, cfg.min_similarity,
+                                                    self._similarity)
+        rows = [i for i in free_tracks if self.tracks[i].state != TrackState.TENTATIVE]
+        second = [self.tracks[i] for i in rows]
+        pairs2, _, _ = self._match(second, None if predicted is None else predicted[rows], low, 0.5, COSTS["box"])
         matched = [(self.tracks[i], high[j]) for i, j in pairs] + [(second[i], low[j]) for i, j in pairs2]
         self._apply_matches(matched, stamp_ns, rgb)
         matched_ids = {id(t) for t, _ in matched}
@@ -169,9 +173,11 @@ class Tracker:
         self._last_ns, self._frame = stamp_ns, self._frame + 1
         return dt
 
-    def _predict(self, dt: float, height: int, width: int, move_masks: bool = True) -> None:
+    def _predict(self, dt: float, height: int, width: int, move_masks: bool = True) -> np.ndarray | None:
+        """Move every track to the new stamp; returns the predicted states (one row per
+        track) for association to reuse, or None when nothing moved (no tracks, dt 0)."""
         if not self.tracks or dt <= 0:
-            return
+            return None
         means = np.stack([t.mean for t in self.tracks])
         covs = np.stack([t.cov for t in self.tracks])
         predicted, covs = kalman.predict(means, covs, dt)
@@ -185,11 +191,13 @@ class Tracker:
                     t.take_mask(roi, t.mask, t.area)  # only moved: same pixels, same array
                 else:
                     t.roi, t.mask = roi, t.mask[rows, cols]
+        return predicted
 
-    def _match(self, tracks, dets, min_similarity, similarity_fn):
+    def _match(self, tracks, predicted, dets, min_similarity, similarity_fn):
         if not tracks or not dets:
             return [], list(range(len(tracks))), list(range(len(dets)))
-        predicted = kalman.cxcywh_to_xyxy(np.stack([t.mean[:4] for t in tracks]))
+        if predicted is None:
+            predicted = kalman.cxcywh_to_xyxy(np.stack([t.mean[:4] for t in tracks]))
         det_xyxy = np.stack([d.xyxy for d in dets])
         sim = similarity_fn(tracks, dets, predicted, det_xyxy, self.config.mask_weight)
         mismatch = (np.array([t.class_id for t in tracks])[:, None]
