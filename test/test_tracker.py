@@ -121,7 +121,7 @@ def test_burst_of_200_detections_then_empty_frames():
     tracker = Tracker()
     rng = np.random.default_rng(0)
     # A burst of clutter: scores above high_score but below confirm_score.
-    burst = [det(rng.uniform(20, W - 20), rng.uniform(20, H - 20), 20, 20, score=0.6) for _ in range(200)]
+    burst = [det(rng.uniform(20, W - 20), rng.uniform(20, H - 20), 20, 20, score=0.55) for _ in range(200)]
     out = run(tracker, [(burst, None), ([], None), ([], None)])
     assert len(out[0]) == 200 and all(i.state == TrackState.TENTATIVE for i in out[0].values())
     assert out[1] == {} and tracker.tracks == []  # unconfirmed tracks do not coast

@@ -42,7 +42,7 @@ PARAMS = (
     ParamSpec("track_high_score", 0.5, "tracker: score for first-pass matching and new tracks", 0.0, 1.0),
     ParamSpec("track_low_score", 0.1, "tracker: lowest score used to extend tracks", 0.0, 1.0),
     ParamSpec("track_min_hits", 2, "tracker: matches before a track is confirmed", 1, 100),
-    ParamSpec("track_confirm_score", 0.8, "tracker: a new track this confident is confirmed at once"
+    ParamSpec("track_confirm_score", 0.6, "tracker: a new track this confident is confirmed at once"
               " (1.0: always wait for track_min_hits)", 0.0, 1.0),
     ParamSpec("track_max_age", 1.0, "tracker: seconds a lost track coasts", 0.0, 30.0),
     ParamSpec("track_reid_window", 3.0, "tracker: seconds a removed track can be re-identified", 0.0, 60.0),

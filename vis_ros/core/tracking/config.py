@@ -32,7 +32,7 @@ class TrackerConfig:
     high_score: float = 0.5
     low_score: float = 0.1
     min_hits: int = 2
-    confirm_score: float = 0.8
+    confirm_score: float = 0.6
     max_age_s: float = 1.0
     mask_weight: float = 0.5
     min_similarity: float = 0.1
