@@ -41,6 +41,19 @@ def test_preprocessor_reuses_its_buffer_and_scales():
     assert b[0, 0, 0, 0] == pytest.approx(PAD_VALUE / 255)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float16"])
+def test_preprocessor_input_is_the_training_letterbox_scaled(dtype):
+    """Inference must see exactly what training saw (Letterbox.apply / 255), also
+    after a source size change and for images with padded rows."""
+    rng = np.random.default_rng(3)
+    pre = Preprocessor((256, 320), dtype)
+    for h, w in [(480, 640), (256, 320), (720, 1280), (101, 333), (480, 640)]:
+        image = rng.integers(0, 256, (h, w + 3, 3), np.uint8)[:, :w]  # row padding, as in a message
+        tensor, lb = pre(image)
+        expected = (lb.apply(image).transpose(2, 0, 1) * np.float32(1 / 255)).astype(dtype)
+        np.testing.assert_array_equal(tensor[0], expected)
+
+
 def test_preprocessor_rejects_non_rgb():
     with pytest.raises(InputError, match="uint8 RGB"):
         Preprocessor((256, 320))(np.zeros((480, 640), np.uint8))

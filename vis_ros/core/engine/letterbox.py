@@ -41,21 +41,14 @@ class Letterbox:
         pad_y = int(round((ih - rh) / 2 - 0.1))
         return cls(scale, pad_x, pad_y, rw, rh, w, h, iw, ih)
 
-    def apply(self, image: np.ndarray, out: np.ndarray | None = None,
-              pad_value: float = PAD_VALUE, interpolation: int = cv2.INTER_LINEAR) -> np.ndarray:
-        """Letterboxed copy of `image` (H, W[, C]), written into `out` if given.
-
-        `out` must have the input size and the image's dtype; reusing one buffer
-        avoids a per-frame allocation on the hot path.
-        """
+    def apply(self, image: np.ndarray, pad_value: float = PAD_VALUE,
+              interpolation: int = cv2.INTER_LINEAR) -> np.ndarray:
+        """Letterboxed copy of `image` (H, W[, C]): the training data's path, and the
+        reference the inference Preprocessor is tested against."""
         if image.shape[:2] != (self.source_height, self.source_width):
             raise ValueError(f"image is {image.shape[1]}x{image.shape[0]}, letterbox was fit for"
                              f" {self.source_width}x{self.source_height}")
-        if out is None:
-            out = np.empty((self.input_height, self.input_width) + image.shape[2:], image.dtype)
-        elif out.dtype != image.dtype:
-            raise ValueError(f"out buffer is {out.dtype}, image is {image.dtype}")
-        out[...] = pad_value
+        out = np.full((self.input_height, self.input_width) + image.shape[2:], pad_value, image.dtype)
         region = out[self.pad_y:self.pad_y + self.resized_height,
                      self.pad_x:self.pad_x + self.resized_width]
         if (self.resized_width, self.resized_height) == (self.source_width, self.source_height):
