@@ -147,7 +147,7 @@ def _static_scene_pipeline(**config):
 def test_early_keyframe_when_something_appears_where_nothing_is_tracked():
     pipeline, rgb = _static_scene_pipeline()
     changed = rgb.copy()
-    boxes = [roi for _, roi, _ in pipeline.tracker.live_masks()]
+    boxes = [roi for _, roi, _, _ in pipeline.tracker.live_masks()]
     y, x = next((y, x) for y in range(0, 400, 40) for x in range(0, 560, 40)
                 if all(x + 80 <= b.x or x >= b.x_end or y + 80 <= b.y or y >= b.y_end for b in boxes))
     changed[y:y + 80, x:x + 80] = (250, 250, 240)  # a bright object put down on the table

@@ -12,7 +12,6 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-import cv2
 import numpy as np
 
 from vis_ros.core.engine.segmenter import Segmenter
@@ -120,10 +119,9 @@ class SegmentTrackPipeline:
         """Warp every tracked mask; return them and the reason to run the engine instead ('' if none)."""
         cfg = self.config
         live = self.tracker.live_masks()
-        areas = [cv2.countNonZero(mask.view(np.uint8)) for _, _, mask in live]
-        moved = {tid: warp_mask(flow, roi, mask, area) for (tid, roi, mask), area in zip(live, areas)}
+        moved = {tid: warp_mask(flow, roi, mask, area) for tid, roi, mask, area in live}
         h, w = flow.height, flow.width
-        ratios = [moved[tid].area_ratio for (tid, roi, _), area in zip(live, areas)
+        ratios = [moved[tid].area_ratio for tid, roi, _, area in live
                   if area >= cfg.confidence_min_area
                   and roi.x > 0 and roi.y > 0 and roi.x_end < w and roi.y_end < h]
         confidence = min((min(r, 1.0 / r) if r > 0 else 0.0 for r in ratios), default=1.0)
@@ -135,7 +133,7 @@ class SegmentTrackPipeline:
         cell = flow.scale * step  # full-res pixels per grid cell
         low_h, low_w = flow.flow.shape[:2]
         tracked = np.zeros(((low_h + step - 1) // step, (low_w + step - 1) // step), bool)
-        for _, roi, _ in live:
+        for _, roi, _, _ in live:
             mx, my = int(roi.width * cfg.tracked_margin), int(roi.height * cfg.tracked_margin)
             tracked[max(roi.y - my, 0) // cell:(roi.y_end + my + cell - 1) // cell,
                     max(roi.x - mx, 0) // cell:(roi.x_end + mx + cell - 1) // cell] = True

@@ -70,6 +70,7 @@ class FlowField:
 class Warped:
     roi: PixelBox
     mask: np.ndarray
+    area: int  # pixels of the moved mask
     area_ratio: float  # new / old mask area: far from 1 means the warp is not trusted
 
 
@@ -139,7 +140,7 @@ def warp_mask(field: FlowField, roi: PixelBox, mask: np.ndarray, area: int | Non
     """
     old_area = int(np.count_nonzero(mask)) if area is None else area
     if old_area == 0:
-        return Warped(roi, mask, 0.0)
+        return Warped(roi, mask, 0, 0.0)
     s = field.scale
     low = field.flow[roi.y // s:(roi.y_end + s - 1) // s, roi.x // s:(roi.x_end + s - 1) // s]
     reach = (int(np.ceil(max(low.max(), -low.min()))) if low.size else 0) + 2
@@ -154,7 +155,8 @@ def warp_mask(field: FlowField, roi: PixelBox, mask: np.ndarray, area: int | Non
                        borderMode=cv2.BORDER_CONSTANT, borderValue=0)
     bx, by, bw, bh = cv2.boundingRect(warped)  # of the non-zero pixels
     if bw == 0:
-        return Warped(PixelBox(x0, y0, 0, 0), np.zeros((0, 0), bool), 0.0)
+        return Warped(PixelBox(x0, y0, 0, 0), np.zeros((0, 0), bool), 0, 0.0)
     new_mask = warped[by:by + bh, bx:bx + bw].view(bool)
-    return Warped(PixelBox(x0 + bx, y0 + by, bw, bh), new_mask, cv2.countNonZero(new_mask.view(np.uint8)) / old_area)
+    new_area = cv2.countNonZero(new_mask.view(np.uint8))
+    return Warped(PixelBox(x0 + bx, y0 + by, bw, bh), new_mask, new_area, new_area / old_area)
 

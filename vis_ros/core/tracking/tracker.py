@@ -126,14 +126,14 @@ class Tracker:
         return [self._instance(t) for t in self.tracks
                 if t.last_update_ns == stamp_ns or t.state == TrackState.COASTING]
 
-    def live_masks(self) -> list[tuple[int, PixelBox, np.ndarray]]:
-        """(track id, roi, mask) of every live track, for propagation."""
-        return [(t.track_id, t.roi, t.mask) for t in self.tracks]
+    def live_masks(self) -> list[tuple[int, PixelBox, np.ndarray, int]]:
+        """(track id, roi, mask, mask pixels) of every live track, for propagation."""
+        return [(t.track_id, t.roi, t.mask, t.area) for t in self.tracks]
 
     def apply_propagated(self, moved: dict, stamp_ns: int, image_hw: tuple[int, int]) -> list[Instance2D]:
         """Advance to `stamp_ns` with masks moved by optical flow instead of detections.
 
-        `moved` maps track id -> object with .roi and .mask (a propagation.Warped).
+        `moved` maps track id -> object with .roi, .mask and .area (a propagation.Warped).
         Tracks whose mask left the image count as missed; nothing is confirmed
         or started without the engine.
         """
@@ -145,7 +145,7 @@ class Tracker:
             if w is None or w.roi.width == 0 or w.roi.height == 0:
                 missed.append(t)
                 continue
-            t.roi, t.mask = w.roi, w.mask
+            t.take_mask(w.roi, w.mask, w.area)
             kept.append(t)
             boxes.append((w.roi.x, w.roi.y, w.roi.x_end, w.roi.y_end))
         if kept:
