@@ -104,9 +104,7 @@ class Tracker:
         """Advance to `stamp_ns` with this frame's detections; return the live tracks."""
         dt = self._advance(stamp_ns)
         height, width = image_hw
-        predicted = self._predict(dt, height, width)
-        if predicted is not None:
-            predicted = kalman.cxcywh_to_xyxy(predicted[:, :4])
+        predicted = kalman.cxcywh_to_xyxy(self._predict(dt, height, width)[:, :4])
         dets = [_Masked(d) for d in detections]
         cfg = self.config
         high = [d for d in dets if d.det.score >= cfg.high_score]
@@ -115,7 +113,7 @@ class Tracker:
                                                     self._similarity)
         rows = [i for i in free_tracks if self.tracks[i].state != TrackState.TENTATIVE]
         second = [self.tracks[i] for i in rows]
-        pairs2, _, _ = self._match(second, None if predicted is None else predicted[rows], low, 0.5, COSTS["box"])
+        pairs2, _, _ = self._match(second, predicted[rows], low, 0.5, COSTS["box"])
         matched = [(self.tracks[i], high[j]) for i, j in pairs] + [(second[i], low[j]) for i, j in pairs2]
         self._apply_matches(matched, stamp_ns, rgb)
         matched_ids = {id(t) for t, _ in matched}
@@ -173,12 +171,14 @@ class Tracker:
         self._last_ns, self._frame = stamp_ns, self._frame + 1
         return dt
 
-    def _predict(self, dt: float, height: int, width: int, move_masks: bool = True) -> np.ndarray | None:
-        """Move every track to the new stamp; returns the predicted states (one row per
-        track) for association to reuse, or None when nothing moved (no tracks, dt 0)."""
-        if not self.tracks or dt <= 0:
-            return None
+    def _predict(self, dt: float, height: int, width: int, move_masks: bool = True) -> np.ndarray:
+        """Move every track to the new stamp; returns the states (one row per track)
+        for association to reuse."""
+        if not self.tracks:
+            return np.zeros((0, 8))
         means = np.stack([t.mean for t in self.tracks])
+        if dt <= 0:
+            return means
         covs = np.stack([t.cov for t in self.tracks])
         predicted, covs = kalman.predict(means, covs, dt)
         shifts = np.rint(predicted[:, :2] - means[:, :2]).astype(int).tolist() if move_masks else []
@@ -194,10 +194,9 @@ class Tracker:
         return predicted
 
     def _match(self, tracks, predicted, dets, min_similarity, similarity_fn):
+        """`predicted`: the tracks' predicted boxes (xyxy), rows matching `tracks`."""
         if not tracks or not dets:
             return [], list(range(len(tracks))), list(range(len(dets)))
-        if predicted is None:
-            predicted = kalman.cxcywh_to_xyxy(np.stack([t.mean[:4] for t in tracks]))
         det_xyxy = np.stack([d.xyxy for d in dets])
         sim = similarity_fn(tracks, dets, predicted, det_xyxy, self.config.mask_weight)
         mismatch = (np.array([t.class_id for t in tracks])[:, None]
