@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 
 from vis_ros.core.fusion.camera import PinholeCamera
+from vis_ros.core.fusion.support_plane import CAMERA_UP
 
 
 @dataclass(frozen=True)
@@ -141,7 +142,7 @@ def fuse_instance(roi, mask: np.ndarray, depth_m: np.ndarray, camera: PinholeCam
         return _empty(int(z.size))
     points = np.stack([(u - camera.cx) * z / camera.fx, (v - camera.cy) * z / camera.fy, z], axis=1)
     centroid = np.ones(len(points)) @ points / len(points)  # mean(axis=0) at a quarter of its cost
-    up = np.array([0.0, -1.0, 0.0]) if up is None else np.asarray(up, np.float64)
+    up = CAMERA_UP if up is None else np.asarray(up, np.float64)
     e1, e2 = _plane_basis(up)
     flat = np.stack([points @ e1, points @ e2], axis=1).astype(np.float32)
     (ra, rb), (w, d), angle = cv2.minAreaRect(flat)

@@ -12,6 +12,7 @@ import numpy as np
 from vis_ros.core.fusion.camera import PinholeCamera
 
 CAMERA_UP = np.array([0.0, -1.0, 0.0])  # REP-103 optical frame: y points down
+CAMERA_UP.flags.writeable = False  # shared default: never modified in place
 
 
 class SupportPlane:
