@@ -13,6 +13,7 @@ from vis_ros.core.instances import (  # noqa: E402
 )
 from vis_ros.msg import Instance3DArray, InstanceArray  # noqa: E402
 from vis_ros.ros import convert  # noqa: E402
+from vis_ros.ros.instance_wire import serialize_instance_array  # noqa: E402
 
 IMAGE_H, IMAGE_W = 48, 64
 finite = st.floats(allow_nan=False, allow_infinity=False, width=64)
@@ -90,6 +91,34 @@ def test_instance_frame_round_trips(frame):
     msg = convert.frame_to_msg(frame)
     assert convert.frame_from_msg(msg) == frame
     assert convert.frame_from_msg(_through_the_wire(msg, InstanceArray)) == frame
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(frames_2d())
+def test_direct_serialization_is_the_rosidl_wire_format(frame):
+    """The node publishes these bytes: rclpy must read them back as the message
+    frame_to_msg builds, and its own serializer must write as many bytes (the
+    two differ only in padding, which Fast CDR leaves undefined)."""
+    data = serialize_instance_array(frame)
+    assert isinstance(data, bytes)
+    reference = convert.frame_to_msg(frame)
+    assert deserialize_message(data, InstanceArray) == reference
+    assert len(data) == len(serialize_message(reference))
+    assert convert.frame_from_msg(deserialize_message(data, InstanceArray)) == frame
+
+
+def test_direct_serialization_of_200_instances_and_long_names():
+    """Alignment after strings of every length mod 8, and a long sequence."""
+    instances = [Instance2D(track_id=2**64 - 1 - i, class_id=i, class_name="n" * (i % 17), score=i / 199,
+                            state=TrackState(i % 3), age=i, box=PixelBox(i, i // 2, i % 5, i % 3),
+                            mask=np.arange((i % 3) * (i % 5)).reshape(i % 3, i % 5) % 3 == 0)
+                 for i in range(200)]
+    for frame_id in ("", "c", "camera_color_optical_frame", "Ä" * 5):
+        frame = InstanceFrame(stamp_ns=(2**31 - 1) * 10**9 + 10**9 - 1, frame_id=frame_id,
+                              height=2**32 - 1, width=1, keyframe=True, instances=instances)
+        data = serialize_instance_array(frame)
+        assert convert.frame_from_msg(deserialize_message(data, InstanceArray)) == frame
+        assert len(data) == len(serialize_message(convert.frame_to_msg(frame)))
 
 
 @settings(max_examples=100, deadline=None)

@@ -37,7 +37,7 @@ def ns_to_stamp(stamp_ns: int) -> Time:
     return Time(sec=sec, nanosec=nanosec)
 
 
-def _header(stamp_ns: int, frame_id: str) -> Header:
+def header_msg(stamp_ns: int, frame_id: str) -> Header:
     return Header(stamp=ns_to_stamp(stamp_ns), frame_id=frame_id)
 
 
@@ -75,7 +75,7 @@ def instance_from_msg(msg: Instance) -> Instance2D:
 
 def frame_to_msg(frame: InstanceFrame) -> InstanceArray:
     return InstanceArray(
-        header=_header(frame.stamp_ns, frame.frame_id),
+        header=header_msg(frame.stamp_ns, frame.frame_id),
         height=frame.height,
         width=frame.width,
         keyframe=frame.keyframe,
@@ -128,7 +128,7 @@ def instance3d_from_msg(msg: Instance3DMsg) -> Instance3D:
 
 def frame3d_to_msg(frame: Instance3DFrame) -> Instance3DArray:
     return Instance3DArray(
-        header=_header(frame.stamp_ns, frame.frame_id),
+        header=header_msg(frame.stamp_ns, frame.frame_id),
         instances=[instance3d_to_msg(i) for i in frame.instances],
     )
 

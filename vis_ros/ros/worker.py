@@ -14,7 +14,6 @@ import time
 from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.qos import QoSProfile
 from sensor_msgs.msg import Image
-from std_msgs.msg import Header
 
 from vis_ros.core.engine.decoder import Decoder
 from vis_ros.core.engine.errors import EngineError
@@ -29,10 +28,11 @@ from vis_ros.core.rolling_stats import RateMeter, RollingStats
 from vis_ros.core.tracking.tracker import StampWentBackwards, Tracker
 from vis_ros.msg import InstanceArray
 from vis_ros.ros import parameters as P
-from vis_ros.ros.convert import frame_to_msg, ns_to_stamp, stamp_to_ns
+from vis_ros.ros.convert import header_msg, stamp_to_ns
 from vis_ros.ros.diagnostics import diagnostics_msg
 from vis_ros.core.labels import label_image
 from vis_ros.ros.image_msgs import image_msg, rgb_from_msg
+from vis_ros.ros.instance_wire import serialize_instance_array
 
 
 class PipelineWorker:
@@ -154,16 +154,15 @@ class PipelineWorker:
             values = self.values
         frame = self._filter(out.frame, values)
         t1 = time.perf_counter()
-        header = Header(stamp=ns_to_stamp(stamp_ns), frame_id=frame_id)
-        self.publishers["instances"].publish(frame_to_msg(frame))
+        self.publishers["instances"].publish(serialize_instance_array(frame))
         if values["publish_labels"] and self.publishers["labels"].get_subscription_count() > 0:
             labels = label_image(frame.instances, frame.height, frame.width)
-            self.publishers["labels"].publish(image_msg(header, labels, "16UC1"))
+            self.publishers["labels"].publish(image_msg(header_msg(stamp_ns, frame_id), labels, "16UC1"))
         if values["publish_overlay"] and self.publishers["overlay"].get_subscription_count() > 0:
             picture = draw_overlay(rgb, [(i.box, i.mask) for i in frame.instances],
                                    [f"{i.track_id} {i.class_name}" for i in frame.instances],
                                    [i.track_id for i in frame.instances])
-            self.publishers["overlay"].publish(image_msg(header, picture, "rgb8"))
+            self.publishers["overlay"].publish(image_msg(header_msg(stamp_ns, frame_id), picture, "rgb8"))
         if self.three_d is not None:
             t2 = time.perf_counter()
             self._publish_3d(frame, values)

@@ -1,0 +1,77 @@
+"""InstanceArray written straight to its serialized (CDR) form for publishing.
+
+Building rosidl message objects in Python costs a type-checked setter per
+field, and publishing them converts every field again to C before the
+middleware serializes it: about 0.35 ms per frame with eight instances at
+30 Hz here, a fifth of the node's whole budget around the engine. Writing
+the bytes directly costs about a third of that, and rclpy publishes bytes
+as an already serialized message (`Publisher.publish(bytes)`).
+
+The layout is the ROS 2 wire format of InstanceArray.msg: little-endian plain
+CDR (XCDR1, the encoding every ROS 2 middleware uses), after a 4-byte
+encapsulation header; every primitive is aligned to its own size, counted
+from the end of that header. Strings are a uint32 length including the
+terminating NUL, then UTF-8 bytes and the NUL; sequences are a uint32 count,
+then the elements. Padding bytes are zero (Fast CDR leaves them undefined).
+test_msg_convert.py holds this to rclpy's own serializer, field by field and
+length for length, so a change to the .msg files that is not made here fails
+the tests.
+"""
+from __future__ import annotations
+
+import struct
+
+from vis_ros.core.instances import InstanceFrame
+from vis_ros.core.mask_codec import encode_runs
+
+_NS_PER_S = 1_000_000_000
+_ENCAPSULATION_CDR_LE = b"\x00\x01\x00\x00"
+_HEADER = struct.Struct("<4siII")  # encapsulation, stamp.sec, stamp.nanosec, len(frame_id)
+_SIZE = struct.Struct("<IIB")  # height, width, keyframe
+_COUNT = struct.Struct("<I")
+_ID = struct.Struct("<QH")  # id, class_id
+_SCORE = struct.Struct("<dB")  # score, state
+_ROI = struct.Struct("<IIIIIB")  # age, roi.x_offset, y_offset, height, width, do_rectify
+_ZEROS = bytes(8)
+
+
+def _pad(out: bytearray, alignment: int) -> None:
+    """Zero bytes up to the next multiple of `alignment` (payload offsets)."""
+    misalignment = (len(out) - len(_ENCAPSULATION_CDR_LE)) % alignment
+    if misalignment:
+        out += _ZEROS[:alignment - misalignment]
+
+
+def _string(out: bytearray, text: str) -> None:
+    data = text.encode("utf-8")
+    _pad(out, 4)
+    out += _COUNT.pack(len(data) + 1)
+    out += data
+    out += b"\x00"
+
+
+def serialize_instance_array(frame: InstanceFrame) -> bytes:
+    """The serialized vis_ros/InstanceArray of `frame`, ready for Publisher.publish."""
+    sec, nanosec = divmod(frame.stamp_ns, _NS_PER_S)
+    frame_id = frame.frame_id.encode("utf-8")
+    out = bytearray(_HEADER.pack(_ENCAPSULATION_CDR_LE, sec, nanosec, len(frame_id) + 1))
+    out += frame_id
+    out += b"\x00"
+    _pad(out, 4)
+    out += _SIZE.pack(frame.height, frame.width, frame.keyframe)
+    _pad(out, 4)
+    out += _COUNT.pack(len(frame.instances))
+    for instance in frame.instances:
+        _pad(out, 8)
+        out += _ID.pack(instance.track_id, instance.class_id)
+        _string(out, instance.class_name)
+        _pad(out, 8)
+        out += _SCORE.pack(instance.score, instance.state)
+        _pad(out, 4)
+        box = instance.box
+        out += _ROI.pack(instance.age, box.x, box.y, box.height, box.width, False)
+        runs = encode_runs(instance.mask)
+        _pad(out, 4)
+        out += _COUNT.pack(runs.size)
+        out += runs.astype("<u4", copy=False).tobytes()
+    return bytes(out)
