@@ -46,14 +46,27 @@ def ids_near(frame_out, x, tol=25):
 
 
 def test_object_keeps_its_id_through_a_full_occlusion():
-    tracker = Tracker()
+    tracker = Tracker(TrackerConfig(report_coasting_s=1.0))  # report the whole prediction
     frames = [([det(100 + 5 * i, 200)] if not 20 <= i < 32 else [], None) for i in range(50)]
     out = run(tracker, frames)
     first = out[10]
     (tid,) = first
     assert first[tid].state == TrackState.CONFIRMED
     assert out[25][tid].state == TrackState.COASTING  # predicted through the occlusion
+    assert abs(out[25][tid].box.x + 20 - (100 + 5 * 25)) <= 2  # where the object is now, mask along
     assert list(out[40]) == [tid] and out[40][tid].state == TrackState.CONFIRMED
+
+
+def test_coasting_tracks_are_reported_only_for_report_coasting_s_but_still_matched():
+    tracker = Tracker(TrackerConfig(report_coasting_s=0.05, max_age_s=1.0))  # 0.05 s: one 30 Hz frame
+    frames = [([det(100 + 5 * i, 200)] if not 20 <= i < 26 else [], None) for i in range(30)]
+    out = run(tracker, frames)
+    (tid,) = out[19]
+    assert out[20][tid].state == TrackState.COASTING  # a one-frame dropout is bridged
+    assert all(out[i] == {} for i in range(21, 26))  # then hidden: not painted any more
+    assert list(out[26]) == [tid] and out[26][tid].state == TrackState.CONFIRMED  # same id back
+    silent = run(Tracker(TrackerConfig(report_coasting_s=0.0)), frames)
+    assert silent[20] == {} and list(silent[26]) == [list(silent[19])[0]]
 
 
 def test_crossing_objects_of_the_same_class_keep_their_ids():
@@ -141,7 +154,7 @@ def test_empty_frames_coast_then_remove_and_ids_are_never_reused():
     tracker = Tracker(TrackerConfig(max_age_s=0.2, reid_window_s=0.0))
     out = run(tracker, [([det(200, 200)], None)] * 5 + [([], None)] * 10 + [([det(200, 200)], None)] * 3)
     (first,) = out[4]
-    assert out[6][first].state == TrackState.COASTING
+    assert out[5][first].state == TrackState.COASTING
     assert out[14] == {}
     (second,) = out[17]
     assert second > first

@@ -14,7 +14,7 @@ from vis_ros.core.sim.scene import SimOptions
 from vis_ros.core.sim.sequence import generate_sequence
 from vis_ros.core.tracking.tracker import Tracker
 from vis_ros.core.sim.ground_truth import gt_masks
-from vis_ros.evaluation.tracking_metrics import SequenceRecorder, confirmed_masks, summarize
+from vis_ros.evaluation.tracking_metrics import SequenceRecorder, published_masks, summarize
 
 TRACKING_SEED_BASE = 2_000_000  # far from training (0..) and detection eval (1_000_000..)
 TRACKING_SIM = SimOptions(objects=10, object_speed=0.25)
@@ -51,7 +51,7 @@ class ModeRun:
                 self.stage_totals.setdefault(k, []).append(v)
             h, w = f.rgb.shape[:2]
             rec.add(gt_masks(f.instance_ids, ((o.object_id, o.visible_pixels) for o in f.objects)),
-                    confirmed_masks(out.frame.instances, h, w))
+                    published_masks(out.frame.instances, h, w))
         self.recorders.append(rec)
 
     def result(self) -> dict:

@@ -13,11 +13,13 @@ from pycocotools import mask as mask_utils
 from scipy.optimize import linear_sum_assignment
 
 
-def confirmed_masks(instances, height: int, width: int) -> dict[int, np.ndarray]:
-    """track id -> full-image mask of the confirmed instances (what tracking is scored on)."""
+def published_masks(instances, height: int, width: int) -> dict[int, np.ndarray]:
+    """track id -> full-image mask of what the node publishes by default: every
+    reported instance but tentative ones (confirmed, and coasting within the
+    tracker's report_coasting_s). Tracking is scored on exactly that output."""
     from vis_ros.core.instances import TrackState
 
-    return {i.track_id: i.full_mask(height, width) for i in instances if i.state == TrackState.CONFIRMED}
+    return {i.track_id: i.full_mask(height, width) for i in instances if i.state != TrackState.TENTATIVE}
 
 
 def score_playback(frames, stamp_to_index: dict[int, int], dataset, skip_stamps=()) -> SequenceRecorder:
@@ -31,7 +33,7 @@ def score_playback(frames, stamp_to_index: dict[int, int], dataset, skip_stamps=
             continue
         truth = dataset[index]
         rec.add(gt_masks(truth.instance_ids, ((o["id"], o["visible_pixels"]) for o in truth.objects)),
-                confirmed_masks(frame.instances, frame.height, frame.width))
+                published_masks(frame.instances, frame.height, frame.width))
     return rec
 
 

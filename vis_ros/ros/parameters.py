@@ -44,7 +44,9 @@ PARAMS = (
     ParamSpec("track_min_hits", 2, "tracker: matches before a track is confirmed", 1, 100),
     ParamSpec("track_confirm_score", 0.6, "tracker: a new track this confident is confirmed at once"
               " (1.0: always wait for track_min_hits)", 0.0, 1.0),
-    ParamSpec("track_max_age", 1.0, "tracker: seconds a lost track coasts", 0.0, 30.0),
+    ParamSpec("track_max_age", 1.0, "tracker: seconds a lost track coasts (kept for matching)", 0.0, 30.0),
+    ParamSpec("track_report_coasting", 0.05, "tracker: seconds a lost track is still published with its"
+              " predicted box and mask (state COASTING); up to track_max_age", 0.0, 30.0),
     ParamSpec("track_reid_window", 3.0, "tracker: seconds a removed track can be re-identified", 0.0, 60.0),
     ParamSpec("publish_tentative", False, "also publish tracks not yet confirmed"),
     ParamSpec("keyframe_interval", 1, "run the engine every N frames, propagate masks with optical flow between", 1, 100),
@@ -101,7 +103,7 @@ def tracker_config(v: dict) -> TrackerConfig:
     high = max(v["track_high_score"], v["score_threshold"])
     return TrackerConfig(high_score=high, low_score=min(v["track_low_score"], high),
                          min_hits=v["track_min_hits"], confirm_score=v["track_confirm_score"],
-                         max_age_s=v["track_max_age"],
+                         max_age_s=v["track_max_age"], report_coasting_s=v["track_report_coasting"],
                          reid_window_s=v["track_reid_window"])
 
 

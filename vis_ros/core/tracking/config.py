@@ -19,6 +19,13 @@ class TrackerConfig:
         which confident detections rarely are); 1.0 disables it.
     max_age_s : how long (seconds, from image stamps) a missed confirmed track
         coasts on its prediction before it is removed.
+    report_coasting_s : how long a coasting track is still reported (state
+        COASTING, predicted box and mask). It stays matchable for max_age_s
+        either way; reporting it is a different question. A prediction
+        bridges a detector's one-frame dropout well, but after that the object
+        is usually hidden or gone and its painted mask is a false positive
+        (on the tuning sequences, one frame at 30 Hz beat 0, 2, 3, 5 frames
+        and the whole max_age_s on IDF1).
     mask_weight : share of mask IoU in the similarity (the rest is box IoU
         against the Kalman prediction).
     min_similarity : pairs less similar than this are never matched.
@@ -34,6 +41,7 @@ class TrackerConfig:
     min_hits: int = 2
     confirm_score: float = 0.6
     max_age_s: float = 1.0
+    report_coasting_s: float = 0.05
     mask_weight: float = 0.5
     min_similarity: float = 0.1
     class_penalty: float = 0.05
@@ -46,7 +54,7 @@ class TrackerConfig:
             raise ValueError(f"need 0 <= low_score <= high_score <= 1, got {self.low_score}, {self.high_score}")
         if self.min_hits < 1:
             raise ValueError(f"min_hits must be >= 1, got {self.min_hits}")
-        for name in ("max_age_s", "reid_window_s"):
+        for name in ("max_age_s", "report_coasting_s", "reid_window_s"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         for name in ("mask_weight", "min_similarity", "reid_min_similarity", "confirm_score"):

@@ -4,9 +4,10 @@ Per frame: predict every track to the image stamp (Kalman, real dt), move its
 last mask with the predicted box, match high-score detections to all tracks
 on mask + box similarity, then low-score detections to the remaining
 confirmed tracks on box IoU (ByteTrack's second pass). Missed confirmed tracks
-coast up to max_age_s, then move to a re-identification gallery for
-reid_window_s, where a new detection of the same class, close enough and
-looking alike (mask-pooled colour histogram) takes back the old ID. IDs come
+coast up to max_age_s (reported for report_coasting_s of it), then move to a
+re-identification gallery for reid_window_s, where a new detection of the
+same class, close enough and looking alike (mask-pooled colour histogram)
+takes back the old ID. IDs come
 from a per-tracker counter and are never reused.
 """
 from __future__ import annotations
@@ -101,7 +102,7 @@ class Tracker:
 
     def update(self, detections: list[Detection], stamp_ns: int, image_hw: tuple[int, int],
                rgb: np.ndarray | None = None) -> list[Instance2D]:
-        """Advance to `stamp_ns` with this frame's detections; return the live tracks."""
+        """Advance to `stamp_ns` with this frame's detections; return the tracks to report."""
         dt = self._advance(stamp_ns)
         height, width = image_hw
         predicted = kalman.cxcywh_to_xyxy(self._predict(dt, height, width)[:, :4])
@@ -121,8 +122,7 @@ class Tracker:
         for j in free_high:
             self._start_or_revive(high[j], stamp_ns, rgb)
         self._lost = [e for e in self._lost if (stamp_ns - e.lost_ns) * 1e-9 <= cfg.reid_window_s]
-        return [self._instance(t) for t in self.tracks
-                if t.last_update_ns == stamp_ns or t.state == TrackState.COASTING]
+        return self._reported(stamp_ns)
 
     def live_masks(self) -> list[tuple[int, PixelBox, np.ndarray, int]]:
         """(track id, roi, mask, mask pixels) of every live track, for propagation."""
@@ -159,8 +159,13 @@ class Tracker:
                     if t.hits >= self.config.min_hits:
                         t.state = TrackState.CONFIRMED
         self._handle_misses(missed, stamp_ns)
-        return [self._instance(t) for t in self.tracks
-                if t.last_update_ns == stamp_ns or t.state == TrackState.COASTING]
+        return self._reported(stamp_ns)
+
+    def _reported(self, stamp_ns: int) -> list[Instance2D]:
+        """Tracks updated in this frame, and coasting ones missed for at most report_coasting_s."""
+        window_ns = self.config.report_coasting_s * 1e9
+        return [self._instance(t) for t in self.tracks if t.last_update_ns == stamp_ns
+                or (t.state == TrackState.COASTING and stamp_ns - t.last_update_ns <= window_ns)]
 
     # -- steps -------------------------------------------------------------------------
     def _advance(self, stamp_ns: int) -> float:
