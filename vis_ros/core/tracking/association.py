@@ -10,18 +10,34 @@ from vis_ros.core.tracking.overlap import box_iou_matrix, mask_iou_matrix
 INFEASIBLE = 1e6
 
 
-def similarity_mask_box(tracks, detections, predicted_xyxy, det_xyxy, mask_weight):
-    """mask_weight * mask IoU (crops) + (1 - mask_weight) * box IoU vs prediction."""
+def similarity_mask_box(tracks, detections, predicted_xyxy, det_xyxy, mask_weight, min_similarity=0.0):
+    """mask_weight * mask IoU (crops) + (1 - mask_weight) * box IoU vs prediction.
+
+    Mask IoU is computed only where it can change the assignment: for pairs
+    that share their track or their detection with another overlapping pair,
+    or whose box term alone would not clear `min_similarity` (> 0). A pair
+    that overlaps nothing else and clears the bar on boxes is matched whatever
+    its mask IoU, as every other pair in its row and column is infeasible; so
+    there mask IoU is taken equal to box IoU (most pairs, when objects are
+    apart). Pairs whose boxes do not overlap have mask IoU 0.
+    """
     box = box_iou_matrix(predicted_xyxy, det_xyxy)
     if mask_weight == 0.0:
         return box
+    overlapping = box > 0
+    if min_similarity > 0:
+        contested = (overlapping.sum(1, keepdims=True) > 1) | (overlapping.sum(0, keepdims=True) > 1)
+        needed = overlapping & (contested | ((1.0 - mask_weight) * box < min_similarity))
+    else:  # every pair is feasible: each similarity takes part in the optimum
+        needed = overlapping
     mask = mask_iou_matrix([t.roi for t in tracks], [t.mask for t in tracks], [t.area for t in tracks],
                            [d.roi for d in detections], [d.mask for d in detections],
-                           [d.area for d in detections], box > 0)
+                           [d.area for d in detections], needed)
+    mask[overlapping & ~needed] = box[overlapping & ~needed]
     return mask_weight * mask + (1.0 - mask_weight) * box
 
 
-def similarity_box(tracks, detections, predicted_xyxy, det_xyxy, mask_weight):
+def similarity_box(tracks, detections, predicted_xyxy, det_xyxy, mask_weight, min_similarity=0.0):
     """Box IoU against the Kalman prediction only (for box-only input, e.g. MOT files)."""
     return box_iou_matrix(predicted_xyxy, det_xyxy)
 

@@ -203,7 +203,7 @@ class Tracker:
         if not tracks or not dets:
             return [], list(range(len(tracks))), list(range(len(dets)))
         det_xyxy = np.stack([d.xyxy for d in dets])
-        sim = similarity_fn(tracks, dets, predicted, det_xyxy, self.config.mask_weight)
+        sim = similarity_fn(tracks, dets, predicted, det_xyxy, self.config.mask_weight, min_similarity)
         mismatch = (np.array([t.class_id for t in tracks])[:, None]
                     != np.array([d.det.class_id for d in dets])[None, :]).astype(float)
         return assign(sim, mismatch, min_similarity, self.config.class_penalty)
