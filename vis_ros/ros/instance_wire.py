@@ -26,7 +26,7 @@ from vis_ros.core.mask_codec import encode_runs
 
 _NS_PER_S = 1_000_000_000
 _ENCAPSULATION_CDR_LE = b"\x00\x01\x00\x00"
-_HEADER = struct.Struct("<4siII")  # encapsulation, stamp.sec, stamp.nanosec, len(frame_id)
+_STAMP = struct.Struct("<4siI")  # encapsulation, header.stamp.sec, header.stamp.nanosec
 _SIZE = struct.Struct("<IIB")  # height, width, keyframe
 _COUNT = struct.Struct("<I")
 _ID = struct.Struct("<QH")  # id, class_id
@@ -53,10 +53,8 @@ def _string(out: bytearray, text: str) -> None:
 def serialize_instance_array(frame: InstanceFrame) -> bytes:
     """The serialized vis_ros/InstanceArray of `frame`, ready for Publisher.publish."""
     sec, nanosec = divmod(frame.stamp_ns, _NS_PER_S)
-    frame_id = frame.frame_id.encode("utf-8")
-    out = bytearray(_HEADER.pack(_ENCAPSULATION_CDR_LE, sec, nanosec, len(frame_id) + 1))
-    out += frame_id
-    out += b"\x00"
+    out = bytearray(_STAMP.pack(_ENCAPSULATION_CDR_LE, sec, nanosec))
+    _string(out, frame.frame_id)
     _pad(out, 4)
     out += _SIZE.pack(frame.height, frame.width, frame.keyframe)
     _pad(out, 4)

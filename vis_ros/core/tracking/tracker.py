@@ -7,8 +7,8 @@ confirmed tracks on box IoU (ByteTrack's second pass). Missed confirmed tracks
 coast up to max_age_s (reported for report_coasting_s of it), then move to a
 re-identification gallery for reid_window_s, where a new detection of the
 same class, close enough and looking alike (mask-pooled colour histogram)
-takes back the old ID. IDs come
-from a per-tracker counter and are never reused.
+takes back the old ID. IDs come from a per-tracker counter and are never
+reused.
 """
 from __future__ import annotations
 
