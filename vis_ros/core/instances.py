@@ -36,6 +36,13 @@ class TrackState(enum.IntEnum):
     COASTING = 2
 
 
+def is_published(state: TrackState, publish_tentative: bool = False) -> bool:
+    """The node's one rule for which tracks it publishes: confirmed and coasting
+    ones (the tracker reports coasting tracks only within report_coasting_s),
+    tentative ones only on request. The tracking evaluation scores the same set."""
+    return publish_tentative or state != TrackState.TENTATIVE
+
+
 def _check_range(name: str, value: int, low: int, high: int) -> None:
     if not low <= value <= high:
         raise ValueError(f"{name} must be in [{low}, {high}], got {value!r}")

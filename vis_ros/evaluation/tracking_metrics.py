@@ -14,12 +14,11 @@ from scipy.optimize import linear_sum_assignment
 
 
 def published_masks(instances, height: int, width: int) -> dict[int, np.ndarray]:
-    """track id -> full-image mask of what the node publishes by default: every
-    reported instance but tentative ones (confirmed, and coasting within the
-    tracker's report_coasting_s). Tracking is scored on exactly that output."""
-    from vis_ros.core.instances import TrackState
+    """track id -> full-image mask of what the node publishes by default
+    (`is_published`): tracking is scored on exactly that output."""
+    from vis_ros.core.instances import is_published
 
-    return {i.track_id: i.full_mask(height, width) for i in instances if i.state != TrackState.TENTATIVE}
+    return {i.track_id: i.full_mask(height, width) for i in instances if is_published(i.state)}
 
 
 def score_playback(frames, stamp_to_index: dict[int, int], dataset, skip_stamps=()) -> SequenceRecorder:

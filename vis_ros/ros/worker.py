@@ -20,7 +20,7 @@ from vis_ros.core.engine.errors import EngineError
 from vis_ros.core.engine.segmenter import Segmenter
 from vis_ros.core.frame_slot import LatestFrameSlot
 from vis_ros.core.input_watch import InputWatch
-from vis_ros.core.instances import InstanceFrame, TrackState
+from vis_ros.core.instances import InstanceFrame, is_published
 from vis_ros.core.model_path import resolve_model
 from vis_ros.core.overlay import draw_overlay
 from vis_ros.core.pipeline import SegmentTrackPipeline
@@ -186,7 +186,7 @@ class PipelineWorker:
     def _filter(self, frame: InstanceFrame, values: dict) -> InstanceFrame:
         wanted = {c for c in values["class_filter"] if c}
         keep = [i for i in frame.instances
-                if (values["publish_tentative"] or i.state != TrackState.TENTATIVE)
+                if is_published(i.state, values["publish_tentative"])
                 and (not wanted or i.class_name in wanted)]
         return InstanceFrame(frame.stamp_ns, frame.frame_id, frame.height, frame.width, frame.keyframe, keep)
 
