@@ -9,6 +9,7 @@ import onnx
 import pytest
 
 from vis_ros.cli import main
+from vis_ros.core.instances import TrackState
 from vis_ros.core.model_path import default_model_path
 
 # Floors a little under the model card's figures (measured on 300 frames), for a
@@ -124,6 +125,8 @@ def test_process_bag_output_reads_back_as_vis_ros_messages(tmp_path):
         for _, _, raw in reader.messages(connections=conns):
             frames.append(frame_from_msg(deserialize_message(bytes(raw), InstanceArray)))
     assert len(frames) == 6 and any(f.instances for f in frames)
+    # As the node publishes by default: no tentative tracks.
+    assert all(i.state != TrackState.TENTATIVE for f in frames for i in f.instances)
     assert frames[-1].width == 640 and frames[-1].frame_id == "camera_color_optical_frame"
 
 

@@ -18,7 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=0, help="ONNX Runtime intra-op threads")
     parser.add_argument("--tracking", action="store_true",
                         help="also evaluate tracking (HOTA, IDF1, ID switches) and keyframe propagation")
-    parser.add_argument("--sequences", type=int, default=6, help="tracking: sim sequences")
+    parser.add_argument("--sequences", type=int, default=30, help="tracking: sim sequences")
     parser.add_argument("--sequence-frames", type=int, default=90, help="tracking: frames per sequence")
     parser.add_argument("--fusion", action="store_true",
                         help="also evaluate depth fusion against sim 3D ground truth")

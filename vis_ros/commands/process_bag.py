@@ -16,24 +16,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--image-topic", default="/camera/color/image_raw")
     parser.add_argument("--model", default=None, help="ONNX or engine (default: embedded)")
     parser.add_argument("--keyframe-interval", type=int, default=1)
-    parser.add_argument("--score", type=float, default=0.4)
+    parser.add_argument("--score", type=float, default=None,
+                        help="score_threshold (default: the node's)")
 
 
 def run(args: argparse.Namespace) -> int:
     from rosbags.rosbag2 import Reader
     from tqdm import tqdm
 
-    from vis_ros.core.engine.decoder import DecoderConfig
     from vis_ros.core.engine.segmenter import Segmenter
     from vis_ros.core.model_path import resolve_model
     from vis_ros.core.pipeline import PipelineConfig, SegmentTrackPipeline
-    from vis_ros.core.tracking.config import TrackerConfig
     from vis_ros.core.tracking.tracker import Tracker
     from vis_ros.io.bag_process import process_bag
+    from vis_ros.ros import parameters
 
-    segmenter = Segmenter(resolve_model(args.model),
-                          decoder=DecoderConfig(score_threshold=0.1, class_agnostic_nms=True))
-    pipeline = SegmentTrackPipeline(segmenter, Tracker(TrackerConfig(high_score=max(args.score, 0.1))),
+    # The node's pipeline at its default parameters, but for the ones given here.
+    values = parameters.default_values()
+    if args.score is not None:
+        values["score_threshold"] = args.score
+    segmenter = Segmenter(resolve_model(args.model), decoder=parameters.decoder_config(values))
+    pipeline = SegmentTrackPipeline(segmenter, Tracker(parameters.tracker_config(values)),
                                     PipelineConfig(keyframe_interval=args.keyframe_interval))
     with Reader(args.bag_in) as reader:
         total = sum(c.msgcount for c in reader.connections if c.topic == args.image_topic)

@@ -7,7 +7,6 @@ import time
 
 import numpy as np
 
-from vis_ros.core.engine.decoder import DecoderConfig
 from vis_ros.core.engine.segmenter import Segmenter
 from vis_ros.core.pipeline import PipelineConfig, SegmentTrackPipeline
 from vis_ros.core.sim.scene import SimOptions
@@ -15,9 +14,13 @@ from vis_ros.core.sim.sequence import generate_sequence
 from vis_ros.core.tracking.tracker import Tracker
 from vis_ros.core.sim.ground_truth import gt_masks
 from vis_ros.evaluation.tracking_metrics import SequenceRecorder, published_masks, summarize
+from vis_ros.ros import parameters
 
 TRACKING_SEED_BASE = 2_000_000  # far from training (0..) and detection eval (1_000_000..)
 TRACKING_SIM = SimOptions(objects=10, object_speed=0.25)
+# Scored as the node runs by default: its parameters build the decoder and tracker
+# (class-agnostic NMS, detections down to track_low_score for the second pass).
+NODE_DEFAULTS = parameters.default_values()
 
 
 def tracking_sequences(count: int, frames: int, options: SimOptions = TRACKING_SIM):
@@ -37,7 +40,8 @@ class ModeRun:
         self.stage_totals: dict[str, list[float]] = {}
 
     def add_sequence(self, frames) -> None:
-        pipeline = SegmentTrackPipeline(self.segmenter, Tracker(), self.config)
+        pipeline = SegmentTrackPipeline(self.segmenter, Tracker(parameters.tracker_config(NODE_DEFAULTS)),
+                                        self.config)
         rec = SequenceRecorder()
         for f in frames:
             t0 = time.perf_counter()
@@ -65,12 +69,10 @@ class ModeRun:
         return result
 
 
-def evaluate_tracking(model_path, sequences: int = 6, frames: int = 90, intervals=(1, 3),
+def evaluate_tracking(model_path, sequences: int = 30, frames: int = 90, intervals=(1, 3),
                       threads: int = 0) -> dict:
-    # As the node runs by default: class-agnostic NMS (one object, one track), and
-    # detections down to track_low_score for the tracker's second pass.
     segmenter = Segmenter(model_path, intra_op_threads=threads,
-                          decoder=DecoderConfig(score_threshold=0.1, class_agnostic_nms=True))
+                          decoder=parameters.decoder_config(NODE_DEFAULTS))
     segmenter.warm_up(3)
     runs = {f"keyframe_every_{k}" if k > 1 else "frame_by_frame":
             ModeRun(segmenter, PipelineConfig(keyframe_interval=k)) for k in intervals}

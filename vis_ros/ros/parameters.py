@@ -33,13 +33,14 @@ PARAMS = (
               choices=("auto", "cpu", "cuda")),
     ParamSpec("threads", 0, "ONNX Runtime intra-op threads (0: all cores)", 0, 64, read_only=True),
     ParamSpec("labels_file", "", "class names, one per line (overrides model metadata)", read_only=True),
-    ParamSpec("score_threshold", 0.4, "minimum detection score", 0.0, 1.0),
+    ParamSpec("score_threshold", 0.4, "minimum score for a detection to start or lead a track"
+              " (lower-scored ones down to track_low_score only extend tracks)", 0.0, 1.0),
     ParamSpec("nms_iou", 0.5, "NMS IoU threshold", 0.0, 1.0),
     ParamSpec("class_agnostic_nms", True, "suppress overlapping boxes across classes (one object, one instance)"),
     ParamSpec("mask_threshold", 0.5, "mask probability threshold", 0.01, 0.99),
     ParamSpec("max_instances", 100, "maximum instances per image", 1, 1000),
     ParamSpec("class_filter", [""], "only publish these class names (empty: all)"),
-    ParamSpec("track_high_score", 0.5, "tracker: score for first-pass matching and new tracks", 0.0, 1.0),
+    ParamSpec("track_high_score", 0.4, "tracker: score for first-pass matching and new tracks", 0.0, 1.0),
     ParamSpec("track_low_score", 0.1, "tracker: lowest score used to extend tracks", 0.0, 1.0),
     ParamSpec("track_min_hits", 2, "tracker: matches before a track is confirmed", 1, 100),
     ParamSpec("track_confirm_score", 0.6, "tracker: a new track this confident is confirmed at once"
@@ -90,6 +91,12 @@ def validate(values: dict[str, Any]) -> str | None:
     except ValueError as exc:
         return str(exc)
     return None
+
+
+def default_values() -> dict:
+    """Every parameter at its default: the node as shipped, for tools that run
+    the same pipeline outside ROS (evaluation, process-bag)."""
+    return {spec.name: spec.default for spec in PARAMS}
 
 
 def decoder_config(v: dict) -> DecoderConfig:

@@ -10,7 +10,9 @@ class TrackerConfig:
     Parameters
     ----------
     high_score : detections at or above it drive the first association pass
-        and may start tracks.
+        and may start tracks. The embedded model often scores partly hidden
+        objects 0.4-0.5: on 60 tuning sequences 0.4 gave IDF1 0.9535 against
+        0.9495 for 0.5 with as many ID switches (0.35: 0.9533, more switches).
     low_score : detections in [low_score, high_score) only extend existing
         confirmed tracks (ByteTrack's second pass), never start new ones.
     min_hits : consecutive matches before a tentative track is confirmed.
@@ -36,7 +38,7 @@ class TrackerConfig:
     cost : association cost by name (see tracking.association.COSTS).
     """
 
-    high_score: float = 0.5
+    high_score: float = 0.4
     low_score: float = 0.1
     min_hits: int = 2
     confirm_score: float = 0.6
