@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from vis_ros.ros.parameters import BY_NAME, PARAMS
+from vis_ros.core.tracking.config import TrackerConfig
+from vis_ros.ros.parameters import BY_NAME, PARAMS, default_values, tracker_config
 
 ROOT = Path(__file__).resolve().parents[1]
 LAUNCH = ROOT / "launch" / "vis_ros.launch.py"
@@ -48,6 +49,11 @@ def test_launch_gives_the_node_a_fastdds_profile_with_large_shared_memory_segmen
     shm = [d for d in root.iterfind(".//p:transport_descriptor", ns) if d.findtext("p:type", namespaces=ns) == "SHM"]
     assert len(shm) == 1
     assert int(shm[0].findtext("p:segment_size", namespaces=ns)) >= 2 * 1280 * 720 * 3  # two 720p images
+
+
+def test_node_defaults_build_the_core_default_tracker():
+    # What the evaluation scores (the node's defaults) is what Tracker() runs.
+    assert tracker_config(default_values()) == TrackerConfig()
 
 
 def test_parameter_file_lists_every_parameter_with_its_default():

@@ -26,6 +26,8 @@ class ParamSpec:
     choices: tuple[str, ...] = ()
 
 
+_TRACKER = TrackerConfig()  # the tracker's defaults are the core's, not a second copy
+
 PARAMS = (
     ParamSpec("model", "", "ONNX model or TensorRT engine; empty = the embedded default model", read_only=True),
     ParamSpec("backend", "auto", "inference backend", read_only=True, choices=("auto", "onnxruntime", "tensorrt")),
@@ -40,15 +42,18 @@ PARAMS = (
     ParamSpec("mask_threshold", 0.5, "mask probability threshold", 0.01, 0.99),
     ParamSpec("max_instances", 100, "maximum instances per image", 1, 1000),
     ParamSpec("class_filter", [""], "only publish these class names (empty: all)"),
-    ParamSpec("track_high_score", 0.4, "tracker: score for first-pass matching and new tracks", 0.0, 1.0),
-    ParamSpec("track_low_score", 0.1, "tracker: lowest score used to extend tracks", 0.0, 1.0),
-    ParamSpec("track_min_hits", 2, "tracker: matches before a track is confirmed", 1, 100),
-    ParamSpec("track_confirm_score", 0.6, "tracker: a new track this confident is confirmed at once"
-              " (1.0: always wait for track_min_hits)", 0.0, 1.0),
-    ParamSpec("track_max_age", 1.0, "tracker: seconds a lost track coasts (kept for matching)", 0.0, 30.0),
-    ParamSpec("track_report_coasting", 0.05, "tracker: seconds a lost track is still published with its"
-              " predicted box and mask (state COASTING); up to track_max_age", 0.0, 30.0),
-    ParamSpec("track_reid_window", 3.0, "tracker: seconds a removed track can be re-identified", 0.0, 60.0),
+    ParamSpec("track_high_score", _TRACKER.high_score, "tracker: score for first-pass matching and new tracks",
+              0.0, 1.0),
+    ParamSpec("track_low_score", _TRACKER.low_score, "tracker: lowest score used to extend tracks", 0.0, 1.0),
+    ParamSpec("track_min_hits", _TRACKER.min_hits, "tracker: matches before a track is confirmed", 1, 100),
+    ParamSpec("track_confirm_score", _TRACKER.confirm_score, "tracker: a new track this confident is confirmed"
+              " at once (1.0: always wait for track_min_hits)", 0.0, 1.0),
+    ParamSpec("track_max_age", _TRACKER.max_age_s, "tracker: seconds a lost track coasts (kept for matching)",
+              0.0, 30.0),
+    ParamSpec("track_report_coasting", _TRACKER.report_coasting_s, "tracker: seconds a lost track is still"
+              " published with its predicted box and mask (state COASTING); up to track_max_age", 0.0, 30.0),
+    ParamSpec("track_reid_window", _TRACKER.reid_window_s, "tracker: seconds a removed track can be re-identified",
+              0.0, 60.0),
     ParamSpec("publish_tentative", False, "also publish tracks not yet confirmed"),
     ParamSpec("keyframe_interval", 1, "run the engine every N frames, propagate masks with optical flow between", 1, 100),
     ParamSpec("use_depth", False, "subscribe to aligned depth + camera_info and publish 3D instances",
