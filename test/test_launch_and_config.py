@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from vis_ros.core.tracking.config import TrackerConfig
-from vis_ros.ros.parameters import BY_NAME, PARAMS, default_values, tracker_config
+from vis_ros.ros.parameters import BY_NAME, PARAMS, default_values, shadowed_settings, tracker_config
 
 ROOT = Path(__file__).resolve().parents[1]
 LAUNCH = ROOT / "launch" / "vis_ros.launch.py"
@@ -54,6 +54,17 @@ def test_launch_gives_the_node_a_fastdds_profile_with_large_shared_memory_segmen
 def test_node_defaults_build_the_core_default_tracker():
     # What the evaluation scores (the node's defaults) is what Tracker() runs.
     assert tracker_config(default_values()) == TrackerConfig()
+
+
+def test_a_threshold_shadowed_by_another_is_named():
+    values = default_values()
+    assert shadowed_settings(values) == []
+    values.update(track_high_score=0.3, track_low_score=0.45, track_report_coasting=2.0)
+    notes = shadowed_settings(values)
+    assert len(notes) == 3
+    assert "track_high_score 0.3 is below score_threshold 0.4: tracks start and lead from 0.4" in notes[0]
+    assert notes[1].startswith("track_low_score 0.45 is above the start score 0.4")
+    assert notes[2].startswith("track_report_coasting 2.0 is longer than track_max_age 1.0")
 
 
 def test_parameter_file_lists_every_parameter_with_its_default():

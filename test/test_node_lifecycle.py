@@ -55,7 +55,7 @@ def test_configure_fails_clearly_for_a_missing_or_corrupt_model(rclpy_context, t
     node.destroy_node()
 
 
-def test_parameters_are_validated_with_messages_naming_them(rclpy_context):
+def test_parameters_are_validated_with_messages_naming_them(rclpy_context, capfd):
     node = _node(rclpy_context)
     (bad_range,) = node.set_parameters([Parameter("nms_iou", value=1.5)])
     assert not bad_range.successful and "nms_iou" in bad_range.reason
@@ -65,6 +65,10 @@ def test_parameters_are_validated_with_messages_naming_them(rclpy_context):
     assert not choice.successful and "keyframe_interval" in choice.reason
     (ok,) = node.set_parameters([Parameter("score_threshold", value=0.6)])
     assert ok.successful
+    # Accepted, but shadowed by score_threshold: the log says so.
+    (shadowed,) = node.set_parameters([Parameter("track_high_score", value=0.3)])
+    assert shadowed.successful
+    assert "track_high_score 0.3 is below score_threshold 0.6" in capfd.readouterr().err
     node.destroy_node()
 
 

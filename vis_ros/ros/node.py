@@ -42,9 +42,14 @@ class VisRosNode(LifecycleNode):
         reason = P.validate(candidate)
         if reason is not None:
             return SetParametersResult(successful=False, reason=reason)
+        self._warn_shadowed(candidate)
         if self.worker is not None:
             self.worker.apply_parameters(candidate)
         return SetParametersResult(successful=True)
+
+    def _warn_shadowed(self, values: dict) -> None:
+        for note in P.shadowed_settings(values):
+            self.get_logger().warning(note)
 
     # -- lifecycle ----------------------------------------------------------------
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
@@ -55,6 +60,7 @@ class VisRosNode(LifecycleNode):
         if reason is not None:
             self.get_logger().error(f"configure failed: {reason}")
             return TransitionCallbackReturn.FAILURE
+        self._warn_shadowed(values)
         try:
             self.worker = PipelineWorker(self, values)
         except Exception as exc:  # engine load errors name file and cause

@@ -98,6 +98,23 @@ def validate(values: dict[str, Any]) -> str | None:
     return None
 
 
+def shadowed_settings(v: dict) -> list[str]:
+    """Valid settings that another one overrides: worth a warning, not a refusal
+    (a user lowering one of two thresholds and seeing no change is left guessing)."""
+    notes = []
+    start = max(v["track_high_score"], v["score_threshold"])
+    if v["track_high_score"] < v["score_threshold"]:
+        notes.append(f"track_high_score {v['track_high_score']} is below score_threshold"
+                     f" {v['score_threshold']}: tracks start and lead from {start}; lower both")
+    if v["track_low_score"] > start:
+        notes.append(f"track_low_score {v['track_low_score']} is above the start score {start}:"
+                     " no second pass for low-score detections")
+    if v["track_report_coasting"] > v["track_max_age"]:
+        notes.append(f"track_report_coasting {v['track_report_coasting']} is longer than track_max_age"
+                     f" {v['track_max_age']}: lost tracks are removed after track_max_age")
+    return notes
+
+
 def default_values() -> dict:
     """Every parameter at its default: the node as shipped, for tools that run
     the same pipeline outside ROS (evaluation, process-bag)."""
