@@ -47,3 +47,17 @@ def test_frame_rejects_negative_stamp():
 def test_instance3d_needs_four_quaternion_values():
     with pytest.raises(ValueError, match="orientation needs 4 values"):
         Instance3D(1, 0, "ball", 0.9, (0, 0, 1), (0, 0, 1), (1, 1, 1), (0, 0, 0), 10, 1.0)
+
+
+def test_published_frame_drops_tentative_tracks_and_keeps_wanted_classes():
+    frame = InstanceFrame(5, "cam", 10, 10, True, [
+        _instance(track_id=1, state=TrackState.CONFIRMED),
+        _instance(track_id=2, state=TrackState.TENTATIVE),
+        _instance(track_id=3, state=TrackState.COASTING, class_name="cup"),
+    ])
+    assert [i.track_id for i in frame.published().instances] == [1, 3]
+    assert [i.track_id for i in frame.published(publish_tentative=True).instances] == [1, 2, 3]
+    assert [i.track_id for i in frame.published(class_names=["cup", ""]).instances] == [3]
+    assert [i.track_id for i in frame.published(class_names=[""]).instances] == [1, 3]  # "": no filter
+    kept = frame.published()
+    assert (kept.stamp_ns, kept.frame_id, kept.height, kept.width, kept.keyframe) == (5, "cam", 10, 10, True)

@@ -7,7 +7,7 @@ messages losslessly. Lengths are metres; pixel boxes are integer pixels.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -138,6 +138,14 @@ class InstanceFrame:
         _check_range("width", self.width, 0, _UINT32_MAX)
         _check_text("frame_id", self.frame_id)
         object.__setattr__(self, "instances", tuple(self.instances))
+
+    def published(self, publish_tentative: bool = False, class_names=()) -> "InstanceFrame":
+        """The instances the node publishes (`is_published`), of `class_names` only
+        when given: one filter for the node and for process-bag."""
+        wanted = {c for c in class_names if c}
+        keep = [i for i in self.instances if is_published(i.state, publish_tentative)
+                and (not wanted or i.class_name in wanted)]
+        return replace(self, instances=keep)
 
 
 Vector3 = tuple[float, float, float]

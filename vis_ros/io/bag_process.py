@@ -6,7 +6,6 @@ files, so the output bag plays back to any ROS 2 node that has vis_ros built.
 """
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +13,6 @@ from rosbags.rosbag2 import Reader, StoragePlugin, Writer
 from rosbags.typesys import get_types_from_msg
 
 from vis_ros.core.image_codec import colour_to_rgb
-from vis_ros.core.instances import is_published
 from vis_ros.core.labels import label_image
 from vis_ros.core.mask_codec import encode_runs
 from vis_ros.io.bag_export import COLOR_TOPIC, _header, image_message, typestore
@@ -87,8 +85,7 @@ def process_bag(pipeline, bag_in: Path, bag_out: Path, image_topic: str = COLOR_
                 continue
             stamp = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
             frame = pipeline.process(np.ascontiguousarray(rgb), stamp, msg.header.frame_id).frame
-            # What the node publishes by default: tentative tracks stay internal.
-            frame = replace(frame, instances=[i for i in frame.instances if is_published(i.state)])
+            frame = frame.published()  # what the node publishes by default: no tentative tracks
             writer.write(out_instances, timestamp,
                          store.serialize_cdr(instance_array_message(types, frame), "vis_ros/msg/InstanceArray"))
             labels = label_image(frame.instances, frame.height, frame.width)

@@ -20,7 +20,7 @@ from vis_ros.core.engine.errors import EngineError
 from vis_ros.core.engine.segmenter import Segmenter
 from vis_ros.core.frame_slot import LatestFrameSlot
 from vis_ros.core.input_watch import InputWatch
-from vis_ros.core.instances import InstanceFrame, is_published
+from vis_ros.core.instances import InstanceFrame
 from vis_ros.core.model_path import resolve_model
 from vis_ros.core.overlay import draw_overlay
 from vis_ros.core.pipeline import SegmentTrackPipeline
@@ -152,7 +152,7 @@ class PipelineWorker:
                 self.pipeline.reset()
                 out = self.pipeline.process(rgb, stamp_ns, frame_id)
             values = self.values
-        frame = self._filter(out.frame, values)
+        frame = out.frame.published(values["publish_tentative"], values["class_filter"])
         t1 = time.perf_counter()
         self.publishers["instances"].publish(serialize_instance_array(frame))
         if values["publish_labels"] and self.publishers["labels"].get_subscription_count() > 0:
@@ -182,13 +182,6 @@ class PipelineWorker:
             self.counters["frames_without_3d"] += 1
             self.last_error = str(exc)
             self.node.get_logger().error(f"3D skipped: {exc}", throttle_duration_sec=2.0)
-
-    def _filter(self, frame: InstanceFrame, values: dict) -> InstanceFrame:
-        wanted = {c for c in values["class_filter"] if c}
-        keep = [i for i in frame.instances
-                if is_published(i.state, values["publish_tentative"])
-                and (not wanted or i.class_name in wanted)]
-        return InstanceFrame(frame.stamp_ns, frame.frame_id, frame.height, frame.width, frame.keyframe, keep)
 
     def _record(self, out, stamp_ns: int, received: float, convert_s: float, publish_s: float) -> None:
         self.counters["frames_processed"] += 1
