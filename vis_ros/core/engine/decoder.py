@@ -81,6 +81,7 @@ class Decoder:
     def __init__(self, class_names: tuple[str, ...], config: DecoderConfig = DecoderConfig()):
         self.class_names = tuple(class_names)
         self.config = config
+        self._tanh_threshold = np.float32(2.0 * config.mask_threshold - 1.0)
 
     def __call__(self, detections: np.ndarray, prototypes: np.ndarray,
                  letterbox: Letterbox) -> list[Detection]:
@@ -89,9 +90,12 @@ class Decoder:
         anchors, boxes_in, scores, classes = select_detections(detections, nc, self.config)
         if anchors.size == 0:
             return []
-        coefficients = detections[4 + nc:, anchors].T  # (K, nm)
+        # Halved: sigmoid(x) = (1 + tanh(x / 2)) / 2, and see _mask.
+        coefficients = detections[4 + nc:, anchors].T * np.float32(0.5)  # (K, nm)
         boxes_src = letterbox.boxes_to_source(boxes_in)
         rois = _pixel_rois(boxes_src)
+        scale = letterbox.scale / PROTO_STRIDE
+        warp = np.array([[scale, 0.0, 0.0], [0.0, scale, 0.0]], np.float32)  # offsets set per mask
         out = []
         for box, (left, top, right, bottom), coef, score, cid in zip(
                 boxes_src.tolist(), rois.tolist(), coefficients, scores.tolist(), classes.tolist()):
@@ -99,10 +103,20 @@ class Decoder:
                 continue
             roi = PixelBox(left, top, right - left, bottom - top)
             out.append(Detection(box=tuple(box), score=score, class_id=cid, class_name=self.class_names[cid],
-                                 roi=roi, mask=self._mask(coef, prototypes, roi, letterbox)))
+                                 roi=roi, mask=self._mask(coef, prototypes, roi, letterbox, warp)))
         return out
 
-    def _mask(self, coef, prototypes, roi: PixelBox, letterbox: Letterbox) -> np.ndarray:
+    def _mask(self, half_coef, prototypes, roi: PixelBox, letterbox: Letterbox, warp: np.ndarray) -> np.ndarray:
+        """Mask of one detection inside its ROI; `half_coef` is its coefficients / 2.
+
+        The probability sigmoid(x) is (1 + tanh(x / 2)) / 2: an affine map of
+        tanh(x / 2). Bilinear resampling commutes with affine maps (its weights
+        sum to 1), so resampling tanh(x / 2) and testing it against
+        2 * threshold - 1 selects the same pixels as resampling the
+        probability and testing it against the threshold, for one numpy
+        call per mask instead of four (each costs microseconds here).
+        `warp` (2x3) holds the frame's scale; this fills in the mask's offsets.
+        """
         nm, ph, pw = prototypes.shape
         s = letterbox.scale / PROTO_STRIDE
         # Prototype coordinate (pixel-centre convention) of source pixel column u:
@@ -114,18 +128,15 @@ class Decoder:
         cx0, cx1 = max(math.floor(px_first), 0), min(math.floor(px_last) + 2, pw)
         cy0, cy1 = max(math.floor(py_first), 0), min(math.floor(py_last) + 2, ph)
         crop = prototypes[:, cy0:cy1, cx0:cx1]
-        prob = (coef @ crop.reshape(nm, -1)).reshape(cy1 - cy0, cx1 - cx0)  # logits, then in place:
-        np.negative(prob, out=prob)
-        np.exp(prob, out=prob)
-        prob += 1.0
-        np.reciprocal(prob, out=prob)  # sigmoid
-        warp = np.array([[s, 0.0, px_first - cx0], [0.0, s, py_first - cy0]], np.float32)
+        prob = (half_coef @ crop.reshape(nm, -1)).reshape(cy1 - cy0, cx1 - cx0)  # logits / 2
+        np.tanh(prob, out=prob)  # 2 * sigmoid(logits) - 1
+        warp[0, 2], warp[1, 2] = px_first - cx0, py_first - cy0
         sampled = cv2.warpAffine(prob, warp, (roi.width, roi.height),
                                  flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                                  borderMode=cv2.BORDER_REPLICATE)
         # The ROI holds exactly the pixels whose centres lie in the box, so
         # thresholding it is also the crop to the box.
-        return sampled > self.config.mask_threshold
+        return sampled > self._tanh_threshold
 
 
 def _pixel_rois(boxes: np.ndarray) -> np.ndarray:
