@@ -38,8 +38,6 @@ class Track:
     roi: PixelBox
     mask: np.ndarray
     score: float
-    mean: np.ndarray
-    cov: np.ndarray
     last_update_ns: int
     state: TrackState = TrackState.TENTATIVE
     hits: int = 1
@@ -60,19 +58,19 @@ class Track:
         """A new mask whose pixel count the caller already knows."""
         self.roi, self.mask, self._area, self._area_of = roi, mask, area, mask
 
-    @property
-    def class_id(self) -> int:
-        return max(self.class_votes, key=self.class_votes.get)
+    class_id: int = -1  # the class with the most votes (summed scores): kept, as association reads it per frame
 
     def vote(self, class_id: int, class_name: str, score: float) -> None:
         self.class_votes[class_id] = self.class_votes.get(class_id, 0.0) + score
         self.class_names[class_id] = class_name
+        self.class_id = max(self.class_votes, key=self.class_votes.get)
 
 
 @dataclass(frozen=True)
 class _Lost:
     track: Track
     lost_ns: int
+    mean: np.ndarray  # its Kalman state when it was lost
 
 
 class _Masked:
@@ -87,18 +85,22 @@ class _Masked:
 
 
 class Tracker:
+    """Live tracks are `tracks`; their Kalman states are the rows of `_means` (N, 8)
+    and `_covs` (N, 3, 4), in the same order: kept as arrays across frames, so
+    predicting and correcting all tracks is one batched call each, with no
+    per-track gathering and scattering."""
+
     def __init__(self, config: TrackerConfig = TrackerConfig()):
         self.config = config
         self._similarity = COSTS[config.cost]
         self._next_id = 1
         self._frame = 0
-        self._last_ns: int | None = None
-        self.tracks: list[Track] = []
-        self._lost: list[_Lost] = []
+        self.reset()
 
     def reset(self) -> None:
         """Forget all tracks (IDs keep counting up: never reused within a run)."""
         self.tracks, self._lost, self._last_ns = [], [], None
+        self._means, self._covs = np.zeros((0, 8)), np.zeros((0, 3, 4))
 
     def update(self, detections: list[Detection], stamp_ns: int, image_hw: tuple[int, int],
                rgb: np.ndarray | None = None) -> list[Instance2D]:
@@ -113,14 +115,12 @@ class Tracker:
         pairs, free_tracks, free_high = self._match(self.tracks, predicted, high, cfg.min_similarity,
                                                     self._similarity)
         rows = [i for i in free_tracks if self.tracks[i].state != TrackState.TENTATIVE]
-        second = [self.tracks[i] for i in rows]
-        pairs2, _, _ = self._match(second, predicted[rows], low, 0.5, COSTS["box"])
-        matched = [(self.tracks[i], high[j]) for i, j in pairs] + [(second[i], low[j]) for i, j in pairs2]
-        self._apply_matches(matched, stamp_ns, rgb)
-        matched_ids = {id(t) for t, _ in matched}
-        self._handle_misses([t for t in self.tracks if id(t) not in matched_ids], stamp_ns)
-        for j in free_high:
-            self._start_or_revive(high[j], stamp_ns, rgb)
+        pairs2, _, _ = self._match([self.tracks[i] for i in rows], predicted[rows], low, 0.5, COSTS["box"])
+        matched = [i for i, _ in pairs] + [rows[i] for i, _ in pairs2]
+        self._apply_matches(matched, [high[j] for _, j in pairs] + [low[j] for _, j in pairs2], stamp_ns, rgb)
+        matched_rows = set(matched)
+        self._handle_misses([i for i in range(len(self.tracks)) if i not in matched_rows], stamp_ns)
+        self._start_or_revive([high[j] for j in free_high], stamp_ns, rgb)
         self._lost = [e for e in self._lost if (stamp_ns - e.lost_ns) * 1e-9 <= cfg.reid_window_s]
         return self._reported(stamp_ns)
 
@@ -138,19 +138,17 @@ class Tracker:
         dt = self._advance(stamp_ns)
         self._predict(dt, *image_hw, move_masks=False)
         kept, boxes, missed = [], [], []
-        for t in self.tracks:
+        for row, t in enumerate(self.tracks):
             w = moved.get(t.track_id)
             if w is None or w.roi.width == 0 or w.roi.height == 0:
-                missed.append(t)
+                missed.append(row)
                 continue
             t.take_mask(w.roi, w.mask, w.area)
-            kept.append(t)
+            kept.append(row)
             boxes.append((w.roi.x, w.roi.y, w.roi.x_end, w.roi.y_end))
         if kept:
-            means, covs = kalman.update(np.stack([t.mean for t in kept]), np.stack([t.cov for t in kept]),
-                                        kalman.xyxy_to_cxcywh(np.asarray(boxes, np.float64)))
-            for t, m, c in zip(kept, means, covs):
-                t.mean, t.cov = m, c
+            self._correct(kept, kalman.xyxy_to_cxcywh(np.asarray(boxes, np.float64)))
+            for t in (self.tracks[row] for row in kept):
                 if t.state != TrackState.COASTING:
                     t.last_update_ns = stamp_ns
                     # Followed by the flow since its last detection: that counts
@@ -179,16 +177,11 @@ class Tracker:
     def _predict(self, dt: float, height: int, width: int, move_masks: bool = True) -> np.ndarray:
         """Move every track to the new stamp; returns the states (one row per track)
         for association to reuse."""
-        if not self.tracks:
-            return np.zeros((0, 8))
-        means = np.stack([t.mean for t in self.tracks])
-        if dt <= 0:
-            return means
-        covs = np.stack([t.cov for t in self.tracks])
-        predicted, covs = kalman.predict(means, covs, dt)
-        shifts = np.rint(predicted[:, :2] - means[:, :2]).astype(int).tolist() if move_masks else []
-        for t, m, c in zip(self.tracks, predicted, covs):
-            t.mean, t.cov = m, c
+        if not self.tracks or dt <= 0:
+            return self._means
+        predicted, self._covs = kalman.predict(self._means, self._covs, dt)
+        shifts = np.rint(predicted[:, :2] - self._means[:, :2]).astype(int).tolist() if move_masks else []
+        self._means = predicted
         for t, (dx, dy) in zip(self.tracks, shifts):
             if dx or dy:  # carry the mask along with the predicted box
                 roi, rows, cols = shift_roi(t.roi, dx, dy, height, width)
@@ -208,14 +201,16 @@ class Tracker:
                     != np.array([d.det.class_id for d in dets])[None, :]).astype(float)
         return assign(sim, mismatch, min_similarity, self.config.class_penalty)
 
-    def _apply_matches(self, matched, stamp_ns, rgb) -> None:
-        if not matched:
+    def _correct(self, rows: list[int], boxes_cxcywh: np.ndarray) -> None:
+        """Kalman update of the tracks in `rows` with their measured boxes."""
+        self._means[rows], self._covs[rows] = kalman.update(self._means[rows], self._covs[rows], boxes_cxcywh)
+
+    def _apply_matches(self, rows: list[int], dets: list[_Masked], stamp_ns, rgb) -> None:
+        if not rows:
             return
-        tracks = [t for t, _ in matched]
-        boxes = kalman.xyxy_to_cxcywh(np.stack([d.xyxy for _, d in matched]))
-        means, covs = kalman.update(np.stack([t.mean for t in tracks]), np.stack([t.cov for t in tracks]), boxes)
-        for (t, d), m, c in zip(matched, means, covs):
-            t.mean, t.cov = m, c
+        self._correct(rows, kalman.xyxy_to_cxcywh(np.stack([d.xyxy for d in dets])))
+        for row, d in zip(rows, dets):
+            t = self.tracks[row]
             t.take_mask(d.roi, d.mask, d.area)
             t.score, t.last_update_ns = d.det.score, stamp_ns
             t.vote(d.det.class_id, d.det.class_name, d.det.score)
@@ -226,40 +221,50 @@ class Tracker:
                 t.descriptor = describe(rgb, t.roi, t.mask) if t.descriptor is None else \
                     _blend(t.descriptor, describe(rgb, t.roi, t.mask))
 
-    def _handle_misses(self, missed: list[Track], stamp_ns: int) -> None:
+    def _handle_misses(self, missed_rows: list[int], stamp_ns: int) -> None:
         removed = set()
-        for t in missed:
+        for row in missed_rows:
+            t = self.tracks[row]
             t.hits = 0
             if t.state == TrackState.TENTATIVE:
-                removed.add(id(t))
+                removed.add(row)
             elif (stamp_ns - t.last_update_ns) * 1e-9 > self.config.max_age_s:
-                removed.add(id(t))
-                self._lost.append(_Lost(t, stamp_ns))
+                removed.add(row)
+                self._lost.append(_Lost(t, stamp_ns, self._means[row].copy()))
             else:
                 t.state = TrackState.COASTING
         if removed:
-            self.tracks = [t for t in self.tracks if id(t) not in removed]
+            kept = [row for row in range(len(self.tracks)) if row not in removed]
+            self.tracks = [self.tracks[row] for row in kept]
+            self._means, self._covs = self._means[kept], self._covs[kept]
 
-    def _start_or_revive(self, d: _Masked, stamp_ns: int, rgb) -> None:
+    def _start_or_revive(self, dets: list[_Masked], stamp_ns: int, rgb) -> None:
+        """A track per unmatched high-score detection: an old ID from the gallery
+        when one fits, else a new one; each starts from a fresh Kalman state."""
+        if not dets:
+            return
+        means, covs = kalman.initiate(kalman.xyxy_to_cxcywh(np.stack([d.xyxy for d in dets])))
+        self._means, self._covs = np.concatenate([self._means, means]), np.concatenate([self._covs, covs])
+        for d in dets:
+            self.tracks.append(self._revive_or_new(d, stamp_ns, rgb))
+
+    def _revive_or_new(self, d: _Masked, stamp_ns: int, rgb) -> Track:
         descriptor = describe(rgb, d.roi, d.mask) if rgb is not None else None
-        mean, cov = kalman.initiate(kalman.xyxy_to_cxcywh(d.xyxy[None]))
         old = self._reidentify(d, descriptor, stamp_ns)
         if old is not None:
-            old.mean, old.cov = mean[0], cov[0]
             old.take_mask(d.roi, d.mask, d.area)
             old.score, old.last_update_ns = d.det.score, stamp_ns
             old.state, old.hits = TrackState.CONFIRMED, self.config.min_hits
             old.vote(d.det.class_id, d.det.class_name, d.det.score)
-            self.tracks.append(old)
-            return
+            return old
         track = Track(track_id=self._next_id, birth_frame=self._frame, roi=d.roi, mask=d.mask,
-                      score=d.det.score, mean=mean[0], cov=cov[0], last_update_ns=stamp_ns,
+                      score=d.det.score, last_update_ns=stamp_ns,
                       descriptor=descriptor, _area=d.area, _area_of=d.mask)
         track.vote(d.det.class_id, d.det.class_name, d.det.score)
         if self.config.min_hits <= 1 or d.det.score >= self.config.confirm_score:
             track.state = TrackState.CONFIRMED
         self._next_id += 1
-        self.tracks.append(track)
+        return track
 
     def _reidentify(self, d: _Masked, descriptor, stamp_ns: int) -> Track | None:
         best, best_sim = None, self.config.reid_min_similarity
@@ -269,9 +274,10 @@ class Tracker:
             if t.class_id != d.det.class_id:
                 continue
             gap = (stamp_ns - t.last_update_ns) * 1e-9
-            expected = t.mean[:2] + t.mean[4:6] * min(gap, 1.0)
-            reach = 3.0 * float(np.hypot(t.mean[2], t.mean[3])) + 50.0
-            if np.hypot(*(centre - expected)) > reach and np.hypot(*(centre - t.mean[:2])) > reach:
+            mean = entry.mean
+            expected = mean[:2] + mean[4:6] * min(gap, 1.0)
+            reach = 3.0 * float(np.hypot(mean[2], mean[3])) + 50.0
+            if np.hypot(*(centre - expected)) > reach and np.hypot(*(centre - mean[:2])) > reach:
                 continue
             s = similarity(descriptor, t.descriptor)
             if s >= best_sim:
