@@ -58,6 +58,11 @@ class PixelBox:
     height: int
 
     def __post_init__(self) -> None:
+        # One chained test first: boxes are made per instance per frame, and
+        # the per-field checks (for the message) cost more than the test.
+        if 0 <= self.x <= _UINT32_MAX and 0 <= self.y <= _UINT32_MAX \
+                and 0 <= self.width <= _UINT32_MAX and 0 <= self.height <= _UINT32_MAX:
+            return
         for name in ("x", "y", "width", "height"):
             _check_range(f"PixelBox.{name}", getattr(self, name), 0, _UINT32_MAX)
 
@@ -84,13 +89,16 @@ class Instance2D:
     mask: np.ndarray = field(repr=False)
 
     def __post_init__(self) -> None:
-        _check_range("track_id", self.track_id, 1, _UINT64_MAX)
-        _check_range("class_id", self.class_id, 0, _UINT16_MAX)
-        _check_range("age", self.age, 0, _UINT32_MAX)
+        if not (1 <= self.track_id <= _UINT64_MAX and 0 <= self.class_id <= _UINT16_MAX
+                and 0 <= self.age <= _UINT32_MAX):  # one test on the hot path, then the message
+            _check_range("track_id", self.track_id, 1, _UINT64_MAX)
+            _check_range("class_id", self.class_id, 0, _UINT16_MAX)
+            _check_range("age", self.age, 0, _UINT32_MAX)
         _check_text("class_name", self.class_name)
         if not 0.0 <= self.score <= 1.0:
             raise ValueError(f"score must be in [0, 1], got {self.score!r}")
-        object.__setattr__(self, "state", TrackState(self.state))
+        if type(self.state) is not TrackState:
+            object.__setattr__(self, "state", TrackState(self.state))
         if self.mask.dtype != bool:
             raise ValueError(f"mask must be bool, got {self.mask.dtype}")
         if self.mask.shape != (self.box.height, self.box.width):

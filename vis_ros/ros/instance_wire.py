@@ -29,9 +29,12 @@ _ENCAPSULATION_CDR_LE = b"\x00\x01\x00\x00"
 _STAMP = struct.Struct("<4siI")  # encapsulation, header.stamp.sec, header.stamp.nanosec
 _SIZE = struct.Struct("<IIB")  # height, width, keyframe
 _COUNT = struct.Struct("<I")
-_ID = struct.Struct("<QH")  # id, class_id
-_SCORE = struct.Struct("<dB")  # score, state
-_ROI = struct.Struct("<IIIIIB")  # age, roi.x_offset, y_offset, height, width, do_rectify
+# Per instance, from an 8-aligned offset: id, class_id, (2 pad), class_name length.
+_HEAD = struct.Struct("<QH2xI")
+# From the next 8-aligned offset: score, state, (3 pad), age, roi.x_offset, y_offset,
+# height, width, do_rectify, (3 pad), mask_runs count. The pads inside are fixed,
+# so one pack replaces five (the node writes this for every instance of every frame).
+_BODY = struct.Struct("<dB3xIIIIIB3xI")
 _ZEROS = bytes(8)
 
 
@@ -61,15 +64,14 @@ def serialize_instance_array(frame: InstanceFrame) -> bytes:
     out += _COUNT.pack(len(frame.instances))
     for instance in frame.instances:
         _pad(out, 8)
-        out += _ID.pack(instance.track_id, instance.class_id)
-        _string(out, instance.class_name)
+        name = instance.class_name.encode("utf-8")
+        out += _HEAD.pack(instance.track_id, instance.class_id, len(name) + 1)
+        out += name
+        out += b"\x00"
         _pad(out, 8)
-        out += _SCORE.pack(instance.score, instance.state)
-        _pad(out, 4)
         box = instance.box
-        out += _ROI.pack(instance.age, box.x, box.y, box.height, box.width, False)
         runs = encode_runs(instance.mask)
-        _pad(out, 4)
-        out += _COUNT.pack(runs.size)
+        out += _BODY.pack(instance.score, instance.state, instance.age, box.x, box.y, box.height, box.width,
+                          False, runs.size)
         out += runs.astype("<u4", copy=False).tobytes()
     return bytes(out)
