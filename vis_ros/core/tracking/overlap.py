@@ -12,15 +12,28 @@ from vis_ros.core.instances import PixelBox
 
 
 def box_iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU of xyxy boxes, (N, 4) x (M, 4) -> (N, M)."""
+    """IoU of xyxy boxes, (N, 4) x (M, 4) -> (N, M).
+
+    Plain ufuncs with `out=` (no np.clip / .prod wrappers): the tracker calls
+    this every frame on a few boxes, where each numpy call's overhead is
+    the cost.
+    """
     if len(a) == 0 or len(b) == 0:
         return np.zeros((len(a), len(b)))
-    lt = np.maximum(a[:, None, :2], b[None, :, :2])
-    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.clip(rb - lt, 0, None).prod(-1)
-    area_a = np.clip(a[:, 2:] - a[:, :2], 0, None).prod(-1)
-    area_b = np.clip(b[:, 2:] - b[:, :2], 0, None).prod(-1)
-    return inter / (area_a[:, None] + area_b[None, :] - inter + 1e-9)
+    overlap = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    overlap -= np.maximum(a[:, None, :2], b[None, :, :2])
+    np.maximum(overlap, 0.0, out=overlap)
+    inter = overlap[..., 0] * overlap[..., 1]
+    union = _area(a)[:, None] + _area(b)[None, :]
+    union -= inter
+    union += 1e-9
+    return np.divide(inter, union, out=inter)
+
+
+def _area(boxes: np.ndarray) -> np.ndarray:
+    size = boxes[:, 2:] - boxes[:, :2]
+    np.maximum(size, 0.0, out=size)
+    return size[:, 0] * size[:, 1]
 
 
 def mask_intersection(roi_a: PixelBox, mask_a: np.ndarray, roi_b: PixelBox, mask_b: np.ndarray) -> int:
