@@ -42,6 +42,21 @@ def test_configure_activate_deactivate_cleanup(rclpy_context):
     node.destroy_node()
 
 
+def test_configure_sets_opencv_threads_for_the_process(rclpy_context):
+    import cv2
+
+    before = cv2.getNumThreads()
+    cv2.setNumThreads(3)  # anything else, so the assertion below can fail
+    try:
+        node = _node(rclpy_context, opencv_threads=1)
+        assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS
+        assert cv2.getNumThreads() == 1
+        node.trigger_cleanup()
+        node.destroy_node()
+    finally:
+        cv2.setNumThreads(before)
+
+
 def test_configure_fails_clearly_for_a_missing_or_corrupt_model(rclpy_context, tmp_path, capfd):
     node = _node(rclpy_context, model=str(tmp_path / "none.onnx"))
     assert node.trigger_configure() == TransitionCallbackReturn.FAILURE

@@ -35,6 +35,7 @@ def run(args: argparse.Namespace) -> int:
     values = parameters.default_values()
     if args.score is not None:
         values["score_threshold"] = args.score
+    parameters.apply_opencv_threads(values)
     segmenter = Segmenter(resolve_model(args.model), decoder=parameters.decoder_config(values))
     pipeline = SegmentTrackPipeline(segmenter, Tracker(parameters.tracker_config(values)),
                                     PipelineConfig(keyframe_interval=args.keyframe_interval))

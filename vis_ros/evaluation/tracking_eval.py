@@ -71,6 +71,7 @@ class ModeRun:
 
 def evaluate_tracking(model_path, sequences: int = 30, frames: int = 90, intervals=(1, 3),
                       threads: int = 0) -> dict:
+    parameters.apply_opencv_threads(NODE_DEFAULTS)
     segmenter = Segmenter(model_path, intra_op_threads=threads,
                           decoder=parameters.decoder_config(NODE_DEFAULTS))
     segmenter.warm_up(3)

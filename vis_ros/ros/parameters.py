@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import cv2
+
 from vis_ros.core.engine.decoder import DecoderConfig
 from vis_ros.core.pipeline import PipelineConfig
 from vis_ros.core.tracking.config import TrackerConfig
@@ -34,6 +36,9 @@ PARAMS = (
     ParamSpec("device", "auto", "auto: best installed ONNX Runtime provider; cpu: force CPU", read_only=True,
               choices=("auto", "cpu", "cuda")),
     ParamSpec("threads", 0, "ONNX Runtime intra-op threads (0: all cores)", 0, 64, read_only=True),
+    ParamSpec("opencv_threads", 1, "OpenCV threads, process-wide (0: OpenCV's default, all cores); 1 is"
+              " fastest for the node's small images (masks, boxes, 320x240 flow), where waking a pool"
+              " costs more than it saves", 0, 64, read_only=True),
     ParamSpec("labels_file", "", "class names, one per line (overrides model metadata)", read_only=True),
     ParamSpec("score_threshold", 0.4, "minimum score for a detection to start or lead a track"
               " (lower-scored ones down to track_low_score only extend tracks)", 0.0, 1.0),
@@ -119,6 +124,13 @@ def default_values() -> dict:
     """Every parameter at its default: the node as shipped, for tools that run
     the same pipeline outside ROS (evaluation, process-bag)."""
     return {spec.name: spec.default for spec in PARAMS}
+
+
+def apply_opencv_threads(v: dict) -> None:
+    """OpenCV's thread count belongs to the process: set it where the pipeline is built.
+    Measured here (2 cores): decoding 8 masks per frame 15% faster with 1 than with 2."""
+    count = v["opencv_threads"]
+    cv2.setNumThreads(count if count > 0 else -1)  # OpenCV: < 0 restores its default
 
 
 def decoder_config(v: dict) -> DecoderConfig:

@@ -44,6 +44,7 @@ class PipelineWorker:
         elif values["device"] == "cuda":
             options["providers"] = ["CUDAExecutionProvider", "CPUExecutionProvider"]
         model = resolve_model(values["model"])
+        P.apply_opencv_threads(values)
         self.segmenter = Segmenter(model, backend=values["backend"], decoder=P.decoder_config(values),
                                    labels_file=values["labels_file"] or None, **options)
         self.segmenter.warm_up()
