@@ -194,3 +194,14 @@ def test_detection_reaching_past_the_image_edge_does_not_break_appearance():
     roi = PixelBox(620, 460, 40, 40)  # 20 px past the right and bottom edges
     assert describe(rgb, roi, np.ones((40, 40), bool)).shape == (72,)
     assert describe(rgb, PixelBox(W, 0, 10, 10), np.ones((10, 10), bool)) is None
+
+
+def test_box_iou_of_integer_and_float_boxes_agree_with_the_definition():
+    from vis_ros.core.tracking.overlap import box_iou_matrix
+
+    a = np.array([[0, 0, 10, 10], [5, 5, 15, 15], [20, 20, 20, 30]])  # the last one has no area
+    b = np.array([[0, 0, 10, 10], [10, 10, 20, 20]])
+    expected = np.array([[1.0, 0.0], [25 / 175, 25 / 175], [0.0, 0.0]])
+    for boxes_a, boxes_b in ((a, b), (a.astype(float), b.astype(float))):
+        np.testing.assert_allclose(box_iou_matrix(boxes_a, boxes_b), expected, atol=1e-9)
+    assert box_iou_matrix(a[:0], b).shape == (0, 2)

@@ -20,6 +20,7 @@ def box_iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """
     if len(a) == 0 or len(b) == 0:
         return np.zeros((len(a), len(b)))
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)  # integer boxes too; no copy for float64
     overlap = np.minimum(a[:, None, 2:], b[None, :, 2:])
     overlap -= np.maximum(a[:, None, :2], b[None, :, :2])
     np.maximum(overlap, 0.0, out=overlap)
