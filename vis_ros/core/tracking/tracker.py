@@ -12,8 +12,6 @@ reused.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 
 from vis_ros.core.detections import Detection
@@ -23,65 +21,13 @@ from vis_ros.core.tracking.appearance import describe, similarity
 from vis_ros.core.tracking.association import COSTS, assign
 from vis_ros.core.tracking.config import TrackerConfig
 from vis_ros.core.tracking.overlap import shift_roi
+from vis_ros.core.tracking.track import LostTrack, MaskedDetection, Track
 
 _DESCRIPTOR_EVERY = 5  # refresh a track's appearance every few matches (cost bound)
 
 
 class StampWentBackwards(ValueError):
     """An image older than the last one (bag loop, clock reset): call reset()."""
-
-
-@dataclass(eq=False)
-class Track:
-    track_id: int
-    birth_frame: int
-    roi: PixelBox
-    mask: np.ndarray
-    score: float
-    last_update_ns: int
-    state: TrackState = TrackState.TENTATIVE
-    hits: int = 1
-    class_votes: dict = field(default_factory=dict)
-    class_names: dict = field(default_factory=dict)
-    descriptor: np.ndarray | None = None
-    _area: int = field(default=0, repr=False)
-    _area_of: np.ndarray | None = field(default=None, repr=False)
-
-    @property
-    def area(self) -> int:
-        """Mask pixels, counted once per mask (association reads it every frame)."""
-        if self._area_of is not self.mask:
-            self._area, self._area_of = int(np.count_nonzero(self.mask)), self.mask
-        return self._area
-
-    def take_mask(self, roi: PixelBox, mask: np.ndarray, area: int) -> None:
-        """A new mask whose pixel count the caller already knows."""
-        self.roi, self.mask, self._area, self._area_of = roi, mask, area, mask
-
-    class_id: int = -1  # the class with the most votes (summed scores): kept, as association reads it per frame
-
-    def vote(self, class_id: int, class_name: str, score: float) -> None:
-        self.class_votes[class_id] = self.class_votes.get(class_id, 0.0) + score
-        self.class_names[class_id] = class_name
-        self.class_id = max(self.class_votes, key=self.class_votes.get)
-
-
-@dataclass(frozen=True)
-class _Lost:
-    track: Track
-    lost_ns: int
-    mean: np.ndarray  # its Kalman state when it was lost
-
-
-class _Masked:
-    """A detection with its mask area cached (association reads it per pair)."""
-
-    def __init__(self, detection: Detection):
-        self.det = detection
-        self.roi, self.mask = detection.roi, detection.mask
-        self.area = int(np.count_nonzero(detection.mask))
-        x0, y0, x1, y1 = detection.box
-        self.xyxy = np.array([x0, y0, x1, y1])
 
 
 class Tracker:
@@ -108,7 +54,7 @@ class Tracker:
         dt = self._advance(stamp_ns)
         height, width = image_hw
         predicted = kalman.cxcywh_to_xyxy(self._predict(dt, height, width)[:, :4])
-        dets = [_Masked(d) for d in detections]
+        dets = [MaskedDetection(d) for d in detections]
         cfg = self.config
         high = [d for d in dets if d.det.score >= cfg.high_score]
         low = [d for d in dets if cfg.low_score <= d.det.score < cfg.high_score]
@@ -205,7 +151,7 @@ class Tracker:
         """Kalman update of the tracks in `rows` with their measured boxes."""
         self._means[rows], self._covs[rows] = kalman.update(self._means[rows], self._covs[rows], boxes_cxcywh)
 
-    def _apply_matches(self, rows: list[int], dets: list[_Masked], stamp_ns, rgb) -> None:
+    def _apply_matches(self, rows: list[int], dets: list[MaskedDetection], stamp_ns, rgb) -> None:
         if not rows:
             return
         self._correct(rows, kalman.xyxy_to_cxcywh(np.stack([d.xyxy for d in dets])))
@@ -230,7 +176,7 @@ class Tracker:
                 removed.add(row)
             elif (stamp_ns - t.last_update_ns) * 1e-9 > self.config.max_age_s:
                 removed.add(row)
-                self._lost.append(_Lost(t, stamp_ns, self._means[row].copy()))
+                self._lost.append(LostTrack(t, stamp_ns, self._means[row].copy()))
             else:
                 t.state = TrackState.COASTING
         if removed:
@@ -238,7 +184,7 @@ class Tracker:
             self.tracks = [self.tracks[row] for row in kept]
             self._means, self._covs = self._means[kept], self._covs[kept]
 
-    def _start_or_revive(self, dets: list[_Masked], stamp_ns: int, rgb) -> None:
+    def _start_or_revive(self, dets: list[MaskedDetection], stamp_ns: int, rgb) -> None:
         """A track per unmatched high-score detection: an old ID from the gallery
         when one fits, else a new one; each starts from a fresh Kalman state."""
         if not dets:
@@ -248,7 +194,7 @@ class Tracker:
         for d in dets:
             self.tracks.append(self._revive_or_new(d, stamp_ns, rgb))
 
-    def _revive_or_new(self, d: _Masked, stamp_ns: int, rgb) -> Track:
+    def _revive_or_new(self, d: MaskedDetection, stamp_ns: int, rgb) -> Track:
         descriptor = describe(rgb, d.roi, d.mask) if rgb is not None else None
         old = self._reidentify(d, descriptor, stamp_ns)
         if old is not None:
@@ -266,7 +212,7 @@ class Tracker:
         self._next_id += 1
         return track
 
-    def _reidentify(self, d: _Masked, descriptor, stamp_ns: int) -> Track | None:
+    def _reidentify(self, d: MaskedDetection, descriptor, stamp_ns: int) -> Track | None:
         best, best_sim = None, self.config.reid_min_similarity
         centre = (d.xyxy[:2] + d.xyxy[2:]) / 2
         for entry in self._lost:

@@ -1,0 +1,64 @@
+"""One track's record, a removed one's gallery entry, and a detection prepared
+for association: the tracker's per-object data (tracker.py holds the steps)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from vis_ros.core.detections import Detection
+from vis_ros.core.instances import PixelBox, TrackState
+
+
+@dataclass(eq=False)
+class Track:
+    track_id: int
+    birth_frame: int
+    roi: PixelBox
+    mask: np.ndarray
+    score: float
+    last_update_ns: int
+    state: TrackState = TrackState.TENTATIVE
+    hits: int = 1
+    class_votes: dict = field(default_factory=dict)
+    class_names: dict = field(default_factory=dict)
+    descriptor: np.ndarray | None = None
+    _area: int = field(default=0, repr=False)
+    _area_of: np.ndarray | None = field(default=None, repr=False)
+    class_id: int = -1  # the class with the most votes (summed scores): kept, as association reads it per frame
+
+    @property
+    def area(self) -> int:
+        """Mask pixels, counted once per mask (association reads it every frame)."""
+        if self._area_of is not self.mask:
+            self._area, self._area_of = int(np.count_nonzero(self.mask)), self.mask
+        return self._area
+
+    def take_mask(self, roi: PixelBox, mask: np.ndarray, area: int) -> None:
+        """A new mask whose pixel count the caller already knows."""
+        self.roi, self.mask, self._area, self._area_of = roi, mask, area, mask
+
+    def vote(self, class_id: int, class_name: str, score: float) -> None:
+        self.class_votes[class_id] = self.class_votes.get(class_id, 0.0) + score
+        self.class_names[class_id] = class_name
+        self.class_id = max(self.class_votes, key=self.class_votes.get)
+
+
+@dataclass(frozen=True)
+class LostTrack:
+    """A removed track kept for re-identification."""
+
+    track: Track
+    lost_ns: int
+    mean: np.ndarray  # its Kalman state when it was lost
+
+
+class MaskedDetection:
+    """A detection with its mask area cached (association reads it per pair)."""
+
+    def __init__(self, detection: Detection):
+        self.det = detection
+        self.roi, self.mask = detection.roi, detection.mask
+        self.area = int(np.count_nonzero(detection.mask))
+        x0, y0, x1, y1 = detection.box
+        self.xyxy = np.array([x0, y0, x1, y1])
