@@ -7,7 +7,7 @@ installed to <prefix>/share/vis_ros/{models,config}, where colcon puts them.
 """
 from pathlib import Path
 
-from setuptools import find_packages, setup
+from setuptools import Extension, find_packages, setup
 
 shared = {folder: sorted(str(p) for p in Path(folder).glob("*") if p.is_file()) for folder in ("models", "config")}
 
@@ -34,5 +34,8 @@ setup(
         "train": ["torch>=2.1"],
         "dev": ["pytest>=8", "hypothesis>=6", "pycocotools>=2.0"],
     },
+    # The mask kernels (vis_ros/core/native); optional: without a compiler the
+    # package falls back to its numpy implementation.
+    ext_modules=[Extension("vis_ros.core.native._kernels", ["vis_ros/core/native/kernels.c"], optional=True)],
     entry_points={"console_scripts": ["vis-ros = vis_ros.cli:main"]},
 )

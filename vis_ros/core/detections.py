@@ -13,7 +13,9 @@ class Detection:
     """One detected object in source-image pixels.
 
     `box` is the sub-pixel box (x0, y0, x1, y1); `roi` the integer pixel
-    rectangle containing it, to which `mask` (bool) is local.
+    rectangle containing it, to which `mask` (bool) is local. `mask_area`, its
+    pixel count when the producer already knows it (the decoder does), saves
+    the tracker counting it again; None means count it.
     """
 
     box: tuple[float, float, float, float]
@@ -22,6 +24,7 @@ class Detection:
     class_name: str
     roi: PixelBox
     mask: np.ndarray = field(repr=False)
+    mask_area: int | None = None
 
     def full_mask(self, height: int, width: int) -> np.ndarray:
         out = np.zeros((height, width), dtype=bool)

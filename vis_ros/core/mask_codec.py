@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from vis_ros.core import native
+
 
 def encode_runs(mask: np.ndarray) -> np.ndarray:
     """Run lengths (uint32) of a 2-D boolean mask, row-major.
@@ -33,6 +35,14 @@ def encode_runs(mask: np.ndarray) -> np.ndarray:
     runs[0] = 0
     np.subtract(edges[1:], edges[:-1], out=runs[lead:], casting="unsafe")
     return runs
+
+
+def encode_runs_le_bytes(mask: np.ndarray) -> bytes:
+    """encode_runs as little-endian uint32 bytes: the message's wire form, in
+    one C call per mask where the kernels are built (core/native)."""
+    if native.kernels is not None and mask.ndim == 2 and mask.dtype == bool:
+        return native.kernels.encode_runs(mask if mask.flags.c_contiguous else np.ascontiguousarray(mask))
+    return encode_runs(mask).astype("<u4", copy=False).tobytes()
 
 
 def decode_runs(runs: np.ndarray, height: int, width: int) -> np.ndarray:

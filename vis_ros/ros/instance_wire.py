@@ -22,7 +22,7 @@ from __future__ import annotations
 import struct
 
 from vis_ros.core.instances import InstanceFrame
-from vis_ros.core.mask_codec import encode_runs
+from vis_ros.core.mask_codec import encode_runs_le_bytes
 
 _NS_PER_S = 1_000_000_000
 _ENCAPSULATION_CDR_LE = b"\x00\x01\x00\x00"
@@ -70,8 +70,8 @@ def serialize_instance_array(frame: InstanceFrame) -> bytes:
         out += b"\x00"
         _pad(out, 8)
         box = instance.box
-        runs = encode_runs(instance.mask)
+        runs = encode_runs_le_bytes(instance.mask)
         out += _BODY.pack(instance.score, instance.state, instance.age, box.x, box.y, box.height, box.width,
-                          False, runs.size)
-        out += runs.astype("<u4", copy=False).tobytes()
+                          False, len(runs) // 4)
+        out += runs
     return bytes(out)

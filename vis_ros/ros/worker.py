@@ -15,6 +15,7 @@ from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.qos import QoSProfile
 from sensor_msgs.msg import Image
 
+from vis_ros.core import native
 from vis_ros.core.engine.decoder import Decoder
 from vis_ros.core.engine.errors import EngineError
 from vis_ros.core.engine.segmenter import Segmenter
@@ -68,7 +69,8 @@ class PipelineWorker:
     def describe(self) -> str:
         spec = self.segmenter.spec
         return (f"{self.segmenter.model_path.name} on {self.segmenter.backend.describe()},"
-                f" input {spec.input_hw[1]}x{spec.input_hw[0]}, {spec.num_classes} classes")
+                f" input {spec.input_hw[1]}x{spec.input_hw[0]}, {spec.num_classes} classes;"
+                f" masks on {native.describe()}")
 
     def create_publishers(self) -> dict:
         n = self.node

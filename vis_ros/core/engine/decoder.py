@@ -7,7 +7,9 @@ the probabilities of the box's prototype crop are resampled straight into the bo
 source-image pixels by one affine warp (undoing the letterbox and the
 stride-4 prototype grid at once). Probabilities, not logits, are
 interpolated (as Ultralytics does), so edges agree with user expectations;
-the sigmoid runs on the small prototype crop only.
+the sigmoid runs on the small prototype crop only. With the C kernels built
+(core/native), all masks of a frame are one call doing the same sampling;
+otherwise numpy and OpenCV do it one mask at a time.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from vis_ros.core import native
 from vis_ros.core.detections import Detection
 from vis_ros.core.engine.letterbox import Letterbox
 from vis_ros.core.instances import PixelBox
@@ -90,21 +93,52 @@ class Decoder:
         anchors, boxes_in, scores, classes = select_detections(detections, nc, self.config)
         if anchors.size == 0:
             return []
-        # Halved: sigmoid(x) = (1 + tanh(x / 2)) / 2, and see _mask.
-        coefficients = detections[4 + nc:, anchors].T * np.float32(0.5)  # (K, nm)
+        coefficients = detections[4 + nc:, anchors].T  # (K, nm)
         boxes_src = letterbox.boxes_to_source(boxes_in)
         rois = _pixel_rois(boxes_src)
+        build = self._masks_native if native.kernels is not None else self._masks_numpy
+        out = []
+        for box, (left, top, right, bottom), (mask, area), score, cid in zip(
+                boxes_src.tolist(), rois.tolist(), build(coefficients, prototypes, rois, letterbox),
+                scores.tolist(), classes.tolist()):
+            if mask is None:  # no pixel centre inside the box
+                continue
+            out.append(Detection(box=tuple(box), score=score, class_id=cid, class_name=self.class_names[cid],
+                                 roi=PixelBox(left, top, right - left, bottom - top), mask=mask, mask_area=area))
+        return out
+
+    def _masks_native(self, coefficients, prototypes, rois, letterbox: Letterbox):
+        """(mask, pixels set) per ROI, (None, 0) for an empty one: all masks in one
+        C call (core/native/kernels.c), each a view of one buffer."""
+        sizes = np.maximum(rois[:, 2:] - rois[:, :2], 0)
+        pixels = sizes[:, 0] * sizes[:, 1]
+        buffer = np.empty(int(pixels.sum()), bool)
+        areas = np.empty(len(rois), np.int64)
+        prototypes = np.ascontiguousarray(prototypes, np.float32)
+        native.kernels.build_masks(
+            prototypes, prototypes.shape, np.ascontiguousarray(coefficients, np.float32), rois, len(rois),
+            letterbox.scale / PROTO_STRIDE, letterbox.pad_x / PROTO_STRIDE - 0.5,
+            letterbox.pad_y / PROTO_STRIDE - 0.5, self.config.mask_threshold, buffer, areas)
+        masks, start = [], 0
+        for (width, height), n, area in zip(sizes.tolist(), pixels.tolist(), areas.tolist()):
+            masks.append((buffer[start:start + n].reshape(height, width), area) if n else (None, 0))
+            start += n
+        return masks
+
+    def _masks_numpy(self, coefficients, prototypes, rois, letterbox: Letterbox):
+        """(mask, pixels set) per ROI as _masks_native, one detection at a time."""
+        # Halved: sigmoid(x) = (1 + tanh(x / 2)) / 2, and see _mask.
+        half = coefficients * np.float32(0.5)
         scale = letterbox.scale / PROTO_STRIDE
         warp = np.array([[scale, 0.0, 0.0], [0.0, scale, 0.0]], np.float32)  # offsets set per mask
-        out = []
-        for box, (left, top, right, bottom), coef, score, cid in zip(
-                boxes_src.tolist(), rois.tolist(), coefficients, scores.tolist(), classes.tolist()):
+        masks = []
+        for (left, top, right, bottom), coef in zip(rois.tolist(), half):
             if right <= left or bottom <= top:
+                masks.append((None, 0))
                 continue
-            roi = PixelBox(left, top, right - left, bottom - top)
-            out.append(Detection(box=tuple(box), score=score, class_id=cid, class_name=self.class_names[cid],
-                                 roi=roi, mask=self._mask(coef, prototypes, roi, letterbox, warp)))
-        return out
+            mask = self._mask(coef, prototypes, PixelBox(left, top, right - left, bottom - top), letterbox, warp)
+            masks.append((mask, int(np.count_nonzero(mask))))
+        return masks
 
     def _mask(self, half_coef, prototypes, roi: PixelBox, letterbox: Letterbox, warp: np.ndarray) -> np.ndarray:
         """Mask of one detection inside its ROI; `half_coef` is its coefficients / 2.

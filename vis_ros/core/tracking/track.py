@@ -59,6 +59,7 @@ class MaskedDetection:
     def __init__(self, detection: Detection):
         self.det = detection
         self.roi, self.mask = detection.roi, detection.mask
-        self.area = int(np.count_nonzero(detection.mask))
+        self.area = detection.mask_area if detection.mask_area is not None \
+            else int(np.count_nonzero(detection.mask))
         x0, y0, x1, y1 = detection.box
         self.xyxy = np.array([x0, y0, x1, y1])

@@ -1,0 +1,28 @@
+"""C kernels for the per-instance mask work of every frame (kernels.c).
+
+colcon (CMakeLists.txt) and pip (setup.py) compile them into `_kernels`.
+Where that module is missing (a source checkout used without building),
+`kernels` is None and the decoder and the run-length coder use their numpy
+implementations, which the tests hold the kernels to: same masks, same
+bytes. `VIS_ROS_NUMPY_KERNELS=1` forces the numpy path (to compare the two
+in one installed tree).
+"""
+from __future__ import annotations
+
+import os
+
+try:
+    from vis_ros.core.native import _kernels
+except ImportError:  # not built: numpy fallback
+    _kernels = None
+
+kernels = None if os.environ.get("VIS_ROS_NUMPY_KERNELS") == "1" else _kernels
+
+
+def describe() -> str:
+    """Which implementation the mask work runs on, for the node's start-up log."""
+    if kernels is not None:
+        return "C kernels"
+    if _kernels is not None:
+        return "numpy (VIS_ROS_NUMPY_KERNELS=1)"
+    return "numpy (C kernels not built: build the package with colcon or pip)"
