@@ -2,10 +2,12 @@
 optimal assignment over them (scipy's linear_sum_assignment)."""
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from vis_ros.core.tracking.overlap import box_iou_matrix, mask_iou_matrix
+from vis_ros.core.tracking.overlap import box_iou_matrix, mask_intersection
 
 INFEASIBLE = 1e6
 
@@ -20,21 +22,26 @@ def similarity_mask_box(tracks, detections, predicted_xyxy, det_xyxy, mask_weigh
     its mask IoU, as every other pair in its row and column is infeasible; so
     there mask IoU is taken equal to box IoU (most pairs, when objects are
     apart). Pairs whose boxes do not overlap have mask IoU 0.
+
+    The overlapping pairs are few (about one per track) and are walked in
+    plain Python: a dozen numpy calls on (N, M) masks cost more, per frame,
+    than the pairs themselves.
     """
-    box = box_iou_matrix(predicted_xyxy, det_xyxy)
+    similarity = box_iou_matrix(predicted_xyxy, det_xyxy)
     if mask_weight == 0.0:
-        return box
-    overlapping = box > 0
-    if min_similarity > 0:
-        contested = (overlapping.sum(1, keepdims=True) > 1) | (overlapping.sum(0, keepdims=True) > 1)
-        needed = overlapping & (contested | ((1.0 - mask_weight) * box < min_similarity))
-    else:  # every pair is feasible: each similarity takes part in the optimum
-        needed = overlapping
-    mask = mask_iou_matrix([t.roi for t in tracks], [t.mask for t in tracks], [t.area for t in tracks],
-                           [d.roi for d in detections], [d.mask for d in detections],
-                           [d.area for d in detections], needed)
-    mask[overlapping & ~needed] = box[overlapping & ~needed]
-    return mask_weight * mask + (1.0 - mask_weight) * box
+        return similarity
+    rows, cols = (index.tolist() for index in np.nonzero(similarity))
+    per_row, per_col = Counter(rows), Counter(cols)
+    box_weight = 1.0 - mask_weight
+    for i, j, box in zip(rows, cols, similarity[rows, cols].tolist()):
+        mask = box  # stands in for mask IoU where that cannot change the matching
+        if min_similarity <= 0 or per_row[i] > 1 or per_col[j] > 1 or box_weight * box < min_similarity:
+            t, d = tracks[i], detections[j]
+            inter = mask_intersection(t.roi, t.mask, d.roi, d.mask)
+            union = t.area + d.area - inter
+            mask = inter / union if union > 0 else 0.0
+        similarity[i, j] = mask_weight * mask + box_weight * box
+    return similarity
 
 
 def similarity_box(tracks, detections, predicted_xyxy, det_xyxy, mask_weight, min_similarity=0.0):
@@ -54,6 +61,6 @@ def assign(similarity: np.ndarray, class_mismatch: np.ndarray, min_similarity: f
     cost = 1.0 - similarity + class_penalty * class_mismatch
     cost[similarity < min_similarity] = INFEASIBLE
     r, c = linear_sum_assignment(cost)
-    pairs = [(i, j) for i, j in zip(r, c) if cost[i, j] < INFEASIBLE]
+    pairs = [(i, j) for i, j, x in zip(r.tolist(), c.tolist(), cost[r, c].tolist()) if x < INFEASIBLE]
     matched_r, matched_c = {i for i, _ in pairs}, {j for _, j in pairs}
     return pairs, [i for i in range(rows) if i not in matched_r], [j for j in range(cols) if j not in matched_c]

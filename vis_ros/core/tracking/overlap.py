@@ -47,16 +47,6 @@ def mask_intersection(roi_a: PixelBox, mask_a: np.ndarray, roi_b: PixelBox, mask
     return int(np.count_nonzero(a & b))
 
 
-def mask_iou_matrix(rois_a, masks_a, areas_a, rois_b, masks_b, areas_b, candidates: np.ndarray) -> np.ndarray:
-    """Mask IoU for the (i, j) pairs where `candidates` (N, M bool) is set; 0 elsewhere."""
-    out = np.zeros(candidates.shape)
-    for i, j in zip(*np.nonzero(candidates)):
-        inter = mask_intersection(rois_a[i], masks_a[i], rois_b[j], masks_b[j])
-        union = areas_a[i] + areas_b[j] - inter
-        out[i, j] = inter / union if union > 0 else 0.0
-    return out
-
-
 def shift_roi(roi: PixelBox, dx: int, dy: int, height: int, width: int) -> tuple[PixelBox, slice, slice]:
     """ROI moved by (dx, dy) and clipped to the image, with the mask slices that survive."""
     x0, y0 = roi.x + dx, roi.y + dy

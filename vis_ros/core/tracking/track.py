@@ -54,12 +54,11 @@ class LostTrack:
 
 
 class MaskedDetection:
-    """A detection with its mask area cached (association reads it per pair)."""
+    """A detection with its mask area cached (association reads it per pair) and
+    its row in the frame's (K, 4) box array, which the tracker builds once."""
 
-    def __init__(self, detection: Detection):
-        self.det = detection
+    def __init__(self, detection: Detection, row: int):
+        self.det, self.row = detection, row
         self.roi, self.mask = detection.roi, detection.mask
         self.area = detection.mask_area if detection.mask_area is not None \
             else int(np.count_nonzero(detection.mask))
-        x0, y0, x1, y1 = detection.box
-        self.xyxy = np.array([x0, y0, x1, y1])

@@ -54,19 +54,21 @@ class Tracker:
         dt = self._advance(stamp_ns)
         height, width = image_hw
         predicted = kalman.cxcywh_to_xyxy(self._predict(dt, height, width)[:, :4])
-        dets = [MaskedDetection(d) for d in detections]
+        dets = [MaskedDetection(d, row) for row, d in enumerate(detections)]
+        boxes = np.array([d.box for d in detections], np.float64).reshape(-1, 4)  # xyxy, rows follow dets
         cfg = self.config
         high = [d for d in dets if d.det.score >= cfg.high_score]
         low = [d for d in dets if cfg.low_score <= d.det.score < cfg.high_score]
-        pairs, free_tracks, free_high = self._match(self.tracks, predicted, high, cfg.min_similarity,
+        pairs, free_tracks, free_high = self._match(self.tracks, predicted, high, boxes, cfg.min_similarity,
                                                     self._similarity)
         rows = [i for i in free_tracks if self.tracks[i].state != TrackState.TENTATIVE]
-        pairs2, _, _ = self._match([self.tracks[i] for i in rows], predicted[rows], low, 0.5, COSTS["box"])
+        pairs2, _, _ = self._match([self.tracks[i] for i in rows], predicted[rows], low, boxes, 0.5, COSTS["box"])
         matched = [i for i, _ in pairs] + [rows[i] for i, _ in pairs2]
-        self._apply_matches(matched, [high[j] for _, j in pairs] + [low[j] for _, j in pairs2], stamp_ns, rgb)
+        self._apply_matches(matched, [high[j] for _, j in pairs] + [low[j] for _, j in pairs2], boxes,
+                            stamp_ns, rgb)
         matched_rows = set(matched)
         self._handle_misses([i for i in range(len(self.tracks)) if i not in matched_rows], stamp_ns)
-        self._start_or_revive([high[j] for j in free_high], stamp_ns, rgb)
+        self._start_or_revive([high[j] for j in free_high], boxes, stamp_ns, rgb)
         self._lost = [e for e in self._lost if (stamp_ns - e.lost_ns) * 1e-9 <= cfg.reid_window_s]
         return self._reported(stamp_ns)
 
@@ -137,11 +139,12 @@ class Tracker:
                     t.roi, t.mask = roi, t.mask[rows, cols]
         return predicted
 
-    def _match(self, tracks, predicted, dets, min_similarity, similarity_fn):
-        """`predicted`: the tracks' predicted boxes (xyxy), rows matching `tracks`."""
+    def _match(self, tracks, predicted, dets, boxes, min_similarity, similarity_fn):
+        """`predicted`: the tracks' predicted boxes (xyxy), rows matching `tracks`;
+        `boxes`: the frame's detection boxes, rows are MaskedDetection.row."""
         if not tracks or not dets:
             return [], list(range(len(tracks))), list(range(len(dets)))
-        det_xyxy = np.stack([d.xyxy for d in dets])
+        det_xyxy = boxes[[d.row for d in dets]]
         sim = similarity_fn(tracks, dets, predicted, det_xyxy, self.config.mask_weight, min_similarity)
         mismatch = (np.array([t.class_id for t in tracks])[:, None]
                     != np.array([d.det.class_id for d in dets])[None, :]).astype(float)
@@ -151,10 +154,10 @@ class Tracker:
         """Kalman update of the tracks in `rows` with their measured boxes."""
         self._means[rows], self._covs[rows] = kalman.update(self._means[rows], self._covs[rows], boxes_cxcywh)
 
-    def _apply_matches(self, rows: list[int], dets: list[MaskedDetection], stamp_ns, rgb) -> None:
+    def _apply_matches(self, rows: list[int], dets: list[MaskedDetection], boxes, stamp_ns, rgb) -> None:
         if not rows:
             return
-        self._correct(rows, kalman.xyxy_to_cxcywh(np.stack([d.xyxy for d in dets])))
+        self._correct(rows, kalman.xyxy_to_cxcywh(boxes[[d.row for d in dets]]))
         for row, d in zip(rows, dets):
             t = self.tracks[row]
             t.take_mask(d.roi, d.mask, d.area)
@@ -184,12 +187,12 @@ class Tracker:
             self.tracks = [self.tracks[row] for row in kept]
             self._means, self._covs = self._means[kept], self._covs[kept]
 
-    def _start_or_revive(self, dets: list[MaskedDetection], stamp_ns: int, rgb) -> None:
+    def _start_or_revive(self, dets: list[MaskedDetection], boxes, stamp_ns: int, rgb) -> None:
         """A track per unmatched high-score detection: an old ID from the gallery
         when one fits, else a new one; each starts from a fresh Kalman state."""
         if not dets:
             return
-        means, covs = kalman.initiate(kalman.xyxy_to_cxcywh(np.stack([d.xyxy for d in dets])))
+        means, covs = kalman.initiate(kalman.xyxy_to_cxcywh(boxes[[d.row for d in dets]]))
         self._means, self._covs = np.concatenate([self._means, means]), np.concatenate([self._covs, covs])
         for d in dets:
             self.tracks.append(self._revive_or_new(d, stamp_ns, rgb))
@@ -214,7 +217,8 @@ class Tracker:
 
     def _reidentify(self, d: MaskedDetection, descriptor, stamp_ns: int) -> Track | None:
         best, best_sim = None, self.config.reid_min_similarity
-        centre = (d.xyxy[:2] + d.xyxy[2:]) / 2
+        x0, y0, x1, y1 = d.det.box
+        centre = np.array([(x0 + x1) / 2, (y0 + y1) / 2])
         for entry in self._lost:
             t = entry.track
             if t.class_id != d.det.class_id:
