@@ -70,3 +70,24 @@ def test_mask_kernel_rejects_buffers_too_small_for_the_call(bad, message):
 def test_mask_kernel_needs_a_writable_contiguous_output(out):
     with pytest.raises(TypeError, match="read-write bytes-like"):
         _mask_call(out=out)
+
+
+def _select_call(raw_shape=(10, 20), raw=None, max_det=5, outputs=None):
+    raw = np.zeros((10, 20), np.float32) if raw is None else raw
+    nm = max(raw_shape[0] - 4 - 2, 0)
+    out = outputs or [np.empty(max_det, np.int64), np.empty((max_det, 4), np.float32),
+                      np.empty(max_det, np.float32), np.empty(max_det, np.int64),
+                      np.empty((max_det, 4), np.int64), np.empty((max_det, nm), np.float32)]
+    return native.kernels.select_detections(raw, raw_shape, 2, 0.25, 0.5, False, max_det,
+                                            (0.5, 0, 8, 640.0, 480.0), *out)
+
+
+def test_select_kernel_rejects_buffers_too_small_for_the_call():
+    with pytest.raises(ValueError, match="raw holds 800 bytes, needs 1600"):
+        _select_call(raw_shape=(10, 40))
+    with pytest.raises(ValueError, match="coefficients holds"):
+        _select_call(outputs=[np.empty(5, np.int64), np.empty((5, 4), np.float32), np.empty(5, np.float32),
+                              np.empty(5, np.int64), np.empty((5, 4), np.int64), np.empty((5, 1), np.float32)])
+    with pytest.raises(ValueError, match="need nc > 0"):
+        _select_call(raw_shape=(5, 20))
+    assert _select_call() == 0  # all scores 0: nothing above 0.25

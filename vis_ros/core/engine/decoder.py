@@ -8,8 +8,9 @@ source-image pixels by one affine warp (undoing the letterbox and the
 stride-4 prototype grid at once). Probabilities, not logits, are
 interpolated (as Ultralytics does), so edges agree with user expectations;
 the sigmoid runs on the small prototype crop only. With the C kernels built
-(core/native), all masks of a frame are one call doing the same sampling;
-otherwise numpy and OpenCV do it one mask at a time.
+(core/native), the selection (score filter, NMS, box conversion) and all
+masks of a frame are two calls with the same arithmetic; otherwise numpy
+and OpenCV do it, the masks one at a time.
 """
 from __future__ import annotations
 
@@ -85,18 +86,19 @@ class Decoder:
         self.class_names = tuple(class_names)
         self.config = config
         self._tanh_threshold = np.float32(2.0 * config.mask_threshold - 1.0)
+        self._selected = None  # output buffers of the C selection, made on first use
 
     def __call__(self, detections: np.ndarray, prototypes: np.ndarray,
                  letterbox: Letterbox) -> list[Detection]:
         """detections (4 + nc + nm, A); prototypes (nm, h, w); one image."""
-        nc = len(self.class_names)
-        anchors, boxes_in, scores, classes = select_detections(detections, nc, self.config)
-        if anchors.size == 0:
+        if native.kernels is not None:
+            boxes_src, rois, scores, classes, coefficients = self._select_native(detections, letterbox)
+            build = self._masks_native
+        else:
+            boxes_src, rois, scores, classes, coefficients = self._select_numpy(detections, letterbox)
+            build = self._masks_numpy
+        if len(scores) == 0:
             return []
-        coefficients = detections[4 + nc:, anchors].T  # (K, nm)
-        boxes_src = letterbox.boxes_to_source(boxes_in)
-        rois = _pixel_rois(boxes_src)
-        build = self._masks_native if native.kernels is not None else self._masks_numpy
         out = []
         for box, (left, top, right, bottom), (mask, area), score, cid in zip(
                 boxes_src.tolist(), rois.tolist(), build(coefficients, prototypes, rois, letterbox),
@@ -106,6 +108,31 @@ class Decoder:
             out.append(Detection(box=tuple(box), score=score, class_id=cid, class_name=self.class_names[cid],
                                  roi=PixelBox(left, top, right - left, bottom - top), mask=mask, mask_area=area))
         return out
+
+    def _select_numpy(self, detections, letterbox: Letterbox):
+        """Kept detections' source boxes, pixel ROIs, scores, classes and mask coefficients (K, nm)."""
+        nc = len(self.class_names)
+        anchors, boxes_in, scores, classes = select_detections(detections, nc, self.config)
+        boxes_src = letterbox.boxes_to_source(boxes_in)
+        return boxes_src, _pixel_rois(boxes_src), scores, classes, detections[4 + nc:, anchors].T
+
+    def _select_native(self, detections, letterbox: Letterbox):
+        """_select_numpy in one C call, into buffers reused across frames (every
+        caller turns the results into lists or consumes them before the next frame)."""
+        detections = np.ascontiguousarray(detections, np.float32)
+        rows, count = detections.shape
+        cfg, nm = self.config, rows - 4 - len(self.class_names)
+        if self._selected is None or self._selected[-1].shape[1] != nm:
+            n = cfg.max_detections
+            self._selected = (np.empty(n, np.int64), np.empty((n, 4), np.float32), np.empty((n, 4), np.int64),
+                              np.empty(n, np.float32), np.empty(n, np.int64), np.empty((n, nm), np.float32))
+        anchors, boxes, rois, scores, classes, coefficients = self._selected
+        k = native.kernels.select_detections(
+            detections, (rows, count), len(self.class_names), cfg.score_threshold, cfg.nms_iou,
+            cfg.class_agnostic_nms, cfg.max_detections,
+            (letterbox.scale, letterbox.pad_x, letterbox.pad_y, letterbox.source_width, letterbox.source_height),
+            anchors, boxes, scores, classes, rois, coefficients)
+        return boxes[:k], rois[:k], scores[:k], classes[:k], coefficients[:k]
 
     def _masks_native(self, coefficients, prototypes, rois, letterbox: Letterbox):
         """(mask, pixels set) per ROI, (None, 0) for an empty one: all masks in one

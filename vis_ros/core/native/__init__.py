@@ -1,4 +1,4 @@
-"""C kernels for the per-instance mask work of every frame (kernels.c).
+"""C kernels for the decoder's selection and masks and for run-length coding (kernels.c).
 
 colcon (CMakeLists.txt) and pip (setup.py) compile them into `_kernels`.
 Where that module is missing (a source checkout used without building),
