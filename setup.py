@@ -5,6 +5,7 @@ the ROS messages; this file is for using the ROS-free core without ROS, e.g.
 `pip install .[dev]` on a workstation. The embedded model and config files are
 installed to <prefix>/share/vis_ros/{models,config}, where colcon puts them.
 """
+import sys
 from pathlib import Path
 
 from setuptools import Extension, find_packages, setup
@@ -36,6 +37,7 @@ setup(
     },
     # The mask kernels (vis_ros/core/native); optional: without a compiler the
     # package falls back to its numpy implementation.
-    ext_modules=[Extension("vis_ros.core.native._kernels", ["vis_ros/core/native/kernels.c"], optional=True)],
+    ext_modules=[Extension("vis_ros.core.native._kernels", ["vis_ros/core/native/kernels.c"], optional=True,
+                           extra_compile_args=[] if sys.platform == "win32" else ["-ffp-contract=off"])],
     entry_points={"console_scripts": ["vis-ros = vis_ros.cli:main"]},
 )
