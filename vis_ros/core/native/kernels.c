@@ -26,6 +26,9 @@ static long clamp_long(long v, long lo, long hi) { return v < lo ? lo : (v > hi 
 
 static double clamp_double(double v, double lo, double hi) { return v < lo ? lo : (v > hi ? hi : v); }
 
+/* np.maximum(v, 1.0): NaN stays NaN. */
+static double at_least_one(double v) { return v < 1.0 ? 1.0 : v; }
+
 static int check_length(const Py_buffer *b, Py_ssize_t needed, const char *name) {
     if (b->len < needed) {
         PyErr_Format(PyExc_ValueError, "%s holds %zd bytes, needs %zd", name, b->len, needed);
@@ -298,6 +301,98 @@ done:
     return result;
 }
 
+/*
+ * The box tracker's constant-velocity Kalman filter (tracking/kalman.py):
+ * state rows [cx, cy, w, h, vcx, vcy, vw, vh], covariance rows (3, 4) of
+ * [position variance, position-velocity covariance, velocity variance] per
+ * coordinate. The expressions are kalman.py's and constant_velocity.py's,
+ * evaluated in the same order in double, so the results are the same bits.
+ */
+static PyObject *kalman_predict(PyObject *self, PyObject *args) {
+    Py_buffer means, covs, out_means, out_covs;
+    Py_ssize_t n;
+    double dt, pos_process, vel_process;
+    if (!PyArg_ParseTuple(args, "y*y*ndddw*w*", &means, &covs, &n, &dt, &pos_process, &vel_process,
+                          &out_means, &out_covs))
+        return NULL;
+    PyObject *result = NULL;
+    if (n < 0 || check_length(&means, n * 8 * (Py_ssize_t)sizeof(double), "means") ||
+        check_length(&covs, n * 12 * (Py_ssize_t)sizeof(double), "covariances") ||
+        check_length(&out_means, n * 8 * (Py_ssize_t)sizeof(double), "out means") ||
+        check_length(&out_covs, n * 12 * (Py_ssize_t)sizeof(double), "out covariances"))
+        goto done;
+    const double *m = means.buf, *c = covs.buf;
+    double *om = out_means.buf, *oc = out_covs.buf;
+    for (Py_ssize_t i = 0; i < n; i++, m += 8, c += 12, om += 8, oc += 12) {
+        const double h = at_least_one(m[3]);
+        const double sp = pos_process * h, sv = vel_process * h;
+        const double q_pp = sp * sp * dt, q_vv = sv * sv * dt;
+        for (int j = 0; j < 4; j++) {
+            const double pp = c[j], pv = c[4 + j], vv = c[8 + j];
+            oc[j] = pp + dt * (2.0 * pv + dt * vv) + q_pp;
+            oc[4 + j] = pv + dt * vv + 0.0;
+            oc[8 + j] = vv + q_vv;
+            om[j] = m[j] + dt * m[4 + j];
+            om[4 + j] = m[4 + j];
+        }
+        om[2] = at_least_one(om[2]);
+        om[3] = at_least_one(om[3]);
+    }
+    result = Py_NewRef(Py_None);
+done:
+    PyBuffer_Release(&means);
+    PyBuffer_Release(&covs);
+    PyBuffer_Release(&out_means);
+    PyBuffer_Release(&out_covs);
+    return result;
+}
+
+/* Correct the rows `rows` (distinct) of means / covariances in place with measured boxes (cx, cy, w, h). */
+static PyObject *kalman_correct_rows(PyObject *self, PyObject *args) {
+    Py_buffer means, covs, rows, boxes;
+    Py_ssize_t n, k;
+    double pos_measurement;
+    if (!PyArg_ParseTuple(args, "w*w*ny*y*nd", &means, &covs, &n, &rows, &boxes, &k, &pos_measurement))
+        return NULL;
+    PyObject *result = NULL;
+    if (n < 0 || k < 0 || check_length(&means, n * 8 * (Py_ssize_t)sizeof(double), "means") ||
+        check_length(&covs, n * 12 * (Py_ssize_t)sizeof(double), "covariances") ||
+        check_length(&rows, k * (Py_ssize_t)sizeof(int64_t), "rows") ||
+        check_length(&boxes, k * 4 * (Py_ssize_t)sizeof(double), "boxes"))
+        goto done;
+    const int64_t *r = rows.buf;
+    for (Py_ssize_t i = 0; i < k; i++) {
+        if (r[i] < 0 || r[i] >= n) {
+            PyErr_Format(PyExc_IndexError, "row %lld out of range for %zd tracks", (long long)r[i], n);
+            goto done;
+        }
+    }
+    const double *z = boxes.buf;
+    for (Py_ssize_t i = 0; i < k; i++, z += 4) {
+        double *m = (double *)means.buf + 8 * r[i], *c = (double *)covs.buf + 12 * r[i];
+        const double h = at_least_one(m[3]);
+        const double sr = pos_measurement * h, noise = sr * sr;
+        double innovation[4];
+        for (int j = 0; j < 4; j++) innovation[j] = z[j] - m[j];
+        for (int j = 0; j < 4; j++) {
+            const double pp = c[j], pv = c[4 + j], vv = c[8 + j];
+            const double s = pp + noise, gain_pos = pp / s, gain_vel = pv / s;
+            c[j] = pp - gain_pos * pp;
+            c[4 + j] = pv - gain_pos * pv;
+            c[8 + j] = vv - gain_vel * pv;
+            m[j] = m[j] + gain_pos * innovation[j];
+            m[4 + j] = m[4 + j] + gain_vel * innovation[j];
+        }
+    }
+    result = Py_NewRef(Py_None);
+done:
+    PyBuffer_Release(&means);
+    PyBuffer_Release(&covs);
+    PyBuffer_Release(&rows);
+    PyBuffer_Release(&boxes);
+    return result;
+}
+
 /* Run lengths (background first) of a C-contiguous bool mask, as little-endian uint32 bytes. */
 static PyObject *encode_runs(PyObject *self, PyObject *arg) {
     Py_buffer m;
@@ -344,6 +439,12 @@ static PyMethodDef kernel_methods[] = {
      "raw: float32 (4 + nc + nm, anchors); outputs hold max_detections rows, the first K are written:"
      " anchors int64, boxes float32 (x0, y0, x1, y1) in source pixels, scores float32, classes int64,"
      " rois int64 (left, top, right, bottom), coefficients float32 (nm per row)."},
+    {"kalman_predict", kalman_predict, METH_VARARGS,
+     "kalman_predict(means, covariances, n, dt, pos_process, vel_process, out_means, out_covariances):"
+     " tracking.kalman.predict with a scalar dt; float64 (n, 8) and (n, 3, 4)."},
+    {"kalman_correct_rows", kalman_correct_rows, METH_VARARGS,
+     "kalman_correct_rows(means, covariances, n, rows, boxes_cxcywh, k, pos_measurement): tracking.kalman.update"
+     " of the k rows `rows` (int64), in place; boxes float64 (k, 4)."},
     {"encode_runs", encode_runs, METH_O,
      "encode_runs(mask) -> bytes: run lengths as little-endian uint32, background first."},
     {NULL, NULL, 0, NULL}};

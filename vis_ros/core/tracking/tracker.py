@@ -152,7 +152,7 @@ class Tracker:
 
     def _correct(self, rows: list[int], boxes_cxcywh: np.ndarray) -> None:
         """Kalman update of the tracks in `rows` with their measured boxes."""
-        self._means[rows], self._covs[rows] = kalman.update(self._means[rows], self._covs[rows], boxes_cxcywh)
+        kalman.correct_rows(self._means, self._covs, rows, boxes_cxcywh)
 
     def _apply_matches(self, rows: list[int], dets: list[MaskedDetection], boxes, stamp_ns, rgb) -> None:
         if not rows:
