@@ -16,7 +16,7 @@ import numpy as np
 
 from vis_ros.core.engine.segmenter import Segmenter
 from vis_ros.core.instances import InstanceFrame
-from vis_ros.core.propagation import FlowField, FlowPropagator, warp_mask
+from vis_ros.core.propagation import FlowField, FlowPropagator, warp_masks
 from vis_ros.core.tracking.tracker import Tracker
 
 
@@ -119,7 +119,8 @@ class SegmentTrackPipeline:
         """Warp every tracked mask; return them and the reason to run the engine instead ('' if none)."""
         cfg = self.config
         live = self.tracker.live_masks()
-        moved = {tid: warp_mask(flow, roi, mask, area) for tid, roi, mask, area in live}
+        warped = warp_masks(flow, [(roi, mask, area) for _, roi, mask, area in live])
+        moved = {tid: w for (tid, _, _, _), w in zip(live, warped)}
         h, w = flow.height, flow.width
         ratios = [moved[tid].area_ratio for tid, roi, _, area in live
                   if area >= cfg.confidence_min_area

@@ -5,7 +5,9 @@ OpenCV's DIS on a downscaled grey image (Farneback is ~40x slower). A mask
 moves to the current frame by sampling the previous mask where the backward
 flow points: new(x) = old(x + flow(x)). Only each mask's box, grown by the
 largest flow in it, is sampled. Propagation reports how much it can be
-trusted, so the caller can ask for a keyframe when it cannot.
+trusted, so the caller can ask for a keyframe when it cannot. The pipeline
+moves all masks of a frame with `warp_masks`: one C call where the kernels
+are built (core/native), OpenCV per mask otherwise.
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from vis_ros.core import native
 from vis_ros.core.instances import PixelBox
 
 
@@ -167,3 +170,23 @@ def warp_mask(field: FlowField, roi: PixelBox, mask: np.ndarray, area: int | Non
     new_area = cv2.countNonZero(new_mask.view(np.uint8))
     return Warped(PixelBox(x0 + bx, y0 + by, bw, bh), new_mask, new_area, new_area / old_area)
 
+
+
+def warp_masks(field: FlowField, masks: list[tuple[PixelBox, np.ndarray, int]]) -> list[Warped]:
+    """warp_mask for each (roi, mask, pixel count); all in one C call where the
+    kernels are built (core/native), which samples positions exactly where
+    OpenCV's remap rounds them to 1/32 pixel."""
+    if native.kernels is None:
+        return [warp_mask(field, roi, mask, area) for roi, mask, area in masks]
+    out: list[Warped | None] = [Warped(roi, mask, 0, 0.0) if area == 0 else None for roi, mask, area in masks]
+    todo = [k for k, w in enumerate(out) if w is None]
+    if todo:
+        flow = np.ascontiguousarray(field.flow, np.float32)
+        rois = np.array([(masks[k][0].x, masks[k][0].y, masks[k][0].width, masks[k][0].height) for k in todo],
+                        np.int64).reshape(-1, 4)
+        moved = native.kernels.warp_masks(flow, flow.shape[:2], field.scale, (field.height, field.width), rois,
+                                          len(todo), [np.ascontiguousarray(masks[k][1]) for k in todo])
+        for k, (x, y, width, height, data, area) in zip(todo, moved):
+            mask = np.frombuffer(data, bool).reshape(height, width)
+            out[k] = Warped(PixelBox(x, y, width, height), mask, area, area / masks[k][2])
+    return out
