@@ -1,11 +1,12 @@
-"""C kernels for the decoder's selection and masks and for run-length coding (kernels.c).
+"""C kernels for the per-frame, per-instance work (kernels.c): the decoder's
+selection and masks, the tracker's Kalman filter, mask propagation, and
+run-length coding.
 
 colcon (CMakeLists.txt) and pip (setup.py) compile them into `_kernels`.
 Where that module is missing (a source checkout used without building),
-`kernels` is None and the decoder and the run-length coder use their numpy
-implementations, which the tests hold the kernels to: same masks, same
-bytes. `VIS_ROS_NUMPY_KERNELS=1` forces the numpy path (to compare the two
-in one installed tree).
+`kernels` is None and each caller uses its numpy / OpenCV implementation,
+which the tests hold the kernels to. `VIS_ROS_NUMPY_KERNELS=1` forces that
+path (to compare the two in one installed tree).
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ kernels = None if os.environ.get("VIS_ROS_NUMPY_KERNELS") == "1" else _kernels
 
 
 def describe() -> str:
-    """Which implementation the mask work runs on, for the node's start-up log."""
+    """Which implementation the per-instance work runs on, for the node's start-up log."""
     if kernels is not None:
         return "C kernels"
     if _kernels is not None:
