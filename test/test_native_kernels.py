@@ -91,3 +91,16 @@ def test_select_kernel_rejects_buffers_too_small_for_the_call():
     with pytest.raises(ValueError, match="need nc > 0"):
         _select_call(raw_shape=(5, 20))
     assert _select_call() == 0  # all scores 0: nothing above 0.25
+
+
+def test_kernels_survive_non_finite_engine_outputs():
+    """A broken engine can emit inf / NaN: the kernels must neither crash nor
+    read outside their buffers; what comes out is just empty or partial."""
+    protos = np.full((32, 8, 10), np.nan, np.float32)
+    areas = np.empty(1, np.int64)
+    assert _mask_call(protos=protos, areas=areas) == 320 and areas[0] == 0  # NaN probability: never above
+    flow = np.full((60, 80, 2), np.inf, np.float32)
+    flow[:30] = np.nan
+    moved = native.kernels.warp_masks(flow, (60, 80), 2, (120, 160), np.array([[10, 10, 8, 8], [10, 80, 8, 8]], np.int64),
+                                      2, [np.ones((8, 8), bool)] * 2)
+    assert [m[2] for m in moved] == [0, 0]  # nothing lands back inside the old masks

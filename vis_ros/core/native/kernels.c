@@ -53,10 +53,11 @@ static int64_t one_mask(const float *protos, Py_ssize_t nm, Py_ssize_t ph, Py_ss
     /* Prototype coordinate of pixel column u (pixel-centre convention):
      * p = ((u + 0.5) * scale + pad_x) / 4 - 0.5 = (u + 0.5) * step + offset_x. */
     const double px_first = (left + 0.5) * step + offset_x, py_first = (top + 0.5) * step + offset_y;
-    const long cx0 = clamp_long((long)floor(px_first), 0, pw - 1);
-    const long cy0 = clamp_long((long)floor(py_first), 0, ph - 1);
-    const long cx1 = clamp_long((long)floor(px_first + (width - 1) * step) + 2, cx0 + 1, pw);
-    const long cy1 = clamp_long((long)floor(py_first + (height - 1) * step) + 2, cy0 + 1, ph);
+    /* Clamped as doubles first: converting an out-of-range double to long is undefined. */
+    const long cx0 = (long)clamp_double(floor(px_first), 0.0, (double)(pw - 1));
+    const long cy0 = (long)clamp_double(floor(py_first), 0.0, (double)(ph - 1));
+    const long cx1 = (long)clamp_double(floor(px_first + (width - 1) * step) + 2, (double)(cx0 + 1), (double)pw);
+    const long cy1 = (long)clamp_double(floor(py_first + (height - 1) * step) + 2, (double)(cy0 + 1), (double)ph);
     const long cw = cx1 - cx0, ch = cy1 - cy0;
 
     for (long i = 0; i < ch * cw; i++) cells[i] = 0.0f;
@@ -473,7 +474,8 @@ static PyObject *warp_masks(PyObject *self, PyObject *args) {
                     const double v = fabs(flow[(y * low_w + x) * 2 + c]);
                     if (v > largest) largest = v;
                 }
-        const long reach = (long)ceil((float)largest) + 2;
+        /* Flow longer than the image moves the mask out of it anyway (and may be inf). */
+        const long reach = (long)clamp_double(ceil((float)largest), 0.0, (double)(width + height)) + 2;
         const long x0 = rx - reach > 0 ? (long)rx - reach : 0, y0 = ry - reach > 0 ? (long)ry - reach : 0;
         const long x1 = rx + rw + reach < width ? (long)(rx + rw) + reach : (long)width;
         const long y1 = ry + rh + reach < height ? (long)(ry + rh) + reach : (long)height;
