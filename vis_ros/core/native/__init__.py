@@ -1,6 +1,6 @@
 """C kernels for the per-frame, per-instance work (kernels.c): the decoder's
-selection and masks, the tracker's Kalman filter, mask propagation, and
-run-length coding.
+selection and masks, the tracker's Kalman filter and association
+similarity, mask propagation, and run-length coding.
 
 colcon (CMakeLists.txt) and pip (setup.py) compile them into `_kernels`.
 Where that module is missing (a source checkout used without building),
