@@ -5,18 +5,18 @@
  * predicts and corrects a Kalman state per track, scores track-detection
  * pairs for association, moves masks by optical flow between keyframes, and
  * run-length codes each published mask. In numpy that is dozens of calls on
- * small arrays, so the cost is the calls' fixed
- * overhead, paid on caches the engine has just flushed: about 0.4 ms of a
- * 30 Hz frame here for the decoder alone, against well under 0.1 ms of
- * arithmetic. These functions do the same work in one call per frame (or per
+ * small arrays, so the cost is the calls' fixed overhead, paid on caches the
+ * engine has just flushed: about 0.4 ms of a 30 Hz frame here for the decoder
+ * alone, against well under 0.1 ms of arithmetic. These functions do the same work in one call per frame (or per
  * mask, for run lengths). vis_ros/core/native/__init__.py documents the
  * Python side; the numpy / OpenCV implementations stay as the fallback and as
  * the reference the tests hold these to.
  *
  * Only the buffer protocol is used (no numpy C API): callers pass contiguous
- * arrays and, except for the moved masks (whose size only the kernel learns),
- * the arrays results go into; every buffer's length is checked against the
- * call's sizes before anything is read or written.
+ * arrays (the association reads the tracker's objects, strided masks
+ * included) and, except for the moved masks (whose size only the kernel
+ * learns), the arrays results go into; every buffer's length is checked
+ * against the call's sizes before anything is read or written.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
