@@ -155,8 +155,8 @@ class PipelineWorker:
                 self.pipeline.reset()
                 out = self.pipeline.process(rgb, stamp_ns, frame_id)
             values = self.values
+        t1 = time.perf_counter()  # publishing starts with choosing what to publish
         frame = out.frame.published(values["publish_tentative"], values["class_filter"])
-        t1 = time.perf_counter()
         self.publishers["instances"].publish(serialize_instance_array(frame))
         if values["publish_labels"] and self.publishers["labels"].get_subscription_count() > 0:
             labels = label_image(frame.instances, frame.height, frame.width)
