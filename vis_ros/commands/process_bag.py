@@ -24,8 +24,6 @@ def run(args: argparse.Namespace) -> int:
     from rosbags.rosbag2 import Reader
     from tqdm import tqdm
 
-    from vis_ros.core.engine.segmenter import Segmenter
-    from vis_ros.core.model_path import resolve_model
     from vis_ros.core.pipeline import PipelineConfig, SegmentTrackPipeline
     from vis_ros.core.tracking.tracker import Tracker
     from vis_ros.io.bag_process import process_bag
@@ -35,9 +33,9 @@ def run(args: argparse.Namespace) -> int:
     values = parameters.default_values()
     if args.score is not None:
         values["score_threshold"] = args.score
-    parameters.apply_opencv_threads(values)
-    segmenter = Segmenter(resolve_model(args.model), decoder=parameters.decoder_config(values))
-    pipeline = SegmentTrackPipeline(segmenter, Tracker(parameters.tracker_config(values)),
+    if args.model:
+        values["model"] = str(args.model)
+    pipeline = SegmentTrackPipeline(parameters.build_segmenter(values), Tracker(parameters.tracker_config(values)),
                                     PipelineConfig(keyframe_interval=args.keyframe_interval))
     with Reader(args.bag_in) as reader:
         total = sum(c.msgcount for c in reader.connections if c.topic == args.image_topic)

@@ -71,9 +71,7 @@ class ModeRun:
 
 def evaluate_tracking(model_path, sequences: int = 30, frames: int = 90, intervals=(1, 3),
                       threads: int = 0) -> dict:
-    parameters.apply_opencv_threads(NODE_DEFAULTS)
-    segmenter = Segmenter(model_path, intra_op_threads=threads,
-                          decoder=parameters.decoder_config(NODE_DEFAULTS))
+    segmenter = parameters.build_segmenter(dict(NODE_DEFAULTS, model=str(model_path), threads=threads))
     segmenter.warm_up(3)
     runs = {f"keyframe_every_{k}" if k > 1 else "frame_by_frame":
             ModeRun(segmenter, PipelineConfig(keyframe_interval=k)) for k in intervals}

@@ -133,6 +133,23 @@ def apply_opencv_threads(v: dict) -> None:
     cv2.setNumThreads(count if count > 0 else -1)  # OpenCV: < 0 restores its default
 
 
+def build_segmenter(v: dict):
+    """The node's segmenter from parameter values: model, backend, device, engine and
+    OpenCV threads, decoder thresholds. The node, process-bag and the tracking
+    evaluation all build theirs here, so they run the same pipeline."""
+    from vis_ros.core.engine.segmenter import Segmenter
+    from vis_ros.core.model_path import resolve_model
+
+    apply_opencv_threads(v)
+    options = {"intra_op_threads": v["threads"]}
+    if v["device"] == "cpu":
+        options["providers"] = ["CPUExecutionProvider"]
+    elif v["device"] == "cuda":
+        options["providers"] = ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    return Segmenter(resolve_model(v["model"]), backend=v["backend"], decoder=decoder_config(v),
+                     labels_file=v["labels_file"] or None, **options)
+
+
 def decoder_config(v: dict) -> DecoderConfig:
     # The engine keeps low-score detections for the tracker's second pass.
     return DecoderConfig(score_threshold=min(v["score_threshold"], v["track_low_score"]),

@@ -18,11 +18,9 @@ from sensor_msgs.msg import Image
 from vis_ros.core import native
 from vis_ros.core.engine.decoder import Decoder
 from vis_ros.core.engine.errors import EngineError
-from vis_ros.core.engine.segmenter import Segmenter
 from vis_ros.core.frame_slot import LatestFrameSlot
 from vis_ros.core.input_watch import InputWatch
 from vis_ros.core.instances import InstanceFrame
-from vis_ros.core.model_path import resolve_model
 from vis_ros.core.overlay import draw_overlay
 from vis_ros.core.pipeline import SegmentTrackPipeline
 from vis_ros.core.rolling_stats import RateMeter, RollingStats
@@ -39,15 +37,7 @@ from vis_ros.ros.instance_wire import serialize_instance_array
 class PipelineWorker:
     def __init__(self, node, values: dict):
         self.node, self.values = node, dict(values)
-        options = {"intra_op_threads": values["threads"]}
-        if values["device"] == "cpu":
-            options["providers"] = ["CPUExecutionProvider"]
-        elif values["device"] == "cuda":
-            options["providers"] = ["CUDAExecutionProvider", "CPUExecutionProvider"]
-        model = resolve_model(values["model"])
-        P.apply_opencv_threads(values)
-        self.segmenter = Segmenter(model, backend=values["backend"], decoder=P.decoder_config(values),
-                                   labels_file=values["labels_file"] or None, **options)
+        self.segmenter = P.build_segmenter(values)
         self.segmenter.warm_up()
         self.pipeline = SegmentTrackPipeline(self.segmenter, Tracker(P.tracker_config(values)),
                                              P.pipeline_config(values))
