@@ -148,14 +148,17 @@ class PipelineWorker:
         t1 = time.perf_counter()  # publishing starts with choosing what to publish
         frame = out.frame.published(values["publish_tentative"], values["class_filter"])
         self.publishers["instances"].publish(serialize_instance_array(frame))
-        if values["publish_labels"] and self.publishers["labels"].get_subscription_count() > 0:
+        labels_wanted = values["publish_labels"] and self.publishers["labels"].get_subscription_count() > 0
+        overlay_wanted = values["publish_overlay"] and self.publishers["overlay"].get_subscription_count() > 0
+        header = header_msg(stamp_ns, frame_id) if labels_wanted or overlay_wanted else None
+        if labels_wanted:
             labels = label_image(frame.instances, frame.height, frame.width)
-            self.publishers["labels"].publish(image_msg(header_msg(stamp_ns, frame_id), labels, "16UC1"))
-        if values["publish_overlay"] and self.publishers["overlay"].get_subscription_count() > 0:
+            self.publishers["labels"].publish(image_msg(header, labels, "16UC1"))
+        if overlay_wanted:
             picture = draw_overlay(rgb, [(i.box, i.mask) for i in frame.instances],
                                    [f"{i.track_id} {i.class_name}" for i in frame.instances],
                                    [i.track_id for i in frame.instances])
-            self.publishers["overlay"].publish(image_msg(header_msg(stamp_ns, frame_id), picture, "rgb8"))
+            self.publishers["overlay"].publish(image_msg(header, picture, "rgb8"))
         if self.three_d is not None:
             t2 = time.perf_counter()
             self._publish_3d(frame, values)
