@@ -22,6 +22,7 @@
 #include <Python.h>
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -31,6 +32,14 @@ static double clamp_double(double v, double lo, double hi) { return v < lo ? lo 
 
 /* np.maximum(v, 1.0): NaN stays NaN. */
 static double at_least_one(double v) { return v < 1.0 ? 1.0 : v; }
+
+/* Release the argument buffers a call parsed (count of them, then their addresses). */
+static void release_buffers(int count, ...) {
+    va_list buffers;
+    va_start(buffers, count);
+    for (int i = 0; i < count; i++) PyBuffer_Release(va_arg(buffers, Py_buffer *));
+    va_end(buffers);
+}
 
 static int check_length(const Py_buffer *b, Py_ssize_t needed, const char *name) {
     if (b->len < needed) {
@@ -163,11 +172,7 @@ static PyObject *build_masks(PyObject *self, PyObject *args) {
 done:
     free(scratch);
     free(runs);
-    PyBuffer_Release(&protos);
-    PyBuffer_Release(&coefs);
-    PyBuffer_Release(&rois);
-    PyBuffer_Release(&out);
-    PyBuffer_Release(&areas);
+    release_buffers(5, &protos, &coefs, &rois, &out, &areas);
     return result;
 }
 
@@ -295,13 +300,7 @@ static PyObject *select_detections(PyObject *self, PyObject *args) {
 done:
     free(cands);
     free(kept);
-    PyBuffer_Release(&raw);
-    PyBuffer_Release(&anchors_out);
-    PyBuffer_Release(&boxes_out);
-    PyBuffer_Release(&scores_out);
-    PyBuffer_Release(&classes_out);
-    PyBuffer_Release(&rois_out);
-    PyBuffer_Release(&coefs_out);
+    release_buffers(7, &raw, &anchors_out, &boxes_out, &scores_out, &classes_out, &rois_out, &coefs_out);
     return result;
 }
 
@@ -344,10 +343,7 @@ static PyObject *kalman_predict(PyObject *self, PyObject *args) {
     }
     result = Py_NewRef(Py_None);
 done:
-    PyBuffer_Release(&means);
-    PyBuffer_Release(&covs);
-    PyBuffer_Release(&out_means);
-    PyBuffer_Release(&out_covs);
+    release_buffers(4, &means, &covs, &out_means, &out_covs);
     return result;
 }
 
@@ -390,10 +386,7 @@ static PyObject *kalman_correct_rows(PyObject *self, PyObject *args) {
     }
     result = Py_NewRef(Py_None);
 done:
-    PyBuffer_Release(&means);
-    PyBuffer_Release(&covs);
-    PyBuffer_Release(&rows);
-    PyBuffer_Release(&boxes);
+    release_buffers(4, &means, &covs, &rows, &boxes);
     return result;
 }
 
@@ -562,8 +555,7 @@ done:
     free(padded);
     free(taps);
     free(row_flow);
-    PyBuffer_Release(&flow_buf);
-    PyBuffer_Release(&rois_buf);
+    release_buffers(2, &flow_buf, &rois_buf);
     return result;
 }
 
@@ -709,9 +701,7 @@ static PyObject *similarity_mask_box(PyObject *self, PyObject *args) {
 done:
     free(per_row);
     free(per_col);
-    PyBuffer_Release(&pred);
-    PyBuffer_Release(&dets);
-    PyBuffer_Release(&out);
+    release_buffers(3, &pred, &dets, &out);
     return result;
 }
 
