@@ -22,7 +22,7 @@ os.environ.setdefault("ROS_DOMAIN_ID", str(random.Random(os.getpid()).randint(1,
 os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
 # Camera-sized images between processes over shared memory, as the node sets
 # it up for itself; child processes inherit it.
-from vis_ros.ros.transport import use_large_message_transport  # noqa: E402
+from vis_ros.processes.fastdds_profile import use_large_message_transport  # noqa: E402
 
 use_large_message_transport()
 

@@ -11,6 +11,7 @@ import pytest
 from vis_ros.cli import main
 from vis_ros.core.instances import TrackState
 from vis_ros.core.model_path import default_model_path
+from vis_ros.core.pipeline import KeyframeReason
 
 # Floors a little under the model card's figures (measured on 300 frames), for a
 # small held-out set where the estimate is noisier.
@@ -63,7 +64,7 @@ def test_keyframe_pipeline_propagates_between_keyframes():
     frames_list = list(frames)
     outs = [pipeline.process(f.rgb, f.stamp_ns) for f in frames_list]
     keys = [o.frame.keyframe for o in outs]
-    assert keys[0] and outs[0].keyframe_reason == "first"
+    assert keys[0] and outs[0].keyframe_reason == KeyframeReason.FIRST
     assert not all(keys) and sum(keys) <= 10
     propagated = [o for o in outs[3:] if not o.frame.keyframe]
     assert propagated and all(o.frame.instances for o in propagated)
@@ -74,7 +75,7 @@ def test_keyframe_pipeline_propagates_between_keyframes():
     small = [cv2.resize(f.rgb, (320, 240)) for f in frames_list[-4:]]
     resized = [pipeline.process(rgb, frames_list[-1].stamp_ns + (k + 1) * 33_333_333)
                for k, rgb in enumerate(small)]
-    assert resized[0].keyframe_reason == "first" and not all(o.frame.keyframe for o in resized)
+    assert resized[0].keyframe_reason == KeyframeReason.FIRST and not all(o.frame.keyframe for o in resized)
     new_ids = {i.track_id for o in resized for i in o.frame.instances}
     assert new_ids and not new_ids & old_ids
     assert all(i.box.x_end <= 320 and i.box.y_end <= 240 for o in resized for i in o.frame.instances)
@@ -88,10 +89,10 @@ def test_raising_keyframe_interval_at_run_time_starts_with_a_keyframe():
     pipeline = SegmentTrackPipeline(Segmenter(default_model_path()), Tracker())
     rgb = np.full((480, 640, 3), 120, np.uint8)
     outs = [pipeline.process(rgb, 1_000 + i * 33_333_333) for i in range(2)]
-    assert [o.keyframe_reason for o in outs] == ["first", "interval"]  # frame by frame: no flow computed
+    assert [o.keyframe_reason for o in outs] == [KeyframeReason.FIRST, KeyframeReason.INTERVAL]  # frame by frame: no flow computed
     pipeline.config = PipelineConfig(keyframe_interval=3)  # what the node's parameter callback does
     outs = [pipeline.process(rgb, 1_000 + i * 33_333_333) for i in range(2, 5)]
-    assert [o.keyframe_reason for o in outs] == ["no_flow", "", ""]
+    assert [o.keyframe_reason for o in outs] == [KeyframeReason.NO_FLOW, KeyframeReason.NONE, KeyframeReason.NONE]
 
 
 @pytest.mark.slow
@@ -143,27 +144,27 @@ def _static_scene_pipeline(**config):
                                     PipelineConfig(keyframe_interval=10, **config))
     for i in range(3):  # first keyframe, then two propagated frames of the unchanged scene
         out = pipeline.process(rgb, 1_000 + i * 33_333_333)
-    assert out.keyframe_reason == "" and out.frame.instances
+    assert out.keyframe_reason is KeyframeReason.NONE and out.frame.instances
     return pipeline, rgb
 
 
 def test_early_keyframe_when_something_appears_where_nothing_is_tracked():
     pipeline, rgb = _static_scene_pipeline()
     changed = rgb.copy()
-    boxes = [roi for _, roi, _, _ in pipeline.tracker.live_masks()]
+    boxes = [m.roi for m in pipeline.tracker.live_masks()]
     y, x = next((y, x) for y in range(0, 400, 40) for x in range(0, 560, 40)
                 if all(x + 80 <= b.x or x >= b.x_end or y + 80 <= b.y or y >= b.y_end for b in boxes))
     changed[y:y + 80, x:x + 80] = (250, 250, 240)  # a bright object put down on the table
-    assert pipeline.process(changed, 1_000 + 3 * 33_333_333).keyframe_reason == "new_object"
+    assert pipeline.process(changed, 1_000 + 3 * 33_333_333).keyframe_reason == KeyframeReason.NEW_OBJECT
     # Either the engine now tracks it, or it found nothing there and the trigger is
     # muted until the next regular keyframe: no keyframe on every frame either way.
-    assert pipeline.process(changed, 1_000 + 4 * 33_333_333).keyframe_reason == ""
+    assert pipeline.process(changed, 1_000 + 4 * 33_333_333).keyframe_reason is KeyframeReason.NONE
 
 
 def test_early_keyframe_when_tracked_objects_move_a_lot():
     pipeline, rgb = _static_scene_pipeline(max_motion_px=3.0)
     moved = np.roll(rgb, (6, 8), axis=(0, 1))  # the camera jolts
-    assert pipeline.process(moved, 1_000 + 3 * 33_333_333).keyframe_reason == "large_motion"
+    assert pipeline.process(moved, 1_000 + 3 * 33_333_333).keyframe_reason == KeyframeReason.LARGE_MOTION
 
 
 def test_early_keyframe_when_propagated_masks_change_size_too_much():
@@ -171,4 +172,4 @@ def test_early_keyframe_when_propagated_masks_change_size_too_much():
     h, w = rgb.shape[:2]
     zoomed = cv2.resize(rgb, None, fx=1.6, fy=1.6)[(int(h * 0.3)):(int(h * 0.3)) + h, int(w * 0.3):int(w * 0.3) + w]
     # Checked before motion: masks growing 2.5x cannot be trusted whatever moved.
-    assert pipeline.process(zoomed, 1_000 + 3 * 33_333_333).keyframe_reason == "low_confidence"
+    assert pipeline.process(zoomed, 1_000 + 3 * 33_333_333).keyframe_reason == KeyframeReason.LOW_CONFIDENCE

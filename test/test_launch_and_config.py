@@ -11,7 +11,8 @@ import pytest
 import yaml
 
 from vis_ros.core.tracking.config import TrackerConfig
-from vis_ros.ros.parameters import BY_NAME, PARAMS, default_values, shadowed_settings, tracker_config
+from vis_ros.core.parameters import BY_NAME, PARAMS, default_values, shadowed_settings
+from vis_ros.core.settings import NodeSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 LAUNCH = ROOT / "launch" / "vis_ros.launch.py"
@@ -53,7 +54,7 @@ def test_launch_gives_the_node_a_fastdds_profile_with_large_shared_memory_segmen
 
 def test_node_defaults_build_the_core_default_tracker():
     # What the evaluation scores (the node's defaults) is what Tracker() runs.
-    assert tracker_config(default_values()) == TrackerConfig()
+    assert NodeSettings.from_values(default_values()).tracker == TrackerConfig()
 
 
 def test_a_threshold_shadowed_by_another_is_named():

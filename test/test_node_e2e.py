@@ -15,7 +15,7 @@ from sensor_msgs.msg import Image  # noqa: E402
 from vis_ros.core.sim.dataset import SimDataset, write_sequence  # noqa: E402
 from vis_ros.core.sim.scene import SimOptions  # noqa: E402
 from vis_ros.evaluation.tracking_metrics import score_playback, summarize  # noqa: E402
-from vis_ros.ros.node_process import start_node_process, stop_node_process  # noqa: E402
+from vis_ros.processes.node_process import start_node_process, stop_node_process  # noqa: E402
 from vis_ros.ros.player import SequencePlayer  # noqa: E402
 from vis_ros.ros.recorder import OutputRecorder  # noqa: E402
 

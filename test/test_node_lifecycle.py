@@ -162,7 +162,7 @@ def test_a_matched_camera_that_sends_nothing_gets_a_warning_naming_the_fix(rclpy
     executor.add_node(camera)
     assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS
     assert node.trigger_activate() == TransitionCallbackReturn.SUCCESS
-    node.worker.input_watch = InputWatch(stall_after_s=0.5)
+    node._inputs.input_watch = InputWatch(stall_after_s=0.5)
     camera.create_publisher(Image, "/image", 5)  # matched, never publishes
     end = time.monotonic() + 2.0
     while time.monotonic() < end:

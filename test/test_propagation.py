@@ -5,7 +5,7 @@ import pytest
 
 from vis_ros.core import native
 from vis_ros.core.instances import PixelBox
-from vis_ros.core.propagation import FlowField, FlowPropagator, warp_mask, warp_masks
+from vis_ros.core.propagation import FlowField, FlowPropagator, MaskToMove, warp_mask, warp_masks
 
 
 def _bilinear_reference(low: np.ndarray, scale: int, roi: PixelBox) -> np.ndarray:
@@ -48,7 +48,7 @@ def test_a_mask_pushed_out_of_the_image_comes_back_empty(kernels, monkeypatch):
     if kernels == "numpy":
         monkeypatch.setattr(native, "kernels", None)
     low = np.full((60, 80, 2), 200.0, np.float32)  # every pixel samples far outside the old mask
-    moved, = warp_masks(FlowField(low, 2, 120, 160), [(PixelBox(0, 0, 10, 10), np.ones((10, 10), bool), 100)])
+    moved, = warp_masks(FlowField(low, 2, 120, 160), [MaskToMove(PixelBox(0, 0, 10, 10), np.ones((10, 10), bool), 100)])
     assert moved.roi.width == 0 and moved.mask.shape == (0, 0) and moved.area == 0 and moved.area_ratio == 0.0
 
 
@@ -94,8 +94,8 @@ def test_c_and_numpy_warps_agree(scale, height, width, monkeypatch):
         w, h = int(rng.integers(1, min(90, width))), int(rng.integers(1, min(90, height)))
         x, y = int(rng.integers(0, width - w + 1)), int(rng.integers(0, height - h + 1))
         mask = _blob(rng, h, w)
-        masks.append((PixelBox(x, y, w, h), mask, int(mask.sum())))
-    masks.append((PixelBox(5, 5, 4, 4), np.zeros((4, 4), bool), 0))  # nothing to move
+        masks.append(MaskToMove(PixelBox(x, y, w, h), mask, int(mask.sum())))
+    masks.append(MaskToMove(PixelBox(5, 5, 4, 4), np.zeros((4, 4), bool), 0))  # nothing to move
     fast = warp_masks(field, masks)
     monkeypatch.setattr(native, "kernels", None)
     slow = warp_masks(field, masks)

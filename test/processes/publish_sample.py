@@ -46,7 +46,8 @@ def main() -> int:
     from sensor_msgs.msg import Image
 
     from vis_ros.msg import InstanceArray
-    from vis_ros.ros.convert import frame_to_msg, ns_to_stamp
+    from vis_ros.io.instance_wire import serialize_instance_array
+    from vis_ros.ros.convert import ns_to_stamp
 
     seed, reliability = int(sys.argv[1]), sys.argv[2]
     rclpy.init()
@@ -61,7 +62,7 @@ def main() -> int:
                   step=WIDTH * 3, data=pixels.tobytes())
     image.header.stamp = ns_to_stamp(frame.stamp_ns)
     image.header.frame_id = frame.frame_id
-    instances_msg = frame_to_msg(frame)
+    instances_msg = serialize_instance_array(frame)  # published as bytes, as the node does
     deadline = time.monotonic() + 60.0
     sequence = 0
     while rclpy.ok() and time.monotonic() < deadline:

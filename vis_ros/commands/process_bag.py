@@ -24,23 +24,25 @@ def run(args: argparse.Namespace) -> int:
     from rosbags.rosbag2 import Reader
     from tqdm import tqdm
 
-    from vis_ros.core.pipeline import PipelineConfig, SegmentTrackPipeline
-    from vis_ros.core.tracking.tracker import Tracker
+    from vis_ros.core.settings import build_pipeline, node_defaults
     from vis_ros.io.bag_process import process_bag
-    from vis_ros.ros import parameters
 
     # The node's pipeline at its default parameters, but for the ones given here.
-    values = parameters.default_values()
+    overrides = {"keyframe_interval": args.keyframe_interval}
     if args.score is not None:
-        values["score_threshold"] = args.score
+        overrides["score_threshold"] = args.score
     if args.model:
-        values["model"] = str(args.model)
-    pipeline = SegmentTrackPipeline(parameters.build_segmenter(values), Tracker(parameters.tracker_config(values)),
-                                    PipelineConfig(keyframe_interval=args.keyframe_interval))
+        overrides["model"] = str(args.model)
+    try:
+        settings = node_defaults(**overrides)
+    except ValueError as exc:
+        raise SystemExit(f"process-bag: {exc}") from None
+    pipeline = build_pipeline(settings)
     with Reader(args.bag_in) as reader:
         total = sum(c.msgcount for c in reader.connections if c.topic == args.image_topic)
     with tqdm(total=total, desc="process-bag", unit="img") as bar:
-        counts = process_bag(pipeline, args.bag_in, args.bag_out, args.image_topic, progress=bar.update)
+        counts = process_bag(pipeline, args.bag_in, args.bag_out, args.image_topic, progress=bar.update,
+                             outputs=settings.outputs)
     print(f"{counts['instance_arrays']} InstanceArray messages from {counts['images']} images"
           f" ({counts['invalid']} invalid) -> {args.bag_out}")
     return 0

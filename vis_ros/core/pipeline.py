@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 import numpy as np
 
+from vis_ros.core.engine.decoder import DecoderConfig
 from vis_ros.core.engine.segmenter import Segmenter
 from vis_ros.core.instances import InstanceFrame
 from vis_ros.core.propagation import FlowField, FlowPropagator, warp_masks
+from vis_ros.core.tracking.config import TrackerConfig
 from vis_ros.core.tracking.tracker import Tracker
 
 
@@ -45,12 +48,30 @@ class PipelineConfig:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
 
 
+class KeyframeReason(StrEnum):
+    """Why the engine ran on a frame; NONE (false, "") for a propagated frame."""
+
+    NONE = ""
+    FIRST = "first"  # also after a reset or an image size change
+    INTERVAL = "interval"
+    NO_FLOW = "no_flow"  # keyframe_interval raised at run time: no previous frame kept
+    LOW_CONFIDENCE = "low_confidence"  # masks shrank or grew too much under the flow
+    LARGE_MOTION = "large_motion"
+    NEW_OBJECT = "new_object"  # something moves where no tracked object is
+
+    @property
+    def regular(self) -> bool:
+        """A scheduled keyframe (not one the flow asked for)."""
+        return self in (KeyframeReason.FIRST, KeyframeReason.INTERVAL)
+
+
+_FLOW_FIELDS = ("flow_scale", "flow_preset", "flow_patch_stride")
+
+
 @dataclass(frozen=True)
 class PipelineOutput:
     frame: InstanceFrame
-    # first (also after a reset or an image size change) | interval | no_flow |
-    # low_confidence | large_motion | new_object | "" (propagated)
-    keyframe_reason: str
+    keyframe_reason: KeyframeReason
     timings_s: dict = field(default_factory=dict)
 
 
@@ -65,6 +86,19 @@ class SegmentTrackPipeline:
         self._new_object_muted = False
         self._image_hw: tuple[int, int] | None = None
 
+    def reconfigure(self, config: PipelineConfig, tracker: TrackerConfig | None = None,
+                    decoder: DecoderConfig | None = None) -> None:
+        """New settings from the next frame on. Tracks are kept; a change of the flow's
+        resolution or preset restarts propagation (the next frame is a keyframe)."""
+        if any(getattr(config, n) != getattr(self.config, n) for n in _FLOW_FIELDS):
+            self.propagator = FlowPropagator(config.flow_scale, config.flow_preset, config.flow_patch_stride)
+            self._since_keyframe = None
+        self.config = config
+        if tracker is not None:
+            self.tracker.reconfigure(tracker)
+        if decoder is not None:
+            self.segmenter.reconfigure(decoder)
+
     def reset(self) -> None:
         self.tracker.reset()
         self.propagator.reset()
@@ -78,11 +112,11 @@ class SegmentTrackPipeline:
         self._image_hw = (height, width)
         timings: dict[str, float] = {}
         if self._since_keyframe is None:
-            reason = "first"
+            reason = KeyframeReason.FIRST
         elif self._since_keyframe + 1 >= self.config.keyframe_interval:
-            reason = "interval"
+            reason = KeyframeReason.INTERVAL
         else:
-            reason = ""
+            reason = KeyframeReason.NONE
         t0 = time.perf_counter()
         flow = None
         if not reason or self.config.keyframe_interval > 1:  # frame by frame never needs flow
@@ -92,18 +126,19 @@ class SegmentTrackPipeline:
             t1 = time.perf_counter()
             moved, reason = self._propagate(flow)
             timings["propagate"] = time.perf_counter() - t1
-        elif not reason:  # keyframe_interval raised at run time: no previous frame kept
-            reason = "no_flow"
+        elif not reason:
+            reason = KeyframeReason.NO_FLOW
         if reason:
-            known = {t.track_id for t in self.tracker.tracks} if reason == "new_object" else set()
+            new_object = reason is KeyframeReason.NEW_OBJECT
+            known = {t.track_id for t in self.tracker.tracks} if new_object else set()
             result = self.segmenter(rgb)
             timings.update(result.timings_s)
             t2 = time.perf_counter()
             instances = self.tracker.update(result.detections, stamp_ns, (height, width), rgb)
             self._since_keyframe = 0
-            if reason == "new_object":
+            if new_object:
                 self._new_object_muted = {t.track_id for t in self.tracker.tracks} <= known
-            elif reason in ("first", "interval"):
+            elif reason.regular:
                 self._new_object_muted = False
         else:
             t2 = time.perf_counter()
@@ -114,34 +149,33 @@ class SegmentTrackPipeline:
         timings["track"] = time.perf_counter() - t2  # the tracker, its bookkeeping and the output frame
         return PipelineOutput(frame, reason, timings)
 
-    def _propagate(self, flow: FlowField) -> tuple[dict, str]:
-        """Warp every tracked mask; return them and the reason to run the engine instead ('' if none)."""
+    def _propagate(self, flow: FlowField) -> tuple[dict, KeyframeReason]:
+        """Warp every tracked mask; return them and the reason to run the engine instead (NONE if none)."""
         cfg = self.config
         live = self.tracker.live_masks()
-        warped = warp_masks(flow, [(roi, mask, area) for _, roi, mask, area in live])
-        moved = {tid: w for (tid, _, _, _), w in zip(live, warped)}
+        moved = {m.track_id: w for m, w in zip(live, warp_masks(flow, live))}
         h, w = flow.height, flow.width
-        ratios = [moved[tid].area_ratio for tid, roi, _, area in live
-                  if area >= cfg.confidence_min_area
-                  and roi.x > 0 and roi.y > 0 and roi.x_end < w and roi.y_end < h]
+        ratios = [moved[m.track_id].area_ratio for m in live
+                  if m.area >= cfg.confidence_min_area
+                  and m.roi.x > 0 and m.roi.y > 0 and m.roi.x_end < w and m.roi.y_end < h]
         confidence = min((min(r, 1.0 / r) if r > 0 else 0.0 for r in ratios), default=1.0)
         if confidence < cfg.min_propagation_confidence:
-            return moved, "low_confidence"
+            return moved, KeyframeReason.LOW_CONFIDENCE
         # Tracked boxes (grown by the margin) on the grid the residual is sampled on,
         # which also serves the motion check: every residual_step-th low-res pixel.
         step = flow.residual_step
         cell = flow.scale * step  # full-res pixels per grid cell
         low_h, low_w = flow.flow.shape[:2]
         tracked = np.zeros(((low_h + step - 1) // step, (low_w + step - 1) // step), bool)
-        for _, roi, _, _ in live:
+        for roi in (m.roi for m in live):
             mx, my = int(roi.width * cfg.tracked_margin), int(roi.height * cfg.tracked_margin)
             tracked[max(roi.y - my, 0) // cell:(roi.y_end + my + cell - 1) // cell,
                     max(roi.x - mx, 0) // cell:(roi.x_end + mx + cell - 1) // cell] = True
         if tracked.any() and flow.mean_magnitude(tracked, step) > cfg.max_motion_px:
-            return moved, "large_motion"
+            return moved, KeyframeReason.LARGE_MOTION
         if flow.residual is not None and not self._new_object_muted:
             untracked = ~tracked
             unexplained = (flow.residual > cfg.residual_levels) & untracked
             if untracked.any() and unexplained.sum() > cfg.new_object_fraction * untracked.sum():
-                return moved, "new_object"
-        return moved, ""
+                return moved, KeyframeReason.NEW_OBJECT
+        return moved, KeyframeReason.NONE

@@ -12,6 +12,7 @@ are built (core/native), OpenCV per mask otherwise.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple, Sequence
 
 import cv2
 import numpy as np
@@ -172,21 +173,29 @@ def warp_mask(field: FlowField, roi: PixelBox, mask: np.ndarray, area: int | Non
 
 
 
-def warp_masks(field: FlowField, masks: list[tuple[PixelBox, np.ndarray, int]]) -> list[Warped]:
-    """warp_mask for each (roi, mask, pixel count); all in one C call where the
-    kernels are built (core/native), which samples positions exactly where
-    OpenCV's remap rounds them to 1/32 pixel."""
+class MaskToMove(NamedTuple):
+    """A mask in its box and its pixel count (the tracker's LiveMask has these too)."""
+
+    roi: PixelBox
+    mask: np.ndarray
+    area: int
+
+
+def warp_masks(field: FlowField, masks: Sequence[MaskToMove]) -> list[Warped]:
+    """warp_mask for each mask (anything with .roi, .mask, .area); all in one C call
+    where the kernels are built (core/native), which samples positions exactly
+    where OpenCV's remap rounds them to 1/32 pixel."""
     if native.kernels is None:
-        return [warp_mask(field, roi, mask, area) for roi, mask, area in masks]
-    out: list[Warped | None] = [Warped(roi, mask, 0, 0.0) if area == 0 else None for roi, mask, area in masks]
+        return [warp_mask(field, m.roi, m.mask, m.area) for m in masks]
+    out: list[Warped | None] = [Warped(m.roi, m.mask, 0, 0.0) if m.area == 0 else None for m in masks]
     todo = [k for k, w in enumerate(out) if w is None]
     if todo:
         flow = np.ascontiguousarray(field.flow, np.float32)
-        rois = np.array([(masks[k][0].x, masks[k][0].y, masks[k][0].width, masks[k][0].height) for k in todo],
-                        np.int64).reshape(-1, 4)
+        rois = np.array([(masks[k].roi.x, masks[k].roi.y, masks[k].roi.width, masks[k].roi.height)
+                         for k in todo], np.int64).reshape(-1, 4)
         moved = native.kernels.warp_masks(flow, flow.shape[:2], field.scale, (field.height, field.width), rois,
-                                          len(todo), [np.ascontiguousarray(masks[k][1]) for k in todo])
+                                          len(todo), [np.ascontiguousarray(masks[k].mask) for k in todo])
         for k, (x, y, width, height, data, area) in zip(todo, moved):
             mask = np.frombuffer(data, bool).reshape(height, width)
-            out[k] = Warped(PixelBox(x, y, width, height), mask, area, area / masks[k][2])
+            out[k] = Warped(PixelBox(x, y, width, height), mask, area, area / masks[k].area)
     return out

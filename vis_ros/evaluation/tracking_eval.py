@@ -9,18 +9,18 @@ import numpy as np
 
 from vis_ros.core.engine.segmenter import Segmenter
 from vis_ros.core.pipeline import PipelineConfig, SegmentTrackPipeline
+from vis_ros.core.settings import build_segmenter, node_defaults
+from vis_ros.core.sim.ground_truth import gt_masks
 from vis_ros.core.sim.scene import SimOptions
 from vis_ros.core.sim.sequence import generate_sequence
 from vis_ros.core.tracking.tracker import Tracker
-from vis_ros.core.sim.ground_truth import gt_masks
 from vis_ros.evaluation.tracking_metrics import SequenceRecorder, published_masks, summarize
-from vis_ros.ros import parameters
 
 TRACKING_SEED_BASE = 2_000_000  # far from training (0..) and detection eval (1_000_000..)
 TRACKING_SIM = SimOptions(objects=10, object_speed=0.25)
 # Scored as the node runs by default: its parameters build the decoder and tracker
 # (class-agnostic NMS, detections down to track_low_score for the second pass).
-NODE_DEFAULTS = parameters.default_values()
+NODE_DEFAULTS = node_defaults()
 
 
 def tracking_sequences(count: int, frames: int, options: SimOptions = TRACKING_SIM):
@@ -40,7 +40,7 @@ class ModeRun:
         self.stage_totals: dict[str, list[float]] = {}
 
     def add_sequence(self, frames) -> None:
-        pipeline = SegmentTrackPipeline(self.segmenter, Tracker(parameters.tracker_config(NODE_DEFAULTS)),
+        pipeline = SegmentTrackPipeline(self.segmenter, Tracker(NODE_DEFAULTS.tracker),
                                         self.config)
         rec = SequenceRecorder()
         for f in frames:
@@ -71,7 +71,7 @@ class ModeRun:
 
 def evaluate_tracking(model_path, sequences: int = 30, frames: int = 90, intervals=(1, 3),
                       threads: int = 0) -> dict:
-    segmenter = parameters.build_segmenter(dict(NODE_DEFAULTS, model=str(model_path), threads=threads))
+    segmenter = build_segmenter(node_defaults(model=str(model_path), threads=threads))
     segmenter.warm_up(3)
     runs = {f"keyframe_every_{k}" if k > 1 else "frame_by_frame":
             ModeRun(segmenter, PipelineConfig(keyframe_interval=k)) for k in intervals}

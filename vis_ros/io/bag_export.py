@@ -13,6 +13,7 @@ from rosbags.rosbag2 import StoragePlugin, Writer
 from rosbags.typesys import Stores, get_typestore
 
 from vis_ros.core.sim.dataset import SimDataset
+from vis_ros.core.stamps import ns_to_sec_nanosec
 
 COLOR_TOPIC = "/camera/color/image_raw"
 INFO_TOPIC = "/camera/color/camera_info"
@@ -25,7 +26,7 @@ def typestore():
 
 
 def _header(types, stamp_ns: int, frame_id: str):
-    sec, nanosec = divmod(stamp_ns, 1_000_000_000)
+    sec, nanosec = ns_to_sec_nanosec(stamp_ns)
     return types["std_msgs/msg/Header"](
         stamp=types["builtin_interfaces/msg/Time"](sec=sec, nanosec=nanosec), frame_id=frame_id)
 

@@ -3,6 +3,8 @@ its outputs (InstanceArray, labels) into a new bag, with no ROS graph.
 
 vis_ros message types are registered with rosbags from this package's .msg
 files, so the output bag plays back to any ROS 2 node that has vis_ros built.
+InstanceArray is written by the node's own serializer (io.instance_wire): the
+node and process-bag give the same bytes for the same frame.
 """
 from __future__ import annotations
 
@@ -14,8 +16,10 @@ from rosbags.typesys import get_types_from_msg
 
 from vis_ros.core.image_codec import colour_to_rgb
 from vis_ros.core.labels import label_image
-from vis_ros.core.mask_codec import encode_runs
-from vis_ros.io.bag_export import COLOR_TOPIC, _header, image_message, typestore
+from vis_ros.core.settings import OutputSettings, node_defaults
+from vis_ros.core.stamps import stamp_to_ns
+from vis_ros.io.bag_export import COLOR_TOPIC, image_message, typestore
+from vis_ros.io.instance_wire import serialize_instance_array
 
 _MSG_NAMES = ("Instance", "InstanceArray", "Instance3D", "Instance3DArray")
 
@@ -43,23 +47,12 @@ def vis_ros_typestore():
     return store
 
 
-def instance_array_message(types, frame):
-    instance_t, roi_t = types["vis_ros/msg/Instance"], types["sensor_msgs/msg/RegionOfInterest"]
-    instances = [
-        instance_t(id=i.track_id, class_id=i.class_id, class_name=i.class_name, score=float(i.score),
-                   state=int(i.state), age=i.age,
-                   roi=roi_t(x_offset=i.box.x, y_offset=i.box.y, height=i.box.height, width=i.box.width,
-                             do_rectify=False),
-                   mask_runs=encode_runs(i.mask))
-        for i in frame.instances
-    ]
-    return types["vis_ros/msg/InstanceArray"](header=_header(types, frame.stamp_ns, frame.frame_id),
-                                              height=frame.height, width=frame.width,
-                                              keyframe=frame.keyframe, instances=instances)
-
-
 def process_bag(pipeline, bag_in: Path, bag_out: Path, image_topic: str = COLOR_TOPIC,
-                output_ns: str = "/vis_ros", progress=None) -> dict:
+                output_ns: str = "/vis_ros", progress=None, outputs: OutputSettings | None = None) -> dict:
+    """Every image of `image_topic` through `pipeline`; InstanceArray and labels written as the
+    node writes them (the same serializer, the same publish filter from `outputs`, by
+    default the node's)."""
+    outputs = outputs or node_defaults().outputs
     store = vis_ros_typestore()
     types = store.types
     bag_out = Path(bag_out)
@@ -83,11 +76,10 @@ def process_bag(pipeline, bag_in: Path, bag_out: Path, image_topic: str = COLOR_
             except ValueError:
                 counts["invalid"] += 1
                 continue
-            stamp = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
+            stamp = stamp_to_ns(msg.header.stamp)
             frame = pipeline.process(np.ascontiguousarray(rgb), stamp, msg.header.frame_id).frame
-            frame = frame.published()  # what the node publishes by default: no tentative tracks
-            writer.write(out_instances, timestamp,
-                         store.serialize_cdr(instance_array_message(types, frame), "vis_ros/msg/InstanceArray"))
+            frame = frame.published(outputs.publish_tentative, outputs.class_filter)  # as the node publishes
+            writer.write(out_instances, timestamp, serialize_instance_array(frame))
             labels = label_image(frame.instances, frame.height, frame.width)
             writer.write(out_labels, timestamp, store.serialize_cdr(
                 image_message(types, stamp, msg.header.frame_id, labels, "16UC1"), "sensor_msgs/msg/Image"))

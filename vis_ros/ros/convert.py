@@ -1,16 +1,14 @@
 """Lossless conversion between the core's dataclasses and vis_ros messages.
 
-Mask runs go through `array.array('I')`, the type rosidl uses for uint32[],
-so assigning them is a buffer copy rather than a per-element type check.
+InstanceArray is published as bytes written by vis_ros.io.instance_wire (the
+one encoder, shared with process-bag); here it is only decoded, for the
+recorder and subscribers in Python. Instance3DArray is built as a message.
 """
 from __future__ import annotations
-
-import array
 
 import numpy as np
 from builtin_interfaces.msg import Time
 from geometry_msgs.msg import Point, Pose, Quaternion, Vector3
-from sensor_msgs.msg import RegionOfInterest
 from std_msgs.msg import Header
 
 from vis_ros.core.instances import (
@@ -21,41 +19,19 @@ from vis_ros.core.instances import (
     PixelBox,
     TrackState,
 )
-from vis_ros.core.mask_codec import decode_runs, encode_runs
+from vis_ros.core.mask_codec import decode_runs
+from vis_ros.core.stamps import ns_to_sec_nanosec, stamp_to_ns
 from vis_ros.msg import Instance, Instance3DArray, InstanceArray
 from vis_ros.msg import Instance3D as Instance3DMsg
 
-_NS_PER_S = 1_000_000_000
-
-
-def stamp_to_ns(stamp: Time) -> int:
-    return stamp.sec * _NS_PER_S + stamp.nanosec
-
 
 def ns_to_stamp(stamp_ns: int) -> Time:
-    sec, nanosec = divmod(stamp_ns, _NS_PER_S)
+    sec, nanosec = ns_to_sec_nanosec(stamp_ns)
     return Time(sec=sec, nanosec=nanosec)
 
 
 def header_msg(stamp_ns: int, frame_id: str) -> Header:
     return Header(stamp=ns_to_stamp(stamp_ns), frame_id=frame_id)
-
-
-def instance_to_msg(instance: Instance2D) -> Instance:
-    box = instance.box
-    msg = Instance(
-        id=instance.track_id,
-        class_id=instance.class_id,
-        class_name=instance.class_name,
-        score=float(instance.score),
-        state=int(instance.state),
-        age=instance.age,
-        roi=RegionOfInterest(
-            x_offset=box.x, y_offset=box.y, width=box.width, height=box.height
-        ),
-    )
-    msg.mask_runs = array.array("I", encode_runs(instance.mask).tobytes())
-    return msg
 
 
 def instance_from_msg(msg: Instance) -> Instance2D:
@@ -70,16 +46,6 @@ def instance_from_msg(msg: Instance) -> Instance2D:
         age=msg.age,
         box=PixelBox(roi.x_offset, roi.y_offset, roi.width, roi.height),
         mask=decode_runs(runs, roi.height, roi.width),
-    )
-
-
-def frame_to_msg(frame: InstanceFrame) -> InstanceArray:
-    return InstanceArray(
-        header=header_msg(frame.stamp_ns, frame.frame_id),
-        height=frame.height,
-        width=frame.width,
-        keyframe=frame.keyframe,
-        instances=[instance_to_msg(i) for i in frame.instances],
     )
 
 

@@ -5,7 +5,7 @@ image. Depth and CameraInfo are paired with message_filters'
 ApproximateTimeSynchronizer when it is importable (robots), else with
 vis_ros.core.approx_sync (same contract, tested here). Each image then takes
 the pair closest to its stamp within `slop`; when there is none the caller
-says which input is missing.
+says which input is missing. Made at activate, destroyed at deactivate.
 """
 from __future__ import annotations
 
@@ -15,11 +15,12 @@ import threading
 from sensor_msgs.msg import CameraInfo, Image
 
 from vis_ros.core.approx_sync import ApproxTimeSync
-from vis_ros.ros.convert import stamp_to_ns
+from vis_ros.core.stamps import stamp_to_ns
 
 
 class DepthInputs:
     def __init__(self, node, qos, slop_s: float, queue_size: int):
+        self.node = node
         self._pairs: collections.deque = collections.deque(maxlen=queue_size)
         self._lock = threading.Lock()
         self.slop_ns = int(slop_s * 1e9)
@@ -43,6 +44,11 @@ class DepthInputs:
                 node.create_subscription(Image, "depth", self._on_depth, qos),
                 node.create_subscription(CameraInfo, "camera_info", self._on_info, qos)]
             self.backend = "vis_ros.core.approx_sync"
+
+    def destroy(self) -> None:
+        for subscription in self.subscriptions:
+            self.node.destroy_subscription(subscription)
+        self.subscriptions = []
 
     def _seen_depth(self, msg) -> None:
         self.last_depth_ns = stamp_to_ns(msg.header.stamp)

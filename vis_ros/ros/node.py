@@ -15,73 +15,83 @@ import rclpy
 from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
                                 SetParametersResult)
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
-from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
-from sensor_msgs.msg import CompressedImage, Image
 
-from vis_ros.ros import parameters as P
-from vis_ros.ros.transport import use_large_message_transport
+from vis_ros.core.parameters import PARAMS, ParamSpec, shadowed_settings
+from vis_ros.core.settings import NodeSettings
+from vis_ros.ros.inputs import NodeInputs
+from vis_ros.ros.outputs import NodeOutputs
+from vis_ros.processes.fastdds_profile import use_large_message_transport
+from vis_ros.ros.worker import PipelineWorker
 
 
 class VisRosNode(LifecycleNode):
+    """Every ROS entity below is created by this node in one transition and destroyed in
+    its mirror: outputs, worker and diagnostics timer at configure / cleanup, inputs at
+    activate / deactivate. A transition that fails undoes what it had made."""
+
     def __init__(self, node_name: str = "vis_ros", **kwargs):
         super().__init__(node_name, **kwargs)
-        for spec in P.PARAMS:
+        for spec in PARAMS:
             self.declare_parameter(spec.name, spec.default, _descriptor(spec))
         self.add_on_set_parameters_callback(self._on_set_parameters)
-        self.worker = None
-        self._input_subscriptions = []
-        self._output_publishers = {}
+        self.worker: PipelineWorker | None = None
+        self._outputs: NodeOutputs | None = None
+        self._inputs: NodeInputs | None = None
+        self._diagnostics_timer = None
 
     # -- parameters ---------------------------------------------------------------
     def values(self) -> dict:
-        return {spec.name: self.get_parameter(spec.name).value for spec in P.PARAMS}
+        """Every parameter's current value by name: the one place settings are read from ROS."""
+        return {spec.name: self.get_parameter(spec.name).value for spec in PARAMS}
 
     def _on_set_parameters(self, params) -> SetParametersResult:
         candidate = self.values()
         candidate.update({p.name: p.value for p in params})
-        reason = P.validate(candidate)
-        if reason is not None:
-            return SetParametersResult(successful=False, reason=reason)
+        try:
+            settings = NodeSettings.from_values(candidate)
+        except ValueError as exc:
+            return SetParametersResult(successful=False, reason=str(exc))
         self._warn_shadowed(candidate)
         if self.worker is not None:
-            self.worker.apply_parameters(candidate)
+            self.worker.reconfigure(settings)
         return SetParametersResult(successful=True)
 
     def _warn_shadowed(self, values: dict) -> None:
-        for note in P.shadowed_settings(values):
+        for note in shadowed_settings(values):
             self.get_logger().warning(note)
 
     # -- lifecycle ----------------------------------------------------------------
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
-        from vis_ros.ros.worker import PipelineWorker
-
         values = self.values()
-        reason = P.validate(values)
-        if reason is not None:
-            self.get_logger().error(f"configure failed: {reason}")
-            return TransitionCallbackReturn.FAILURE
-        self._warn_shadowed(values)
         try:
-            self.worker = PipelineWorker(self, values)
-        except Exception as exc:  # engine load errors name file and cause
+            settings = NodeSettings.from_values(values)
+        except ValueError as exc:
             self.get_logger().error(f"configure failed: {exc}")
             return TransitionCallbackReturn.FAILURE
-        self._output_publishers = self.worker.create_publishers()
+        self._warn_shadowed(values)
+        self._outputs = NodeOutputs(self, settings)
+        try:
+            self.worker = PipelineWorker(self, settings, self._outputs)
+        except Exception as exc:  # engine load errors name file and cause
+            self.get_logger().error(f"configure failed: {exc}")
+            self._teardown()
+            return TransitionCallbackReturn.FAILURE
+        self._diagnostics_timer = self.create_timer(settings.outputs.diagnostics_period,
+                                                    self._publish_diagnostics)
         self.get_logger().info(f"configured: {self.worker.describe()}")
         return TransitionCallbackReturn.SUCCESS
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
         try:
-            self._subscribe(self.worker.values)
+            self._inputs = NodeInputs(self, self.worker.settings.inputs, self.worker.on_image)
         except Exception as exc:
             self.get_logger().error(f"activate failed: {exc}")
             return TransitionCallbackReturn.FAILURE
-        self.worker.start()
+        self.worker.start(self._inputs.depth)
         return super().on_activate(state)
 
     def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
-        self._unsubscribe()
-        self.worker.stop()
+        self.stop_processing()
         return super().on_deactivate(state)
 
     def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
@@ -89,57 +99,38 @@ class VisRosNode(LifecycleNode):
         return TransitionCallbackReturn.SUCCESS
 
     def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
-        self._unsubscribe()
-        if self.worker is not None:
-            self.worker.stop()
+        self.stop_processing()
         self._teardown()
         return TransitionCallbackReturn.SUCCESS
 
-    def _teardown(self) -> None:
-        for publisher in self._output_publishers.values():
-            self.destroy_publisher(publisher)
-        self._output_publishers = {}
+    def stop_processing(self) -> None:
+        """Mirror of on_activate: unsubscribe, then let the worker finish its frame."""
+        if self._inputs is not None:
+            self._inputs.destroy()
+            self._inputs = None
         if self.worker is not None:
-            self.worker.close()
-            self.worker = None
+            self.worker.stop()
 
-    # -- inputs -------------------------------------------------------------------
-    def _subscribe(self, v: dict) -> None:
-        from rclpy.event_handler import SubscriptionEventCallbacks
+    def _teardown(self) -> None:
+        """Mirror of on_configure (also of a configure that failed part-way)."""
+        if self._diagnostics_timer is not None:
+            self.destroy_timer(self._diagnostics_timer)
+            self._diagnostics_timer = None
+        self.worker = None
+        if self._outputs is not None:
+            self._outputs.destroy()
+            self._outputs = None
 
-        reliability = (ReliabilityPolicy.RELIABLE if v["qos_reliability"] == "reliable"
-                       else ReliabilityPolicy.BEST_EFFORT)
-        qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=v["qos_depth"], reliability=reliability)
-        msg_type, topic = (CompressedImage, "image/compressed") if v["compressed_input"] else (Image, "image")
-        resolved = self.worker.image_topic = self.resolve_topic_name(topic)
-        events = SubscriptionEventCallbacks(incompatible_qos=lambda event: self._incompatible(resolved, event))
-        self._input_subscriptions.append(self.create_subscription(
-            msg_type, topic, self.worker.on_image, qos, event_callbacks=events))
-        if v["use_depth"]:
-            from vis_ros.ros.depth_inputs import DepthInputs
-
-            self.worker.depth_inputs = DepthInputs(self, qos, v["sync_slop"], v["sync_queue_size"])
-            self._input_subscriptions += self.worker.depth_inputs.subscriptions
-            self.get_logger().info(f"depth on: {self.resolve_topic_name('depth')} +"
-                                   f" {self.resolve_topic_name('camera_info')} paired by"
-                                   f" {self.worker.depth_inputs.backend}, slop {v['sync_slop']} s")
-        self.get_logger().info(
-            f"subscribed to {resolved} ({msg_type.__name__}) with QoS {v['qos_reliability']},"
-            f" depth {v['qos_depth']} (best_effort accepts any publisher; reliable needs a reliable one)")
-
-    def _incompatible(self, topic: str, event) -> None:
-        self.get_logger().warning(
-            f"a publisher on {topic} offers QoS incompatible with this subscription (policy id"
-            f" {event.last_policy_kind}); no images will arrive. Match qos_reliability to the camera"
-            " driver (best_effort for most sensor drivers).", throttle_duration_sec=5.0)
-
-    def _unsubscribe(self) -> None:
-        for sub in self._input_subscriptions:
-            self.destroy_subscription(sub)
-        self._input_subscriptions = []
+    def _publish_diagnostics(self) -> None:
+        worker = self.worker
+        snapshot = worker.snapshot()
+        if self._inputs is not None and worker.running:
+            self._inputs.check_flow(snapshot["counters"]["frames_received"])
+        self._outputs.publish_diagnostics(worker.segmenter.backend.describe(), snapshot, worker.last_error,
+                                          worker.running)
 
 
-def _descriptor(spec: P.ParamSpec) -> ParameterDescriptor:
+def _descriptor(spec: ParamSpec) -> ParameterDescriptor:
     text = spec.description + (f" (one of {', '.join(spec.choices)})" if spec.choices else "")
     d = ParameterDescriptor(description=text, read_only=spec.read_only)
     if spec.low is None:
@@ -161,14 +152,13 @@ def main(args=None) -> int:
     node = VisRosNode()
     try:
         if node.get_parameter("autostart").value:
-            node.trigger_configure()
-            node.trigger_activate()
+            if node.trigger_configure() == TransitionCallbackReturn.SUCCESS:
+                node.trigger_activate()
         rclpy.spin(node)
     except (KeyboardInterrupt, rclpy.executors.ExternalShutdownException):
         pass
     finally:
-        if node.worker is not None:
-            node.worker.stop()
+        node.stop_processing()
         node.destroy_node()
         if rclpy.ok():
             rclpy.shutdown()

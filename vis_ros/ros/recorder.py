@@ -6,6 +6,7 @@ from rclpy.node import Node
 from rclpy.qos import QoSProfile
 from sensor_msgs.msg import Image
 
+from vis_ros.core.stamps import stamp_to_ns
 from vis_ros.msg import InstanceArray
 from vis_ros.ros.convert import frame_from_msg
 from vis_ros.ros.image_msgs import rgb_from_msg
@@ -30,11 +31,10 @@ class OutputRecorder:
         self.frames.append((self.node.get_clock().now().nanoseconds, frame_from_msg(msg)))
 
     def _on_labels(self, msg) -> None:
-        self.labels[msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec] = msg
+        self.labels[stamp_to_ns(msg.header.stamp)] = msg
 
     def _on_overlay(self, msg) -> None:
-        stamp = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
-        self.overlays.append((stamp, rgb_from_msg(msg).copy()))
+        self.overlays.append((stamp_to_ns(msg.header.stamp), rgb_from_msg(msg).copy()))
 
     def last_counters(self) -> dict:
         for array in reversed(self.diagnostics):

@@ -38,6 +38,10 @@ class Segmenter:
         self.preprocess = Preprocessor(self.spec.input_hw, dtype)
         self.decode = Decoder(self.spec.class_names, decoder)
 
+    def reconfigure(self, decoder: DecoderConfig) -> None:
+        """New decoder thresholds from the next frame on (the engine stays loaded)."""
+        self.decode = Decoder(self.spec.class_names, decoder)
+
     @property
     def class_names(self) -> tuple[str, ...]:
         return self.spec.class_names

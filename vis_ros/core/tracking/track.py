@@ -3,11 +3,21 @@ for association: the tracker's per-object data (tracker.py holds the steps)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
 from vis_ros.core.detections import Detection
 from vis_ros.core.instances import PixelBox, TrackState
+
+
+class LiveMask(NamedTuple):
+    """A live track's current mask in its box, for propagation between keyframes."""
+
+    track_id: int
+    roi: PixelBox
+    mask: np.ndarray
+    area: int  # mask pixels
 
 
 @dataclass(eq=False)

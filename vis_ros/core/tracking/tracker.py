@@ -21,7 +21,7 @@ from vis_ros.core.tracking.appearance import describe, similarity
 from vis_ros.core.tracking.association import COSTS, assign
 from vis_ros.core.tracking.config import TrackerConfig
 from vis_ros.core.tracking.overlap import shift_roi
-from vis_ros.core.tracking.track import LostTrack, MaskedDetection, Track
+from vis_ros.core.tracking.track import LiveMask, LostTrack, MaskedDetection, Track
 
 _DESCRIPTOR_EVERY = 5  # refresh a track's appearance every few matches (cost bound)
 
@@ -37,11 +37,17 @@ class Tracker:
     per-track gathering and scattering."""
 
     def __init__(self, config: TrackerConfig = TrackerConfig()):
-        self.config = config
-        self._similarity = COSTS[config.cost]
+        self.reconfigure(config)
         self._next_id = 1
         self._frame = 0
         self.reset()
+
+    def reconfigure(self, config: TrackerConfig) -> None:
+        """New thresholds from the next frame on; tracks and IDs are kept."""
+        if not isinstance(config, TrackerConfig):
+            raise TypeError(f"expected a TrackerConfig, got {type(config).__name__}")
+        self.config = config
+        self._similarity = COSTS[config.cost]
 
     def reset(self) -> None:
         """Forget all tracks (IDs keep counting up: never reused within a run)."""
@@ -72,9 +78,9 @@ class Tracker:
         self._lost = [e for e in self._lost if (stamp_ns - e.lost_ns) * 1e-9 <= cfg.reid_window_s]
         return self._reported(stamp_ns)
 
-    def live_masks(self) -> list[tuple[int, PixelBox, np.ndarray, int]]:
-        """(track id, roi, mask, mask pixels) of every live track, for propagation."""
-        return [(t.track_id, t.roi, t.mask, t.area) for t in self.tracks]
+    def live_masks(self) -> list[LiveMask]:
+        """Every live track's mask, for propagation."""
+        return [LiveMask(t.track_id, t.roi, t.mask, t.area) for t in self.tracks]
 
     def apply_propagated(self, moved: dict, stamp_ns: int, image_hw: tuple[int, int]) -> list[Instance2D]:
         """Advance to `stamp_ns` with masks moved by optical flow instead of detections.

@@ -23,8 +23,8 @@ import struct
 
 from vis_ros.core.instances import InstanceFrame
 from vis_ros.core.mask_codec import encode_runs_le_bytes
+from vis_ros.core.stamps import ns_to_sec_nanosec
 
-_NS_PER_S = 1_000_000_000
 _ENCAPSULATION_CDR_LE = b"\x00\x01\x00\x00"
 _STAMP = struct.Struct("<4siI")  # encapsulation, header.stamp.sec, header.stamp.nanosec
 _SIZE = struct.Struct("<IIB")  # height, width, keyframe
@@ -55,7 +55,7 @@ def _string(out: bytearray, text: str) -> None:
 
 def serialize_instance_array(frame: InstanceFrame) -> bytes:
     """The serialized vis_ros/InstanceArray of `frame`, ready for Publisher.publish."""
-    sec, nanosec = divmod(frame.stamp_ns, _NS_PER_S)
+    sec, nanosec = ns_to_sec_nanosec(frame.stamp_ns)
     out = bytearray(_STAMP.pack(_ENCAPSULATION_CDR_LE, sec, nanosec))
     _string(out, frame.frame_id)
     _pad(out, 4)

@@ -2,18 +2,16 @@
 
 Read-only parameters shape what configure builds (model, backend, topics,
 QoS); changing them needs a cleanup + configure, so ROS refuses run-time
-sets. The others are validated by building the core configs from the
-candidate values; a bad value is rejected with a message naming it.
+sets. The others are validated by building the typed settings from the
+candidate values (vis_ros.core.settings); a bad value is rejected with a
+message naming it. ROS-free: process-bag and the evaluation run the node's
+pipeline from the same table.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Mapping
 
-import cv2
-
-from vis_ros.core.engine.decoder import DecoderConfig
-from vis_ros.core.pipeline import PipelineConfig
 from vis_ros.core.tracking.config import TrackerConfig
 
 
@@ -86,24 +84,22 @@ PARAMS = (
 BY_NAME = {p.name: p for p in PARAMS}
 
 
-def validate(values: dict[str, Any]) -> str | None:
-    """None if `values` (all parameters) are consistent, else a message naming the problem."""
+def check_ranges(values: Mapping[str, Any]) -> None:
+    """Raise ValueError naming the first value outside its declared choices or range.
+
+    ROS enforces descriptor ranges on set, but not for every source of values
+    (tools outside ROS, choices, which descriptors cannot express)."""
     for name, value in values.items():
         spec = BY_NAME.get(name)
         if spec is None:
-            continue
+            raise ValueError(f"unknown parameter {name!r}")
         if spec.choices and value not in spec.choices:
-            return f"{name} must be one of {list(spec.choices)}, got {value!r}"
+            raise ValueError(f"{name} must be one of {list(spec.choices)}, got {value!r}")
         if spec.low is not None and not spec.low <= value <= spec.high:
-            return f"{name} must be in [{spec.low}, {spec.high}], got {value!r}"
-    try:
-        decoder_config(values), tracker_config(values), pipeline_config(values)
-    except ValueError as exc:
-        return str(exc)
-    return None
+            raise ValueError(f"{name} must be in [{spec.low}, {spec.high}], got {value!r}")
 
 
-def shadowed_settings(v: dict) -> list[str]:
+def shadowed_settings(v: Mapping[str, Any]) -> list[str]:
     """Valid settings that another one overrides: worth a warning, not a refusal
     (a user lowering one of two thresholds and seeing no change is left guessing)."""
     notes = []
@@ -124,46 +120,3 @@ def default_values() -> dict:
     """Every parameter at its default: the node as shipped, for tools that run
     the same pipeline outside ROS (evaluation, process-bag)."""
     return {spec.name: spec.default for spec in PARAMS}
-
-
-def apply_opencv_threads(v: dict) -> None:
-    """OpenCV's thread count belongs to the process: set it where the pipeline is built.
-    Measured here (2 cores): decoding 8 masks per frame 15% faster with 1 than with 2."""
-    count = v["opencv_threads"]
-    cv2.setNumThreads(count if count > 0 else -1)  # OpenCV: < 0 restores its default
-
-
-def build_segmenter(v: dict):
-    """The node's segmenter from parameter values: model, backend, device, engine and
-    OpenCV threads, decoder thresholds. The node, process-bag and the tracking
-    evaluation all build theirs here, so they run the same pipeline."""
-    from vis_ros.core.engine.segmenter import Segmenter
-    from vis_ros.core.model_path import resolve_model
-
-    apply_opencv_threads(v)
-    options = {"intra_op_threads": v["threads"]}
-    if v["device"] == "cpu":
-        options["providers"] = ["CPUExecutionProvider"]
-    elif v["device"] == "cuda":
-        options["providers"] = ["CUDAExecutionProvider", "CPUExecutionProvider"]
-    return Segmenter(resolve_model(v["model"]), backend=v["backend"], decoder=decoder_config(v),
-                     labels_file=v["labels_file"] or None, **options)
-
-
-def decoder_config(v: dict) -> DecoderConfig:
-    # The engine keeps low-score detections for the tracker's second pass.
-    return DecoderConfig(score_threshold=min(v["score_threshold"], v["track_low_score"]),
-                         nms_iou=v["nms_iou"], class_agnostic_nms=v["class_agnostic_nms"],
-                         max_detections=v["max_instances"], mask_threshold=v["mask_threshold"])
-
-
-def tracker_config(v: dict) -> TrackerConfig:
-    high = max(v["track_high_score"], v["score_threshold"])
-    return TrackerConfig(high_score=high, low_score=min(v["track_low_score"], high),
-                         min_hits=v["track_min_hits"], confirm_score=v["track_confirm_score"],
-                         max_age_s=v["track_max_age"], report_coasting_s=v["track_report_coasting"],
-                         reid_window_s=v["track_reid_window"])
-
-
-def pipeline_config(v: dict) -> PipelineConfig:
-    return PipelineConfig(keyframe_interval=v["keyframe_interval"])

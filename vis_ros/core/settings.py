@@ -1,0 +1,155 @@
+"""The node's settings as typed, validated values, built once from parameter values.
+
+The ROS layer reads its parameters into a plain mapping only at the boundary
+(`NodeSettings.from_values`); everything after that (the worker, the 3D
+branch, process-bag, the evaluation) receives these frozen dataclasses, so a
+misspelt key is an AttributeError at the first test rather than a KeyError
+on the first frame, and a run-time change swaps one whole, validated object.
+Field names are the parameter names of vis_ros.core.parameters.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any, Mapping
+
+import cv2
+
+from vis_ros.core.engine.decoder import DecoderConfig
+from vis_ros.core.parameters import check_ranges
+from vis_ros.core.pipeline import PipelineConfig
+from vis_ros.core.tracking.config import TrackerConfig
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """What configure loads: fixed until the next cleanup + configure."""
+
+    model: str
+    backend: str
+    device: str
+    threads: int
+    opencv_threads: int
+    labels_file: str
+
+
+@dataclass(frozen=True)
+class InputSettings:
+    """What activate subscribes to, and how."""
+
+    compressed_input: bool
+    qos_reliability: str
+    qos_depth: int
+    use_depth: bool
+    sync_slop: float
+    sync_queue_size: int
+
+
+@dataclass(frozen=True)
+class OutputSettings:
+    """What the 2D outputs carry; run-time changeable except the frame and period."""
+
+    publish_tentative: bool
+    class_filter: tuple[str, ...]
+    publish_labels: bool
+    publish_overlay: bool
+    frame_id_override: str
+    diagnostics_period: float
+
+
+@dataclass(frozen=True)
+class DepthSettings:
+    """The 3D branch (with use_depth): depth units, TF and which 3D outputs."""
+
+    depth_scale: float
+    target_frame: str
+    tf_timeout: float
+    publish_markers: bool
+    publish_points: bool
+
+
+@dataclass(frozen=True)
+class NodeSettings:
+    engine: EngineSettings
+    inputs: InputSettings
+    outputs: OutputSettings
+    depth: DepthSettings
+    decoder: DecoderConfig
+    tracker: TrackerConfig
+    pipeline: PipelineConfig
+    autostart: bool = False
+
+    @classmethod
+    def from_values(cls, values: Mapping[str, Any]) -> NodeSettings:
+        """Settings from every parameter's value; ValueError naming the first bad one."""
+        check_ranges(values)
+        return cls(engine=_group(EngineSettings, values), inputs=_group(InputSettings, values),
+                   outputs=_group(OutputSettings, values), depth=_group(DepthSettings, values),
+                   decoder=_decoder_config(values), tracker=_tracker_config(values),
+                   pipeline=PipelineConfig(keyframe_interval=values["keyframe_interval"]),
+                   autostart=values["autostart"])
+
+
+def _group(kind, values: Mapping[str, Any]):
+    """One settings group from the parameters of the same names (lists become tuples)."""
+    picked = {f.name: values[f.name] for f in fields(kind)}
+    return kind(**{k: tuple(c for c in v if c) if isinstance(v, (list, tuple)) else v
+                   for k, v in picked.items()})
+
+
+def _decoder_config(v: Mapping[str, Any]) -> DecoderConfig:
+    # The engine keeps low-score detections for the tracker's second pass.
+    return DecoderConfig(score_threshold=min(v["score_threshold"], v["track_low_score"]),
+                         nms_iou=v["nms_iou"], class_agnostic_nms=v["class_agnostic_nms"],
+                         max_detections=v["max_instances"], mask_threshold=v["mask_threshold"])
+
+
+def _tracker_config(v: Mapping[str, Any]) -> TrackerConfig:
+    # Tracks start and lead from the stricter of the two thresholds (see shadowed_settings).
+    high = max(v["track_high_score"], v["score_threshold"])
+    return TrackerConfig(high_score=high, low_score=min(v["track_low_score"], high),
+                         min_hits=v["track_min_hits"], confirm_score=v["track_confirm_score"],
+                         max_age_s=v["track_max_age"], report_coasting_s=v["track_report_coasting"],
+                         reid_window_s=v["track_reid_window"])
+
+
+def apply_opencv_threads(engine: EngineSettings) -> None:
+    """OpenCV's thread count belongs to the process: set it where the pipeline is built
+    (why 1 is the default: docs/benchmarks.md)."""
+    count = engine.opencv_threads
+    cv2.setNumThreads(count if count > 0 else -1)  # OpenCV: < 0 restores its default
+
+
+def build_segmenter(settings: NodeSettings):
+    """The node's segmenter: model, backend, device, engine and OpenCV threads, decoder.
+
+    The node, process-bag and the tracking evaluation all build theirs here,
+    so they run the same pipeline."""
+    from vis_ros.core.engine.segmenter import Segmenter
+    from vis_ros.core.model_path import resolve_model
+
+    engine = settings.engine
+    apply_opencv_threads(engine)
+    options: dict[str, Any] = {"intra_op_threads": engine.threads}
+    if engine.device == "cpu":
+        options["providers"] = ["CPUExecutionProvider"]
+    elif engine.device == "cuda":
+        options["providers"] = ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    return Segmenter(resolve_model(engine.model), backend=engine.backend, decoder=settings.decoder,
+                     labels_file=engine.labels_file or None, **options)
+
+
+def build_pipeline(settings: NodeSettings, segmenter=None):
+    """Segmenter (built here unless given, to share one engine) + tracker + keyframes."""
+    from vis_ros.core.pipeline import SegmentTrackPipeline
+    from vis_ros.core.tracking.tracker import Tracker
+
+    segmenter = segmenter if segmenter is not None else build_segmenter(settings)
+    return SegmentTrackPipeline(segmenter, Tracker(settings.tracker), settings.pipeline)
+
+
+def node_defaults(**overrides: Any) -> NodeSettings:
+    """The node as shipped (every parameter at its default) with `overrides`: for tools
+    that run the same pipeline outside ROS (evaluation, process-bag, benchmarks)."""
+    from vis_ros.core.parameters import default_values
+
+    return NodeSettings.from_values({**default_values(), **overrides})

@@ -1,0 +1,17 @@
+"""ROS-style stamps (sec + nanosec) <-> integer nanoseconds, the core's time unit.
+
+Anything with `sec` and `nanosec` attributes converts: builtin_interfaces/Time
+from rclpy, and the message classes rosbags deserializes from a bag, so the
+node, the recorder and process-bag convert stamps the same way.
+"""
+from __future__ import annotations
+
+NS_PER_S = 1_000_000_000
+
+
+def stamp_to_ns(stamp) -> int:
+    return stamp.sec * NS_PER_S + stamp.nanosec
+
+
+def ns_to_sec_nanosec(stamp_ns: int) -> tuple[int, int]:
+    return divmod(stamp_ns, NS_PER_S)
