@@ -1,0 +1,107 @@
+"""Every ROS entity the node creates in a transition is gone after its mirror.
+
+configure / cleanup and activate / deactivate cycled 20 times in one process:
+publishers, subscriptions, timers, waitables (event handlers), lifecycle-
+managed entities and threads return to the same counts every cycle. A failed
+activate leaves nothing behind, so a retry subscribes once.
+"""
+from __future__ import annotations
+
+import importlib.util
+import sys
+import threading
+
+import pytest
+
+rclpy = pytest.importorskip("rclpy")
+pytestmark = pytest.mark.ros
+
+from rclpy.lifecycle import TransitionCallbackReturn  # noqa: E402
+from rclpy.parameter import Parameter  # noqa: E402
+
+from vis_ros.ros.node import VisRosNode  # noqa: E402
+
+SUCCESS, FAILURE = TransitionCallbackReturn.SUCCESS, TransitionCallbackReturn.FAILURE
+
+
+@pytest.fixture
+def tf2_ros(monkeypatch):
+    """The real tf2_ros where it is installed, else its contract (helpers/tf2_ros_contract)."""
+    if importlib.util.find_spec("tf2_ros") is None:
+        import tf2_ros_contract
+
+        monkeypatch.setitem(sys.modules, "tf2_ros", tf2_ros_contract.module())
+    return sys.modules.get("tf2_ros")
+
+
+def _entities(node) -> dict:
+    return {"publishers": len(list(node.publishers)), "subscriptions": len(list(node.subscriptions)),
+            "timers": len(list(node.timers)), "waitables": len(list(node.waitables)),
+            "managed": len(node._managed_entities), "threads": threading.active_count()}
+
+
+def _subscribed(node, topic: str) -> int:
+    return sum(1 for s in node.subscriptions if s.topic_name == topic)
+
+
+@pytest.mark.parametrize("params", [{}, {"use_depth": True, "target_frame": "base_link"}],
+                         ids=["2d", "depth_and_tf"])
+def test_twenty_lifecycle_cycles_leave_entity_and_thread_counts_flat(rclpy_context, tf2_ros, params):
+    node = VisRosNode(context=rclpy_context,
+                      parameter_overrides=[Parameter(k, value=v) for k, v in params.items()])
+    unconfigured = _entities(node)
+    configured = active = None
+    for cycle in range(20):
+        assert node.trigger_configure() == SUCCESS, cycle
+        now = _entities(node)
+        configured = configured or now
+        assert now == configured, (cycle, "configured")
+        assert node.trigger_activate() == SUCCESS, cycle
+        now = _entities(node)
+        active = active or now
+        assert now == active, (cycle, "active")
+        assert _subscribed(node, "/image") == 1
+        assert node.trigger_deactivate() == SUCCESS, cycle
+        assert _entities(node) == configured, (cycle, "deactivated")
+        assert node.trigger_cleanup() == SUCCESS, cycle
+        assert _entities(node) == unconfigured, (cycle, "cleaned up")
+    # The cycle is not vacuous: configure made publishers, activate subscriptions and a thread.
+    assert configured["publishers"] > unconfigured["publishers"]
+    assert active["subscriptions"] > configured["subscriptions"] and active["threads"] > configured["threads"]
+    if params:
+        assert _subscribed(node, "/tf") == 0  # the listener went with cleanup
+    node.destroy_node()
+
+
+def test_a_failed_activate_undoes_its_subscriptions_and_a_retry_subscribes_once(rclpy_context, monkeypatch,
+                                                                                capfd):
+    from vis_ros.ros import depth_inputs
+
+    node = VisRosNode(context=rclpy_context, parameter_overrides=[Parameter("use_depth", value=True)])
+    assert node.trigger_configure() == SUCCESS
+    configured = _entities(node)
+    real = depth_inputs.DepthInputs
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("depth subscription refused (injected)")
+
+    monkeypatch.setattr(depth_inputs, "DepthInputs", broken)
+    assert node.trigger_activate() == FAILURE
+    assert "activate failed: depth subscription refused (injected)" in capfd.readouterr().err
+    assert _entities(node) == configured
+    assert _subscribed(node, "/image") == 0
+    monkeypatch.setattr(depth_inputs, "DepthInputs", real)
+    assert node.trigger_activate() == SUCCESS
+    assert _subscribed(node, "/image") == 1 and _subscribed(node, "/depth") == 1
+    node.trigger_deactivate()
+    node.trigger_cleanup()
+    node.destroy_node()
+
+
+def test_a_failed_configure_leaves_no_publishers(rclpy_context, tmp_path):
+    node = VisRosNode(context=rclpy_context,
+                      parameter_overrides=[Parameter("model", value=str(tmp_path / "missing.onnx"))])
+    before = _entities(node)
+    assert node.trigger_configure() == FAILURE
+    assert _entities(node) == before
+    node.destroy_node()
