@@ -27,6 +27,32 @@ from vis_ros.processes.fastdds_profile import use_large_message_transport  # noq
 use_large_message_transport()
 
 
+def _use_kernels(monkeypatch, path: str):
+    from vis_ros.core import native
+
+    if path == "numpy":
+        monkeypatch.setattr(native, "kernels", None)
+        return None
+    assert native._kernels is not None, "C kernels not built into the install (see test_native_kernels)"
+    monkeypatch.setattr(native, "kernels", native._kernels)
+    return native._kernels
+
+
+@pytest.fixture
+def compiled_kernels(monkeypatch):
+    """The compiled kernels active whatever VIS_ROS_NUMPY_KERNELS says, for tests that
+    compare them with the numpy reference (which they reach with monkeypatch)."""
+    return _use_kernels(monkeypatch, "c")
+
+
+@pytest.fixture(params=["c", "numpy"])
+def kernel_path(request, monkeypatch):
+    """Behaviour tests (tracker, decoder, propagation, Kalman, run lengths) run once on
+    the C kernels and once on the numpy fallback, in every run of the suite."""
+    _use_kernels(monkeypatch, request.param)
+    return request.param
+
+
 @pytest.fixture
 def rclpy_context():
     """A fresh rclpy context, shut down after the test."""

@@ -55,16 +55,6 @@ def random_outputs(rng, input_hw=(256, 320), anchors=1680, objects=20):
     return raw, np.ascontiguousarray(protos.transpose(2, 0, 1)) * 5
 
 
-@pytest.fixture(params=["c", "numpy"])
-def mask_kernels(request, monkeypatch):
-    """Each mask test runs on the C kernels and on the numpy fallback."""
-    if request.param == "numpy":
-        monkeypatch.setattr(native, "kernels", None)
-    else:
-        assert native.kernels is not None, "C kernels not built (test_native_kernels says why)"
-    return request.param
-
-
 def _iou(a, b):
     union = np.logical_or(a, b).sum()
     return 1.0 if union == 0 else np.logical_and(a, b).sum() / union
@@ -72,7 +62,7 @@ def _iou(a, b):
 
 @pytest.mark.parametrize("source_hw", [(480, 640), (720, 1280), (256, 320), (300, 200)])
 @pytest.mark.parametrize("seed", [0, 1])
-def test_fast_masks_match_reference(source_hw, seed, mask_kernels):
+def test_fast_masks_match_reference(source_hw, seed, kernel_path):
     rng = np.random.default_rng(seed)
     raw, protos = random_outputs(rng)
     letterbox = Letterbox.fit(source_hw, (256, 320))
@@ -87,7 +77,7 @@ def test_fast_masks_match_reference(source_hw, seed, mask_kernels):
         assert det.mask_area == np.count_nonzero(det.mask)
 
 
-def test_masks_stay_inside_their_boxes(mask_kernels):
+def test_masks_stay_inside_their_boxes(kernel_path):
     rng = np.random.default_rng(3)
     raw, protos = random_outputs(rng)
     letterbox = Letterbox.fit((480, 640), (256, 320))
@@ -100,10 +90,9 @@ def test_masks_stay_inside_their_boxes(mask_kernels):
 
 
 @pytest.mark.parametrize("threshold", [0.3, 0.5, 0.7])
-def test_c_and_numpy_masks_agree(threshold, monkeypatch):
+def test_c_and_numpy_masks_agree(threshold, compiled_kernels, monkeypatch):
     """Same ROIs, same pixels up to rounding at the threshold (2 pixels in 118
     million over 30 seeds and six image sizes when this was written)."""
-    assert native.kernels is not None
     decoder = Decoder(NAMES, DecoderConfig(mask_threshold=threshold))
     differing = total = 0
     for seed in range(4):
@@ -141,11 +130,10 @@ def _random_head(rng, trial):
     return raw, nc, config, Letterbox.fit(source_hw, (256, 320))
 
 
-def test_c_and_numpy_selection_agree_exactly(monkeypatch):
+def test_c_and_numpy_selection_agree_exactly(compiled_kernels, monkeypatch):
     """Score filter, NMS (cv2.dnn.NMSBoxes' semantics), source boxes, ROIs and
     coefficients: the same arrays, bit for bit (5,000 trials agreed when this
     was written; 400 here)."""
-    assert native.kernels is not None
     rng = np.random.default_rng(0)
     for trial in range(400):
         raw, nc, config, letterbox = _random_head(rng, trial)

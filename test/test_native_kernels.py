@@ -17,16 +17,29 @@ def test_kernels_are_built_into_the_installed_package():
     # The tests run on the colcon install (pytest.ini); a missing module there
     # means the CMake target broke and the node would fall back to numpy.
     assert native._kernels is not None, "vis_ros.core.native._kernels missing: see CMakeLists.txt"
-    assert native.describe() == "C kernels"
+
+
+@pytest.mark.parametrize("forced, expected", [("", "C kernels"), ("1", "numpy (VIS_ROS_NUMPY_KERNELS=1)")])
+def test_the_environment_switch_chooses_the_path_a_process_runs(forced, expected):
+    """VIS_ROS_NUMPY_KERNELS=1 (read at import) puts a whole process, the node's too, on numpy."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, VIS_ROS_NUMPY_KERNELS=forced)
+    said = subprocess.run([sys.executable, "-P", "-c", "from vis_ros.core import native; print(native.describe())"],
+                          env=env, capture_output=True, text=True, check=True).stdout.strip()
+    assert said == expected
 
 
 @settings(max_examples=300, deadline=None)
 @given(arrays(bool, st.tuples(st.integers(0, 30), st.integers(0, 30))), st.booleans())
 def test_run_bytes_match_numpy_runs(mask, transposed):
     mask = mask.T if transposed else mask  # a non-contiguous view too
-    data = encode_runs_le_bytes(mask)
-    runs = encode_runs(mask)
-    assert data == runs.astype("<u4").tobytes()
+    runs = encode_runs(mask).astype("<u4").tobytes()
+    assert native._kernels.encode_runs(np.ascontiguousarray(mask)) == runs
+    data = encode_runs_le_bytes(mask)  # whichever path this process is on
+    assert data == runs
     np.testing.assert_array_equal(decode_runs(np.frombuffer(data, "<u4"), *mask.shape), mask)
 
 
@@ -43,7 +56,7 @@ def _mask_call(protos=None, coefs=None, rois=None, out=None, areas=None, shape=(
     rois = np.array([[0, 0, 20, 16]], np.int64) if rois is None else rois
     out = np.empty(20 * 16, bool) if out is None else out
     areas = np.empty(1, np.int64) if areas is None else areas
-    return native.kernels.build_masks(protos, shape, coefs, rois, len(rois), 0.5, -0.25, -0.25, 0.4, out, areas)
+    return native._kernels.build_masks(protos, shape, coefs, rois, len(rois), 0.5, -0.25, -0.25, 0.4, out, areas)
 
 
 def test_mask_kernel_writes_exactly_the_rois_pixels():
@@ -78,7 +91,7 @@ def _select_call(raw_shape=(10, 20), raw=None, max_det=5, outputs=None):
     out = outputs or [np.empty(max_det, np.int64), np.empty((max_det, 4), np.float32),
                       np.empty(max_det, np.float32), np.empty(max_det, np.int64),
                       np.empty((max_det, 4), np.int64), np.empty((max_det, nm), np.float32)]
-    return native.kernels.select_detections(raw, raw_shape, 2, 0.25, 0.5, False, max_det,
+    return native._kernels.select_detections(raw, raw_shape, 2, 0.25, 0.5, False, max_det,
                                             (0.5, 0, 8, 640.0, 480.0), *out)
 
 
@@ -101,6 +114,40 @@ def test_kernels_survive_non_finite_engine_outputs():
     assert _mask_call(protos=protos, areas=areas) == 320 and areas[0] == 0  # NaN probability: never above
     flow = np.full((60, 80, 2), np.inf, np.float32)
     flow[:30] = np.nan
-    moved = native.kernels.warp_masks(flow, (60, 80), 2, (120, 160), np.array([[10, 10, 8, 8], [10, 80, 8, 8]], np.int64),
+    moved = native._kernels.warp_masks(flow, (60, 80), 2, (120, 160), np.array([[10, 10, 8, 8], [10, 80, 8, 8]], np.int64),
                                       2, [np.ones((8, 8), bool)] * 2)
     assert [m[2] for m in moved] == [0, 0]  # nothing lands back inside the old masks
+
+
+def test_c_and_numpy_association_similarities_agree_bit_for_bit(compiled_kernels, monkeypatch):
+    """Crowded scenes (contested pairs need mask IoU), strided track masks, a NaN
+    prediction: the C similarity equals the numpy one, NaN where it is NaN."""
+    from types import SimpleNamespace
+
+    from vis_ros.core.instances import PixelBox
+    from vis_ros.core.tracking.association import similarity_mask_box
+
+    rng = np.random.default_rng(11)
+
+    def blob(box):
+        x0, y0, x1, y1 = box
+        roi = PixelBox(int(x0), int(y0), max(int(x1) - int(x0), 1), max(int(y1) - int(y0), 1))
+        mask = rng.random((roi.height, roi.width * 2)) > 0.3
+        mask = mask[:, ::2]  # a strided view, as the tracker's clipped masks are
+        return SimpleNamespace(roi=roi, mask=mask, area=int(np.count_nonzero(mask)))
+
+    for trial in range(60):
+        n, m = int(rng.integers(0, 9)), int(rng.integers(0, 9))
+        corners = rng.uniform(0, 200, (n + m, 2))
+        boxes = np.hstack([corners, corners + rng.uniform(5, 80, (n + m, 2))])
+        predicted, det_xyxy = boxes[:n].copy(), boxes[n:].copy()
+        tracks, dets = [blob(b) for b in predicted], [blob(b) for b in det_xyxy]
+        if n and trial % 10 == 0:
+            predicted[0, 2] = np.nan
+        for weight, floor in ((0.5, 0.1), (0.7, 0.0), (0.3, 0.4)):
+            fast = similarity_mask_box(tracks, dets, predicted, det_xyxy, weight, floor)
+            with monkeypatch.context() as patch:
+                patch.setattr(native, "kernels", None)
+                slow = similarity_mask_box(tracks, dets, predicted, det_xyxy, weight, floor)
+            assert fast.shape == slow.shape == (n, m)
+            assert np.array_equal(fast, slow, equal_nan=True), (trial, weight, floor)

@@ -32,7 +32,7 @@ def test_full_resolution_flow_crop_is_bilinear_sampling_of_the_low_res_field(sca
         np.testing.assert_allclose(field.crop_full_res(roi), _bilinear_reference(low, scale, roi), atol=1e-4)
 
 
-def test_uniform_motion_moves_a_mask_and_keeps_its_area():
+def test_uniform_motion_moves_a_mask_and_keeps_its_area(kernel_path):
     low = np.empty((120, 160, 2), np.float32)
     low[...] = (-10.0, -6.0)  # backward flow: the content moved by (+10, +6) full-res pixels
     field = FlowField(low, 2, 240, 320)
@@ -43,16 +43,13 @@ def test_uniform_motion_moves_a_mask_and_keeps_its_area():
     assert moved.mask.all() and moved.area_ratio == pytest.approx(1.0)
 
 
-@pytest.mark.parametrize("kernels", ["c", "numpy"])
-def test_a_mask_pushed_out_of_the_image_comes_back_empty(kernels, monkeypatch):
-    if kernels == "numpy":
-        monkeypatch.setattr(native, "kernels", None)
+def test_a_mask_pushed_out_of_the_image_comes_back_empty(kernel_path):
     low = np.full((60, 80, 2), 200.0, np.float32)  # every pixel samples far outside the old mask
     moved, = warp_masks(FlowField(low, 2, 120, 160), [MaskToMove(PixelBox(0, 0, 10, 10), np.ones((10, 10), bool), 100)])
     assert moved.roi.width == 0 and moved.mask.shape == (0, 0) and moved.area == 0 and moved.area_ratio == 0.0
 
 
-def test_propagator_recovers_a_translation_and_explains_it_away():
+def test_propagator_recovers_a_translation_and_explains_it_away(kernel_path):
     rng = np.random.default_rng(3)
     texture = cv2.GaussianBlur(rng.integers(0, 256, (300, 380, 3), dtype=np.uint8), (0, 0), 2)
     first, second = texture[20:260, 20:340], texture[16:256, 14:334]  # camera moved: content +(6, 4)
@@ -81,11 +78,10 @@ def _blob(rng, height, width):
 
 
 @pytest.mark.parametrize("scale,height,width", [(2, 480, 640), (2, 479, 637), (4, 101, 130), (1, 60, 80)])
-def test_c_and_numpy_warps_agree(scale, height, width, monkeypatch):
+def test_c_and_numpy_warps_agree(scale, height, width, compiled_kernels, monkeypatch):
     """Same boxes and areas as the masks they return; pixels differ only where
     OpenCV's remap rounds sample positions to 1/32 pixel (3.9e-7 of mask
     pixels over 3 x 90 sim frames when this was written)."""
-    assert native.kernels is not None
     rng = np.random.default_rng(scale * 100 + width)
     low = cv2.GaussianBlur(rng.normal(0, 6, (height // scale, width // scale, 2)).astype(np.float32), (0, 0), 4)
     field = FlowField(low * 3, scale, height, width)
@@ -111,11 +107,11 @@ def test_c_and_numpy_warps_agree(scale, height, width, monkeypatch):
     assert differing <= 2e-3 * total
 
 
-def test_c_warp_refuses_a_mask_that_does_not_fit_its_box():
+def test_c_warp_refuses_a_mask_that_does_not_fit_its_box(compiled_kernels):
     field = FlowField(np.zeros((60, 80, 2), np.float32), 2, 120, 160)
     with pytest.raises(ValueError, match="does not fit the image or its 12-byte mask"):
-        native.kernels.warp_masks(field.flow, (60, 80), 2, (120, 160), np.array([[0, 0, 4, 4]], np.int64), 1,
+        compiled_kernels.warp_masks(field.flow, (60, 80), 2, (120, 160), np.array([[0, 0, 4, 4]], np.int64), 1,
                                   [np.ones((3, 4), bool)])
     with pytest.raises(ValueError, match="does not fit the image"):
-        native.kernels.warp_masks(field.flow, (60, 80), 2, (120, 160), np.array([[158, 0, 4, 4]], np.int64), 1,
+        compiled_kernels.warp_masks(field.flow, (60, 80), 2, (120, 160), np.array([[158, 0, 4, 4]], np.int64), 1,
                                   [np.ones((4, 4), bool)])

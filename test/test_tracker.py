@@ -9,6 +9,9 @@ from vis_ros.core.instances import PixelBox, TrackState
 from vis_ros.core.tracking.config import TrackerConfig
 from vis_ros.core.tracking.tracker import Tracker
 
+# Every scenario runs on the C kernels and on the numpy fallback (conftest.kernel_path).
+pytestmark = pytest.mark.usefixtures("kernel_path")
+
 H, W = 480, 640
 FRAME_NS = 33_333_333
 
@@ -205,38 +208,3 @@ def test_box_iou_of_integer_and_float_boxes_agree_with_the_definition():
     for boxes_a, boxes_b in ((a, b), (a.astype(float), b.astype(float))):
         np.testing.assert_allclose(box_iou_matrix(boxes_a, boxes_b), expected, atol=1e-9)
     assert box_iou_matrix(a[:0], b).shape == (0, 2)
-
-
-def test_c_and_numpy_association_similarities_agree_bit_for_bit(monkeypatch):
-    """Crowded scenes (contested pairs need mask IoU), strided track masks, a NaN
-    prediction: the C similarity equals the numpy one, NaN where it is NaN."""
-    from types import SimpleNamespace
-
-    from vis_ros.core import native
-    from vis_ros.core.tracking.association import similarity_mask_box
-
-    assert native.kernels is not None
-    rng = np.random.default_rng(11)
-
-    def blob(box):
-        x0, y0, x1, y1 = box
-        roi = PixelBox(int(x0), int(y0), max(int(x1) - int(x0), 1), max(int(y1) - int(y0), 1))
-        mask = rng.random((roi.height, roi.width * 2)) > 0.3
-        mask = mask[:, ::2]  # a strided view, as the tracker's clipped masks are
-        return SimpleNamespace(roi=roi, mask=mask, area=int(np.count_nonzero(mask)))
-
-    for trial in range(60):
-        n, m = int(rng.integers(0, 9)), int(rng.integers(0, 9))
-        corners = rng.uniform(0, 200, (n + m, 2))
-        boxes = np.hstack([corners, corners + rng.uniform(5, 80, (n + m, 2))])
-        predicted, det_xyxy = boxes[:n].copy(), boxes[n:].copy()
-        tracks, dets = [blob(b) for b in predicted], [blob(b) for b in det_xyxy]
-        if n and trial % 10 == 0:
-            predicted[0, 2] = np.nan
-        for weight, floor in ((0.5, 0.1), (0.7, 0.0), (0.3, 0.4)):
-            fast = similarity_mask_box(tracks, dets, predicted, det_xyxy, weight, floor)
-            with monkeypatch.context() as patch:
-                patch.setattr(native, "kernels", None)
-                slow = similarity_mask_box(tracks, dets, predicted, det_xyxy, weight, floor)
-            assert fast.shape == slow.shape == (n, m)
-            assert np.array_equal(fast, slow, equal_nan=True), (trial, weight, floor)
