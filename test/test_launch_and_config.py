@@ -80,7 +80,14 @@ def test_parameter_file_lists_every_parameter_with_its_default():
 @pytest.mark.skipif(importlib.util.find_spec("launch_ros") is None,
                     reason="launch / launch_ros are not installable here (no ros2 launch); runs on robots")
 def test_launch_description_builds():
+    from launch_ros.actions import LifecycleNode
+
     spec = importlib.util.spec_from_file_location("vis_ros_launch", LAUNCH)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    assert module.generate_launch_description().entities
+    description = module.generate_launch_description()
+    arguments = {a.name for a in description.get_launch_arguments()}
+    assert {"model", "camera", "image_topic", "namespace", "params_file", "use_sim_time", "autostart",
+            "qos_reliability", "rviz"} <= arguments
+    (node,) = [e for e in description.entities if isinstance(e, LifecycleNode)]
+    assert (node.node_package, node.node_executable) == ("vis_ros", "vis_ros_node")

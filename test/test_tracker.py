@@ -88,6 +88,23 @@ def test_crossing_objects_of_the_same_class_keep_their_ids():
     assert ids_near(out[55], 572 - 8 * 55) == [right_id]
 
 
+@pytest.mark.parametrize("offset_y", [20, 10])
+def test_crossing_objects_that_stay_visible_while_they_overlap_keep_their_ids(offset_y):
+    """Both detected in every frame, their boxes overlapping for several frames (box IoU
+    up to 0.33 and 0.6): the association must not swap them where they meet."""
+    tracker = Tracker()
+    frames = [([det(100 + 8 * i, 240), det(572 - 8 * i, 240 + offset_y)], None) for i in range(60)]
+    out = run(tracker, frames)
+    overlapping = [i for i in range(60) if abs((100 + 8 * i) - (572 - 8 * i)) < 40]
+    assert len(overlapping) >= 4 and all(len(out[i]) == 2 for i in overlapping)
+    left_id, right_id = ids_near(out[5], 140)[0], ids_near(out[5], 532)[0]
+    assert left_id != right_id
+    for i in range(5, 60):  # every frame, through the overlap
+        by_id = {tid: inst.box.y for tid, inst in out[i].items()}
+        assert set(by_id) == {left_id, right_id}, i
+        assert by_id[right_id] > by_id[left_id], i  # the lower one is still the one from the right
+
+
 def test_object_leaving_and_reentering_gets_its_old_id_back():
     tracker = Tracker(TrackerConfig(max_age_s=0.5, reid_window_s=3.0))
     red, green = (220, 30, 30), (30, 200, 40)
