@@ -41,14 +41,16 @@ def _use_kernels(monkeypatch, path: str):
 @pytest.fixture
 def compiled_kernels(monkeypatch):
     """The compiled kernels active whatever VIS_ROS_NUMPY_KERNELS says, for tests that
-    compare them with the numpy reference (which they reach with monkeypatch)."""
+    compare them with the numpy reference (which they reach with monkeypatch).
+    """
     return _use_kernels(monkeypatch, "c")
 
 
 @pytest.fixture(params=["c", "numpy"])
 def kernel_path(request, monkeypatch):
     """Behaviour tests (tracker, decoder, propagation, Kalman, run lengths) run once on
-    the C kernels and once on the numpy fallback, in every run of the suite."""
+    the C kernels and once on the numpy fallback, in every run of the suite.
+    """
     _use_kernels(monkeypatch, request.param)
     return request.param
 

@@ -15,7 +15,8 @@ NAMES = tuple(f"c{i}" for i in range(NC))
 
 def reference_masks(raw, protos, letterbox: Letterbox, config: DecoderConfig):
     """Full-image masks the slow, obvious way: sample sigmoid(coef . protos) at every
-    source pixel's position on the prototype grid, then crop to the box."""
+    source pixel's position on the prototype grid, then crop to the box.
+    """
     nc = NC
     anchors, boxes_in, scores, classes = select_detections(raw, nc, config)
     boxes = letterbox.boxes_to_source(boxes_in)
@@ -70,7 +71,7 @@ def test_fast_masks_match_reference(source_hw, seed, kernel_path):
     fast = Decoder(NAMES, config)(raw, protos, letterbox)
     ref, boxes, scores, classes = reference_masks(raw, protos, letterbox, config)
     assert len(fast) == len(ref) >= 10
-    for det, ref_mask, box, score, cls in zip(fast, ref, boxes, scores, classes):
+    for det, ref_mask, box, score, cls in zip(fast, ref, boxes, scores, classes, strict=True):
         assert det.class_id == cls and det.score == pytest.approx(score)
         np.testing.assert_allclose(det.box, box, atol=1e-3)
         assert _iou(det.full_mask(*source_hw), ref_mask) >= 0.99
@@ -92,7 +93,8 @@ def test_masks_stay_inside_their_boxes(kernel_path):
 @pytest.mark.parametrize("threshold", [0.3, 0.5, 0.7])
 def test_c_and_numpy_masks_agree(threshold, compiled_kernels, monkeypatch):
     """Same ROIs, same pixels up to rounding at the threshold (2 pixels in 118
-    million over 30 seeds and six image sizes when this was written)."""
+    million over 30 seeds and six image sizes when this was written).
+    """
     decoder = Decoder(NAMES, DecoderConfig(mask_threshold=threshold))
     differing = total = 0
     for seed in range(4):
@@ -104,7 +106,7 @@ def test_c_and_numpy_masks_agree(threshold, compiled_kernels, monkeypatch):
                 patch.setattr(native, "kernels", None)
                 slow = decoder(raw, protos, letterbox)
             assert [d.roi for d in fast] == [d.roi for d in slow] and len(fast) >= 10
-            for a, b in zip(fast, slow):
+            for a, b in zip(fast, slow, strict=True):
                 assert a.mask.shape == b.mask.shape and a.mask_area == np.count_nonzero(a.mask)
                 differing += np.count_nonzero(a.mask != b.mask)
                 total += a.mask.size
@@ -113,7 +115,8 @@ def test_c_and_numpy_masks_agree(threshold, compiled_kernels, monkeypatch):
 
 def _random_head(rng, trial):
     """A raw head with the awkward cases: ties (scores and boxes rounded), NaN
-    scores, zero-size boxes, boxes past the image edge, no anchors at all."""
+    scores, zero-size boxes, boxes past the image edge, no anchors at all.
+    """
     nc, nm, anchors = int(rng.integers(1, 8)), int(rng.integers(0, 5)), int(rng.integers(0, 300))
     raw = np.zeros((4 + nc + nm, anchors), np.float32)
     raw[0], raw[1] = rng.uniform(-20, 340, anchors), rng.uniform(-20, 276, anchors)
@@ -133,7 +136,8 @@ def _random_head(rng, trial):
 def test_c_and_numpy_selection_agree_exactly(compiled_kernels, monkeypatch):
     """Score filter, NMS (cv2.dnn.NMSBoxes' semantics), source boxes, ROIs and
     coefficients: the same arrays, bit for bit (5,000 trials agreed when this
-    was written; 400 here)."""
+    was written; 400 here).
+    """
     rng = np.random.default_rng(0)
     for trial in range(400):
         raw, nc, config, letterbox = _random_head(rng, trial)
@@ -142,7 +146,7 @@ def test_c_and_numpy_selection_agree_exactly(compiled_kernels, monkeypatch):
         with monkeypatch.context() as patch:
             patch.setattr(native, "kernels", None)
             slow = decoder._select_numpy(raw, letterbox)
-        for a, b in zip(fast, slow):
+        for a, b in zip(fast, slow, strict=True):
             assert a.shape == b.shape and np.array_equal(a, b), (trial, config)
 
 

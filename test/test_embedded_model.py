@@ -89,8 +89,9 @@ def test_raising_keyframe_interval_at_run_time_starts_with_a_keyframe():
     pipeline = SegmentTrackPipeline(Segmenter(default_model_path()), Tracker())
     rgb = np.full((480, 640, 3), 120, np.uint8)
     outs = [pipeline.process(rgb, 1_000 + i * 33_333_333) for i in range(2)]
-    assert [o.keyframe_reason for o in outs] == [KeyframeReason.FIRST, KeyframeReason.INTERVAL]  # frame by frame: no flow computed
-    pipeline.config = PipelineConfig(keyframe_interval=3)  # what the node's parameter callback does
+    # Frame by frame: no flow computed.
+    assert [o.keyframe_reason for o in outs] == [KeyframeReason.FIRST, KeyframeReason.INTERVAL]
+    pipeline.reconfigure(PipelineConfig(keyframe_interval=3))  # what the node's parameter callback does
     outs = [pipeline.process(rgb, 1_000 + i * 33_333_333) for i in range(2, 5)]
     assert [o.keyframe_reason for o in outs] == [KeyframeReason.NO_FLOW, KeyframeReason.NONE, KeyframeReason.NONE]
 

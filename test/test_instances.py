@@ -5,10 +5,8 @@ from vis_ros.core.instances import Instance2D, Instance3D, InstanceFrame, PixelB
 
 
 def _instance(**overrides):
-    fields = dict(
-        track_id=1, class_id=0, class_name="box", score=0.5, state=TrackState.CONFIRMED,
-        age=0, box=PixelBox(2, 3, 4, 5), mask=np.zeros((5, 4), bool),
-    )
+    fields = {"track_id": 1, "class_id": 0, "class_name": "box", "score": 0.5, "state": TrackState.CONFIRMED,
+              "age": 0, "box": PixelBox(2, 3, 4, 5), "mask": np.zeros((5, 4), bool)}
     fields.update(overrides)
     return Instance2D(**fields)
 

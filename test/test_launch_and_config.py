@@ -1,18 +1,19 @@
 """launch/ and config/: what can be checked without the `launch` package, and
-the real launch description wherever `launch` is importable (robots)."""
+the real launch description wherever `launch` is importable (robots).
+"""
 from __future__ import annotations
 
 import ast
-import xml.etree.ElementTree as ET
 import importlib.util
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 import yaml
 
-from vis_ros.core.tracking.config import TrackerConfig
 from vis_ros.core.parameters import BY_NAME, PARAMS, default_values, shadowed_settings
 from vis_ros.core.settings import NodeSettings
+from vis_ros.core.tracking.config import TrackerConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 LAUNCH = ROOT / "launch" / "vis_ros.launch.py"

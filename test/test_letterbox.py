@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
+from vis_ros.core.engine.errors import InputError
 from vis_ros.core.engine.letterbox import PAD_VALUE, Letterbox
 from vis_ros.core.engine.preprocess import Preprocessor
-from vis_ros.core.engine.errors import InputError
 
 
 @pytest.mark.parametrize("source_hw", [(480, 640), (720, 1280), (1080, 1920), (240, 320), (500, 300)])
@@ -44,7 +44,8 @@ def test_preprocessor_reuses_its_buffer_and_scales():
 @pytest.mark.parametrize("dtype", ["float32", "float16"])
 def test_preprocessor_input_is_the_training_letterbox_scaled(dtype):
     """Inference must see exactly what training saw (Letterbox.apply / 255), also
-    after a source size change and for images with padded rows."""
+    after a source size change and for images with padded rows.
+    """
     rng = np.random.default_rng(3)
     pre = Preprocessor((256, 320), dtype)
     for h, w in [(480, 640), (256, 320), (720, 1280), (101, 333), (480, 640)]:

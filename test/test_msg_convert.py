@@ -7,14 +7,19 @@ from hypothesis.extra.numpy import arrays
 
 pytest.importorskip("rclpy")
 from rclpy.serialization import deserialize_message, serialize_message  # noqa: E402
+from rosidl_reference import instance_array_msg, instance_msg  # noqa: E402
 
 from vis_ros.core.instances import (  # noqa: E402
-    Instance2D, Instance3D, Instance3DFrame, InstanceFrame, PixelBox, TrackState,
+    Instance2D,
+    Instance3D,
+    Instance3DFrame,
+    InstanceFrame,
+    PixelBox,
+    TrackState,
 )
-from vis_ros.msg import Instance3DArray, InstanceArray  # noqa: E402
 from vis_ros.io.instance_wire import serialize_instance_array  # noqa: E402
+from vis_ros.msg import Instance3DArray, InstanceArray  # noqa: E402
 from vis_ros.ros import convert  # noqa: E402
-from rosidl_reference import instance_array_msg, instance_msg  # noqa: E402
 
 IMAGE_H, IMAGE_W = 48, 64
 finite = st.floats(allow_nan=False, allow_infinity=False, width=64)
@@ -32,10 +37,7 @@ def instances_2d(draw):
     w = draw(st.integers(0, IMAGE_W - x))
     h = draw(st.integers(0, IMAGE_H - y))
     fill = draw(st.sampled_from(["random", "empty", "full"]))
-    if fill == "random":
-        mask = draw(arrays(bool, (h, w)))
-    else:
-        mask = np.full((h, w), fill == "full")
+    mask = draw(arrays(bool, (h, w))) if fill == "random" else np.full((h, w), fill == "full")
     return Instance2D(
         track_id=draw(st.integers(1, 2**64 - 1)),
         class_id=draw(st.integers(0, 2**16 - 1)),
@@ -100,7 +102,8 @@ def test_instance_frame_round_trips(frame):
 def test_direct_serialization_is_the_rosidl_wire_format(frame):
     """The node publishes these bytes: rclpy must read them back as the message
     the test oracle builds from rosidl objects, and its own serializer must write as many bytes (the
-    two differ only in padding, which Fast CDR leaves undefined)."""
+    two differ only in padding, which Fast CDR leaves undefined).
+    """
     data = serialize_instance_array(frame)
     assert isinstance(data, bytes)
     reference = instance_array_msg(frame)

@@ -1,6 +1,7 @@
 """The C kernels (vis_ros/core/native): built, memory-safe on bad calls, and
 byte-for-byte the numpy run-length coder. The mask kernel is held to the
-numpy decoder and the full-resolution reference in test_decoder.py."""
+numpy decoder and the full-resolution reference in test_decoder.py.
+"""
 from __future__ import annotations
 
 import numpy as np
@@ -108,20 +109,22 @@ def test_select_kernel_rejects_buffers_too_small_for_the_call():
 
 def test_kernels_survive_non_finite_engine_outputs():
     """A broken engine can emit inf / NaN: the kernels must neither crash nor
-    read outside their buffers; what comes out is just empty or partial."""
+    read outside their buffers; what comes out is just empty or partial.
+    """
     protos = np.full((32, 8, 10), np.nan, np.float32)
     areas = np.empty(1, np.int64)
     assert _mask_call(protos=protos, areas=areas) == 320 and areas[0] == 0  # NaN probability: never above
     flow = np.full((60, 80, 2), np.inf, np.float32)
     flow[:30] = np.nan
-    moved = native._kernels.warp_masks(flow, (60, 80), 2, (120, 160), np.array([[10, 10, 8, 8], [10, 80, 8, 8]], np.int64),
-                                      2, [np.ones((8, 8), bool)] * 2)
+    rois = np.array([[10, 10, 8, 8], [10, 80, 8, 8]], np.int64)
+    moved = native._kernels.warp_masks(flow, (60, 80), 2, (120, 160), rois, 2, [np.ones((8, 8), bool)] * 2)
     assert [m[2] for m in moved] == [0, 0]  # nothing lands back inside the old masks
 
 
 def test_c_and_numpy_association_similarities_agree_bit_for_bit(compiled_kernels, monkeypatch):
     """Crowded scenes (contested pairs need mask IoU), strided track masks, a NaN
-    prediction: the C similarity equals the numpy one, NaN where it is NaN."""
+    prediction: the C similarity equals the numpy one, NaN where it is NaN.
+    """
     from types import SimpleNamespace
 
     from vis_ros.core.instances import PixelBox

@@ -81,7 +81,8 @@ def _blob(rng, height, width):
 def test_c_and_numpy_warps_agree(scale, height, width, compiled_kernels, monkeypatch):
     """Same boxes and areas as the masks they return; pixels differ only where
     OpenCV's remap rounds sample positions to 1/32 pixel (3.9e-7 of mask
-    pixels over 3 x 90 sim frames when this was written)."""
+    pixels over 3 x 90 sim frames when this was written).
+    """
     rng = np.random.default_rng(scale * 100 + width)
     low = cv2.GaussianBlur(rng.normal(0, 6, (height // scale, width // scale, 2)).astype(np.float32), (0, 0), 4)
     field = FlowField(low * 3, scale, height, width)
@@ -96,7 +97,7 @@ def test_c_and_numpy_warps_agree(scale, height, width, compiled_kernels, monkeyp
     monkeypatch.setattr(native, "kernels", None)
     slow = warp_masks(field, masks)
     differing = total = 0
-    for a, b, (_, _, area) in zip(fast, slow, masks):
+    for a, b, (_, _, area) in zip(fast, slow, masks, strict=True):
         assert a.mask.shape == (a.roi.height, a.roi.width) and a.area == np.count_nonzero(a.mask)
         assert a.area_ratio == pytest.approx(a.area / area if area else 0.0)
         full_a, full_b = np.zeros((height, width), bool), np.zeros((height, width), bool)

@@ -17,7 +17,7 @@ def _frames(seed, n=3, options=SMALL):
 
 def test_same_seed_same_data_and_different_seed_different_data():
     a, b, c = _frames(4), _frames(4), _frames(5)
-    for fa, fb in zip(a, b):
+    for fa, fb in zip(a, b, strict=True):
         np.testing.assert_array_equal(fa.rgb, fb.rgb)
         np.testing.assert_array_equal(fa.depth_mm, fb.depth_mm)
         np.testing.assert_array_equal(fa.instance_ids, fb.instance_ids)
@@ -82,7 +82,7 @@ def test_written_sequence_reads_back(tmp_path):
     dataset = SimDataset(tmp_path)
     frames = _frames(9, 4)
     assert len(dataset) == 4 and dataset.classes[0] == "box"
-    for loaded, made in zip(dataset, frames):
+    for loaded, made in zip(dataset, frames, strict=True):
         np.testing.assert_array_equal(loaded.rgb, made.rgb)
         np.testing.assert_array_equal(loaded.depth_mm, made.depth_mm)
         np.testing.assert_array_equal(loaded.instance_ids, made.instance_ids)

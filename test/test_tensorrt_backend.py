@@ -1,20 +1,21 @@
 """The TensorRT backend against a strict fake of the TensorRT 10 API (see
 test/helpers/fake_tensorrt.py), plus a real-engine test that runs only where
-`tensorrt` and a CUDA GPU exist."""
+`tensorrt` and a CUDA GPU exist.
+"""
 from __future__ import annotations
 
 import json
 
+import fake_tensorrt as trt
 import numpy as np
 import pytest
 
-import fake_tensorrt as trt
 from vis_ros.core.engine.backends.engine_file import EngineKey, read_engine, write_engine
 from vis_ros.core.engine.backends.tensorrt_backend import TensorRTBackend
 from vis_ros.core.engine.errors import ModelLayoutError, ModelLoadError
 from vis_ros.core.engine.segmenter import Segmenter
 
-NAMES = {i: n for i, n in enumerate(["box", "ball", "cylinder", "cup", "bottle", "toy"])}
+NAMES = dict(enumerate(["box", "ball", "cylinder", "cup", "bottle", "toy"]))
 META = {"names": repr(NAMES), "imgsz": "[256, 320]", "task": "segment", "stride": "32"}
 
 

@@ -129,7 +129,7 @@ class IExecutionContext:
             raise ValueError(f"set_input_shape on output tensor {name!r}")
         shape = tuple(int(d) for d in shape)
         declared = tensor["shape"]
-        if len(shape) != len(declared) or any(d != -1 and d != s for d, s in zip(declared, shape)):
+        if len(shape) != len(declared) or any(d != -1 and d != s for d, s in zip(declared, shape, strict=True)):
             return False
         self._shapes[name] = shape
         return True
@@ -192,7 +192,7 @@ class IExecutionContext:
 class FakeCudaMemory:
     """Device memory as numpy arrays behind integer addresses; ordered queue per stream."""
 
-    _streams: dict[int, "FakeCudaMemory"] = {}
+    _streams: dict[int, FakeCudaMemory] = {}
     _handles = itertools.count(0x7000)
 
     def __init__(self, gpu_name="NVIDIA Fake GPU", capability="8.7"):
@@ -205,7 +205,7 @@ class FakeCudaMemory:
         self.synchronizations = 0
 
     @classmethod
-    def for_stream(cls, handle: int) -> "FakeCudaMemory":
+    def for_stream(cls, handle: int) -> FakeCudaMemory:
         if handle not in cls._streams:
             raise RuntimeError(f"{handle:#x} is not a CUDA stream handle")
         return cls._streams[handle]

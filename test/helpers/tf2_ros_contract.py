@@ -19,7 +19,7 @@ from geometry_msgs.msg import TransformStamped
 from rclpy.qos import DurabilityPolicy, QoSProfile
 
 
-class LookupException(Exception):
+class LookupException(Exception):  # noqa: N818 (tf2_ros names it so)
     pass
 
 

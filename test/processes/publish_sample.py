@@ -45,8 +45,8 @@ def main() -> int:
     from rclpy.qos import QoSProfile, ReliabilityPolicy
     from sensor_msgs.msg import Image
 
-    from vis_ros.msg import InstanceArray
     from vis_ros.io.instance_wire import serialize_instance_array
+    from vis_ros.msg import InstanceArray
     from vis_ros.ros.convert import ns_to_stamp
 
     seed, reliability = int(sys.argv[1]), sys.argv[2]

@@ -39,10 +39,10 @@ def _run(rate_hz: float, frames: int, seq_dir: Path, work: Path) -> dict:
     from rclpy.executors import SingleThreadedExecutor
 
     from vis_ros.core.sim.dataset import SimDataset
+    from vis_ros.processes.fastdds_profile import use_large_message_transport
     from vis_ros.processes.node_process import start_node_process, stop_node_process
     from vis_ros.ros.player import SequencePlayer
     from vis_ros.ros.recorder import OutputRecorder
-    from vis_ros.processes.fastdds_profile import use_large_message_transport
 
     proc = start_node_process({"qos_reliability": "reliable", "diagnostics_period": 0.5},
                               work / f"node_{rate_hz:g}.log", work)

@@ -30,10 +30,10 @@ def run(args: argparse.Namespace) -> int:
 
     from vis_ros.core.sim.dataset import SimDataset, write_sequence
     from vis_ros.core.sim.scene import SimOptions
+    from vis_ros.processes.fastdds_profile import use_large_message_transport
     from vis_ros.processes.node_process import start_node_process, stop_node_process
     from vis_ros.ros.player import SequencePlayer
     from vis_ros.ros.recorder import OutputRecorder
-    from vis_ros.processes.fastdds_profile import use_large_message_transport
 
     args.out.mkdir(parents=True, exist_ok=True)
     seq_dir = args.out / "sequence"

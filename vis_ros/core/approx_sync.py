@@ -11,7 +11,8 @@ counted, so nothing disappears silently.
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 
 class ApproxTimeSync:

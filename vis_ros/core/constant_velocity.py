@@ -16,7 +16,8 @@ def predict_block(pp, pv, vv, dt, q_pp, q_pv, q_vv):
 
 def correct_block(pp, pv, vv, r):
     """Position and velocity gains for a position measured with variance r, and
-    the corrected covariance (pp, pv, vv)."""
+    the corrected covariance (pp, pv, vv).
+    """
     s = pp + r
     gain_pos, gain_vel = pp / s, pv / s
     return gain_pos, gain_vel, (pp - gain_pos * pp, pv - gain_pos * pv, vv - gain_vel * pv)

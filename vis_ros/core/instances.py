@@ -19,7 +19,8 @@ _STAMP_NS_MAX = (2**31 - 1) * 10**9 + 10**9 - 1  # builtin_interfaces/Time range
 
 def _check_text(name: str, value: str) -> None:
     """ROS strings are UTF-8 C strings on the wire: a NUL would silently truncate
-    them, and text that is not valid UTF-8 (lone surrogates) cannot be sent."""
+    them, and text that is not valid UTF-8 (lone surrogates) cannot be sent.
+    """
     if "\x00" in value:
         raise ValueError(f"{name} must not contain NUL characters, got {value!r}")
     try:
@@ -39,7 +40,8 @@ class TrackState(enum.IntEnum):
 def is_published(state: TrackState, publish_tentative: bool = False) -> bool:
     """The node's one rule for which tracks it publishes: confirmed and coasting
     ones (the tracker reports coasting tracks only within report_coasting_s),
-    tentative ones only on request. The tracking evaluation scores the same set."""
+    tentative ones only on request. The tracking evaluation scores the same set.
+    """
     return publish_tentative or state != TrackState.TENTATIVE
 
 
@@ -147,9 +149,10 @@ class InstanceFrame:
         _check_text("frame_id", self.frame_id)
         object.__setattr__(self, "instances", tuple(self.instances))
 
-    def published(self, publish_tentative: bool = False, class_names=()) -> "InstanceFrame":
+    def published(self, publish_tentative: bool = False, class_names=()) -> InstanceFrame:
         """The instances the node publishes (`is_published`), of `class_names` only
-        when given: one filter for the node and for process-bag."""
+        when given: one filter for the node and for process-bag.
+        """
         wanted = {c for c in class_names if c}
         keep = [i for i in self.instances if is_published(i.state, publish_tentative)
                 and (not wanted or i.class_name in wanted)]

@@ -39,7 +39,8 @@ def encode_runs(mask: np.ndarray) -> np.ndarray:
 
 def encode_runs_le_bytes(mask: np.ndarray) -> bytes:
     """encode_runs as little-endian uint32 bytes: the message's wire form, in
-    one C call per mask where the kernels are built (core/native)."""
+    one C call per mask where the kernels are built (core/native).
+    """
     if native.kernels is not None and mask.ndim == 2 and mask.dtype == bool:
         return native.kernels.encode_runs(mask if mask.flags.c_contiguous else np.ascontiguousarray(mask))
     return encode_runs(mask).astype("<u4", copy=False).tobytes()

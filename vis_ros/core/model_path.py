@@ -9,7 +9,8 @@ DEFAULT_MODEL_NAME = "vis_ros_default.onnx"
 
 def share_file(folder: str, name: str) -> Path:
     """A file the package installs under share/vis_ros/<folder>: colcon share
-    dir, pip data dir, or the source checkout, first found."""
+    dir, pip data dir, or the source checkout, first found.
+    """
     candidates = []
     try:
         from ament_index_python.packages import get_package_share_directory

@@ -1,7 +1,7 @@
 """Colour overlays of instances for people: masks tinted by id, boxes, labels."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
@@ -22,7 +22,7 @@ def draw_overlay(rgb: np.ndarray, regions: Sequence, labels: Sequence[str], keys
     `regions` are (PixelBox, mask local to it) pairs; `keys` pick colours (track id, or class).
     """
     out = rgb.copy()
-    for (r, m), label, key in zip(regions, labels, keys):
+    for (r, m), label, key in zip(regions, labels, keys, strict=True):
         colour = np.array(colour_for(key), np.float32)
         region = out[r.y:r.y_end, r.x:r.x_end]
         region[m] = (region[m] * (1 - alpha) + colour * alpha).astype(np.uint8)

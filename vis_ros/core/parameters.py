@@ -9,8 +9,9 @@ pipeline from the same table.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from vis_ros.core.tracking.config import TrackerConfig
 
@@ -58,7 +59,8 @@ PARAMS = (
     ParamSpec("track_reid_window", _TRACKER.reid_window_s, "tracker: seconds a removed track can be re-identified",
               0.0, 60.0),
     ParamSpec("publish_tentative", False, "also publish tracks not yet confirmed"),
-    ParamSpec("keyframe_interval", 1, "run the engine every N frames, propagate masks with optical flow between", 1, 100),
+    ParamSpec("keyframe_interval", 1, "run the engine every N frames, propagate masks with optical flow between",
+              1, 100),
     ParamSpec("use_depth", False, "subscribe to aligned depth + camera_info and publish 3D instances",
               read_only=True),
     ParamSpec("depth_scale", 0.001, "metres per unit of 16UC1 depth (0.001: millimetres)", 1e-6, 1.0),
@@ -88,7 +90,8 @@ def check_ranges(values: Mapping[str, Any]) -> None:
     """Raise ValueError naming the first value outside its declared choices or range.
 
     ROS enforces descriptor ranges on set, but not for every source of values
-    (tools outside ROS, choices, which descriptors cannot express)."""
+    (tools outside ROS, choices, which descriptors cannot express).
+    """
     for name, value in values.items():
         spec = BY_NAME.get(name)
         if spec is None:
@@ -101,7 +104,8 @@ def check_ranges(values: Mapping[str, Any]) -> None:
 
 def shadowed_settings(v: Mapping[str, Any]) -> list[str]:
     """Valid settings that another one overrides: worth a warning, not a refusal
-    (a user lowering one of two thresholds and seeing no change is left guessing)."""
+    (a user lowering one of two thresholds and seeing no change is left guessing).
+    """
     notes = []
     start = max(v["track_high_score"], v["score_threshold"])
     if v["track_high_score"] < v["score_threshold"]:
@@ -118,5 +122,6 @@ def shadowed_settings(v: Mapping[str, Any]) -> list[str]:
 
 def default_values() -> dict:
     """Every parameter at its default: the node as shipped, for tools that run
-    the same pipeline outside ROS (evaluation, process-bag)."""
+    the same pipeline outside ROS (evaluation, process-bag).
+    """
     return {spec.name: spec.default for spec in PARAMS}

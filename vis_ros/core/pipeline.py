@@ -89,7 +89,8 @@ class SegmentTrackPipeline:
     def reconfigure(self, config: PipelineConfig, tracker: TrackerConfig | None = None,
                     decoder: DecoderConfig | None = None) -> None:
         """New settings from the next frame on. Tracks are kept; a change of the flow's
-        resolution or preset restarts propagation (the next frame is a keyframe)."""
+        resolution or preset restarts propagation (the next frame is a keyframe).
+        """
         if any(getattr(config, n) != getattr(self.config, n) for n in _FLOW_FIELDS):
             self.propagator = FlowPropagator(config.flow_scale, config.flow_preset, config.flow_patch_stride)
             self._since_keyframe = None
@@ -153,7 +154,7 @@ class SegmentTrackPipeline:
         """Warp every tracked mask; return them and the reason to run the engine instead (NONE if none)."""
         cfg = self.config
         live = self.tracker.live_masks()
-        moved = {m.track_id: w for m, w in zip(live, warp_masks(flow, live))}
+        moved = {m.track_id: w for m, w in zip(live, warp_masks(flow, live), strict=True)}
         h, w = flow.height, flow.width
         ratios = [moved[m.track_id].area_ratio for m in live
                   if m.area >= cfg.confidence_min_area

@@ -11,15 +11,15 @@ are built (core/native), OpenCV per mask otherwise.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import NamedTuple, Sequence
+from typing import NamedTuple
 
 import cv2
 import numpy as np
 
 from vis_ros.core import native
 from vis_ros.core.instances import PixelBox
-
 
 RESIDUAL_STEP = 2  # low-res pixels between residual samples
 
@@ -95,7 +95,8 @@ class FlowPropagator:
     both the cheapest and among the most accurate, hence the defaults. A patch
     stride of 5 instead of the preset's 4 costs ~25% less DIS time at the same
     mask IoU and IDF1 (`vis-ros eval --tracking`, 6 x 90 frames); 6 starts
-    to lose IDF1."""
+    to lose IDF1.
+    """
 
     def __init__(self, scale: int = 2, preset: str = "ultrafast", patch_stride: int = 0):
         if scale not in (1, 2, 4, 8):
@@ -184,7 +185,8 @@ class MaskToMove(NamedTuple):
 def warp_masks(field: FlowField, masks: Sequence[MaskToMove]) -> list[Warped]:
     """warp_mask for each mask (anything with .roi, .mask, .area); all in one C call
     where the kernels are built (core/native), which samples positions exactly
-    where OpenCV's remap rounds them to 1/32 pixel."""
+    where OpenCV's remap rounds them to 1/32 pixel.
+    """
     if native.kernels is None:
         return [warp_mask(field, m.roi, m.mask, m.area) for m in masks]
     out: list[Warped | None] = [Warped(m.roi, m.mask, 0, 0.0) if m.area == 0 else None for m in masks]
@@ -195,7 +197,7 @@ def warp_masks(field: FlowField, masks: Sequence[MaskToMove]) -> list[Warped]:
                          for k in todo], np.int64).reshape(-1, 4)
         moved = native.kernels.warp_masks(flow, flow.shape[:2], field.scale, (field.height, field.width), rois,
                                           len(todo), [np.ascontiguousarray(masks[k].mask) for k in todo])
-        for k, (x, y, width, height, data, area) in zip(todo, moved):
+        for k, (x, y, width, height, data, area) in zip(todo, moved, strict=True):
             mask = np.frombuffer(data, bool).reshape(height, width)
             out[k] = Warped(PixelBox(x, y, width, height), mask, area, area / masks[k].area)
     return out

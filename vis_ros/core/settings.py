@@ -9,8 +9,9 @@ Field names are the parameter names of vis_ros.core.parameters.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from typing import Any, Mapping
+from typing import Any
 
 import cv2
 
@@ -114,7 +115,8 @@ def _tracker_config(v: Mapping[str, Any]) -> TrackerConfig:
 
 def apply_opencv_threads(engine: EngineSettings) -> None:
     """OpenCV's thread count belongs to the process: set it where the pipeline is built
-    (why 1 is the default: docs/benchmarks.md)."""
+    (why 1 is the default: docs/benchmarks.md).
+    """
     count = engine.opencv_threads
     cv2.setNumThreads(count if count > 0 else -1)  # OpenCV: < 0 restores its default
 
@@ -123,7 +125,8 @@ def build_segmenter(settings: NodeSettings):
     """The node's segmenter: model, backend, device, engine and OpenCV threads, decoder.
 
     The node, process-bag and the tracking evaluation all build theirs here,
-    so they run the same pipeline."""
+    so they run the same pipeline.
+    """
     from vis_ros.core.engine.segmenter import Segmenter
     from vis_ros.core.model_path import resolve_model
 
@@ -149,7 +152,8 @@ def build_pipeline(settings: NodeSettings, segmenter=None):
 
 def node_defaults(**overrides: Any) -> NodeSettings:
     """The node as shipped (every parameter at its default) with `overrides`: for tools
-    that run the same pipeline outside ROS (evaluation, process-bag, benchmarks)."""
+    that run the same pipeline outside ROS (evaluation, process-bag, benchmarks).
+    """
     from vis_ros.core.parameters import default_values
 
     return NodeSettings.from_values({**default_values(), **overrides})

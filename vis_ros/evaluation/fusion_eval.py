@@ -41,7 +41,7 @@ def evaluate_fusion(sequences: int = 20, frames_per_sequence: int = 5, jitter: b
             up = SupportPlane().update(depth, camera, [inst.box for inst in instances])
             estimates = [fuse_instance(inst.box, inst.mask, depth, camera, up=up) for inst in instances]
             truths = {o.object_id: o for o in frame.objects}
-            for inst, est in zip(instances, estimates):
+            for inst, est in zip(instances, estimates, strict=True):
                 truth = _visible_points(frame, inst.track_id, camera)
                 gt_centroid = truth.mean(0)
                 if est.confidence == 0 or not 0.5 <= gt_centroid[2] <= 4.0:

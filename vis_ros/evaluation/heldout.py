@@ -5,7 +5,7 @@ every frame here comes from a scene the model has never seen.
 """
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from vis_ros.core.sim.scene import SimOptions, random_scene
 from vis_ros.core.sim.sequence import SimFrame, render_sim_frame

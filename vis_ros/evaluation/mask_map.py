@@ -19,7 +19,6 @@ from vis_ros.core.detections import Detection
 from vis_ros.core.sim.ground_truth import MIN_VISIBLE_PIXELS
 
 
-
 def _rle(mask: np.ndarray) -> dict:
     rle = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
     rle["counts"] = rle["counts"].decode("ascii")

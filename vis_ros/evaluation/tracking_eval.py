@@ -1,6 +1,7 @@
 """Run the segmentation + tracking pipeline on held-out sim sequences with
 occlusions, crossings and objects entering and leaving; score it with
-trackeval and time it."""
+trackeval and time it.
+"""
 from __future__ import annotations
 
 import time

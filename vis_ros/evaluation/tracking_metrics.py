@@ -14,8 +14,9 @@ from scipy.optimize import linear_sum_assignment
 
 
 def published_masks(instances, height: int, width: int) -> dict[int, np.ndarray]:
-    """track id -> full-image mask of what the node publishes by default
-    (`is_published`): tracking is scored on exactly that output."""
+    """Track id -> full-image mask of what the node publishes by default
+    (`is_published`): tracking is scored on exactly that output.
+    """
     from vis_ros.core.instances import is_published
 
     return {i.track_id: i.full_mask(height, width) for i in instances if is_published(i.state)}
@@ -50,7 +51,7 @@ class SequenceRecorder:
     best_iou: list = field(default_factory=list)  # per GT object-frame, 0 when missed
 
     def add(self, gt: dict[int, np.ndarray], tracked: dict[int, np.ndarray]) -> None:
-        """gt / tracked: object id -> full-image bool mask for this frame."""
+        """Gt / tracked: object id -> full-image bool mask for this frame."""
         g_ids, t_ids = list(gt), list(tracked)
         if g_ids and t_ids:
             iou = np.asarray(mask_utils.iou(_rles([tracked[t] for t in t_ids]),

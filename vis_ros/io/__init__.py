@@ -1,1 +1,1 @@
-"""File formats around the core: rosbag2 via the pure-Python `rosbags` package, the InstanceArray wire format (no rclpy)."""
+"""File formats around the core, no rclpy: rosbag2 (via `rosbags`) and the InstanceArray wire format."""

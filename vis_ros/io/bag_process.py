@@ -51,7 +51,8 @@ def process_bag(pipeline, bag_in: Path, bag_out: Path, image_topic: str = COLOR_
                 output_ns: str = "/vis_ros", progress=None, outputs: OutputSettings | None = None) -> dict:
     """Every image of `image_topic` through `pipeline`; InstanceArray and labels written as the
     node writes them (the same serializer, the same publish filter from `outputs`, by
-    default the node's)."""
+    default the node's).
+    """
     outputs = outputs or node_defaults().outputs
     store = vis_ros_typestore()
     types = store.types

@@ -14,7 +14,7 @@ from vis_ros.core.instances import PixelBox
 
 
 def read_mot(path: Path) -> dict[int, np.ndarray]:
-    """frame -> (N, 10) float array of that frame's rows."""
+    """Frame -> (N, 10) float array of that frame's rows."""
     path = Path(path)
     rows = np.loadtxt(path, delimiter=",", ndmin=2) if path.stat().st_size else np.zeros((0, 10))
     if rows.shape[1] < 7:

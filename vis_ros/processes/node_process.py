@@ -21,8 +21,8 @@ def start_node_process(parameters: dict, log_path: Path, cwd: Path,
         args += ["-p", f"{name}:={_yaml_value(value)}"]
     for source, target in (remaps or {"image": "/camera/color/image_raw"}).items():
         args += ["-r", f"{source}:={target}"]
-    log = open(log_path, "w")
-    return subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=cwd, start_new_session=True)
+    with open(log_path, "w") as log:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=cwd, start_new_session=True)
 
 
 def _yaml_value(value) -> str:

@@ -9,7 +9,6 @@ from vis_ros.core.engine.errors import InputError
 from vis_ros.core.image_codec import colour_to_rgb, depth_to_metres
 
 
-
 def rgb_from_msg(msg) -> np.ndarray:
     if isinstance(msg, CompressedImage):
         bgr = cv2.imdecode(np.frombuffer(msg.data, np.uint8), cv2.IMREAD_COLOR)

@@ -12,22 +12,22 @@ from __future__ import annotations
 import sys
 
 import rclpy
-from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
-                                SetParametersResult)
+from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 
 from vis_ros.core.parameters import PARAMS, ParamSpec, shadowed_settings
 from vis_ros.core.settings import NodeSettings
+from vis_ros.processes.fastdds_profile import use_large_message_transport
 from vis_ros.ros.inputs import NodeInputs
 from vis_ros.ros.outputs import NodeOutputs
-from vis_ros.processes.fastdds_profile import use_large_message_transport
 from vis_ros.ros.worker import PipelineWorker
 
 
 class VisRosNode(LifecycleNode):
     """Every ROS entity below is created by this node in one transition and destroyed in
     its mirror: outputs, worker and diagnostics timer at configure / cleanup, inputs at
-    activate / deactivate. A transition that fails undoes what it had made."""
+    activate / deactivate. A transition that fails undoes what it had made.
+    """
 
     def __init__(self, node_name: str = "vis_ros", **kwargs):
         super().__init__(node_name, **kwargs)
@@ -151,9 +151,9 @@ def main(args=None) -> int:
     rclpy.init(args=args)
     node = VisRosNode()
     try:
-        if node.get_parameter("autostart").value:
-            if node.trigger_configure() == TransitionCallbackReturn.SUCCESS:
-                node.trigger_activate()
+        autostart = node.get_parameter("autostart").value
+        if autostart and node.trigger_configure() == TransitionCallbackReturn.SUCCESS:
+            node.trigger_activate()
         rclpy.spin(node)
     except (KeyboardInterrupt, rclpy.executors.ExternalShutdownException):
         pass

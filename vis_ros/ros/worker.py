@@ -20,7 +20,7 @@ from vis_ros.core.frame_slot import LatestFrameSlot
 from vis_ros.core.rolling_stats import RateMeter, RollingStats
 from vis_ros.core.settings import NodeSettings, build_pipeline
 from vis_ros.core.stamps import stamp_to_ns
-from vis_ros.core.tracking.tracker import StampWentBackwards
+from vis_ros.core.tracking.tracker import StampWentBackwardsError
 from vis_ros.ros.image_msgs import rgb_from_msg
 
 
@@ -108,7 +108,7 @@ class PipelineWorker:
             frame_id = settings.outputs.frame_id_override or msg.header.frame_id
             try:
                 out = self.pipeline.process(rgb, stamp_ns, frame_id)
-            except StampWentBackwards:
+            except StampWentBackwardsError:
                 self.node.get_logger().warning("image stamps went backwards (bag loop or clock reset):"
                                                " tracks reset", throttle_duration_sec=5.0)
                 self.counters["pipeline_resets"] += 1

@@ -18,7 +18,6 @@ from vis_ros.core.sim.scene import SimOptions, random_scene
 from vis_ros.core.sim.sequence import render_sim_frame
 
 
-
 @dataclass
 class Sample:
     image: np.ndarray  # (H, W, 3) uint8 RGB, letterboxed

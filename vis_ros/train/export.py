@@ -33,7 +33,7 @@ def export_onnx(model: TinySeg, path: Path, class_names: list[str], input_hw: tu
         "stride": "32",
         "batch": "1",
         "imgsz": repr(list(input_hw)),
-        "names": repr({i: n for i, n in enumerate(class_names)}),
+        "names": repr(dict(enumerate(class_names))),
         **(extra_metadata or {}),
     }
     del proto.metadata_props[:]

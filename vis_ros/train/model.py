@@ -11,8 +11,8 @@ exports:
 from __future__ import annotations
 
 import torch
-from torch import nn
 import torch.nn.functional as F
+from torch import nn
 
 NUM_PROTOS = 32
 STRIDES = (8, 16, 32)
@@ -87,7 +87,7 @@ class TinySeg(nn.Module):
     def forward(self, x):
         levels, protos = self.features(x)
         boxes, logits, coefs, points, strides = [], [], [], [], []
-        for feature, head, stride in zip(levels, self.heads, STRIDES):
+        for feature, head, stride in zip(levels, self.heads, STRIDES, strict=True):
             box, cls, coef = head(feature)
             b, _, h, w = box.shape
             ys = (torch.arange(h, device=x.device, dtype=x.dtype) + 0.5) * stride

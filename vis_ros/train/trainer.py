@@ -1,5 +1,6 @@
 """Training loop for the embedded model: sim samples in memory, AdamW, cosine
-schedule, weight EMA, ONNX export of the EMA weights."""
+schedule, weight EMA, ONNX export of the EMA weights.
+"""
 from __future__ import annotations
 
 import math

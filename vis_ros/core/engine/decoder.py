@@ -90,7 +90,7 @@ class Decoder:
 
     def __call__(self, detections: np.ndarray, prototypes: np.ndarray,
                  letterbox: Letterbox) -> list[Detection]:
-        """detections (4 + nc + nm, A); prototypes (nm, h, w); one image."""
+        """Detections (4 + nc + nm, A); prototypes (nm, h, w); one image."""
         if native.kernels is not None:
             boxes_src, rois, scores, classes, coefficients = self._select_native(detections, letterbox)
             build = self._masks_native
@@ -102,7 +102,7 @@ class Decoder:
         out = []
         for box, (left, top, right, bottom), (mask, area), score, cid in zip(
                 boxes_src.tolist(), rois.tolist(), build(coefficients, prototypes, rois, letterbox),
-                scores.tolist(), classes.tolist()):
+                scores.tolist(), classes.tolist(), strict=True):
             if mask is None:  # no pixel centre inside the box
                 continue
             out.append(Detection(box=tuple(box), score=score, class_id=cid, class_name=self.class_names[cid],
@@ -118,7 +118,8 @@ class Decoder:
 
     def _select_native(self, detections, letterbox: Letterbox):
         """_select_numpy in one C call, into buffers reused across frames (every
-        caller turns the results into lists or consumes them before the next frame)."""
+        caller turns the results into lists or consumes them before the next frame).
+        """
         detections = np.ascontiguousarray(detections, np.float32)
         rows, count = detections.shape
         cfg, nm = self.config, rows - 4 - len(self.class_names)
@@ -136,7 +137,8 @@ class Decoder:
 
     def _masks_native(self, coefficients, prototypes, rois, letterbox: Letterbox):
         """(mask, pixels set) per ROI, (None, 0) for an empty one: all masks in one
-        C call (core/native/kernels.c), each a view of one buffer."""
+        C call (core/native/kernels.c), each a view of one buffer.
+        """
         sizes = np.maximum(rois[:, 2:] - rois[:, :2], 0)
         pixels = sizes[:, 0] * sizes[:, 1]
         buffer = np.empty(int(pixels.sum()), bool)
@@ -147,7 +149,7 @@ class Decoder:
             letterbox.scale / PROTO_STRIDE, letterbox.pad_x / PROTO_STRIDE - 0.5,
             letterbox.pad_y / PROTO_STRIDE - 0.5, self.config.mask_threshold, buffer, areas)
         masks, start = [], 0
-        for (width, height), n, area in zip(sizes.tolist(), pixels.tolist(), areas.tolist()):
+        for (width, height), n, area in zip(sizes.tolist(), pixels.tolist(), areas.tolist(), strict=True):
             masks.append((buffer[start:start + n].reshape(height, width), area) if n else (None, 0))
             start += n
         return masks
@@ -159,7 +161,7 @@ class Decoder:
         scale = letterbox.scale / PROTO_STRIDE
         warp = np.array([[scale, 0.0, 0.0], [0.0, scale, 0.0]], np.float32)  # offsets set per mask
         masks = []
-        for (left, top, right, bottom), coef in zip(rois.tolist(), half):
+        for (left, top, right, bottom), coef in zip(rois.tolist(), half, strict=True):
             if right <= left or bottom <= top:
                 masks.append((None, 0))
                 continue
@@ -202,7 +204,8 @@ class Decoder:
 
 def _pixel_rois(boxes: np.ndarray) -> np.ndarray:
     """Integer pixel rectangles (left, top, right, bottom), right/bottom exclusive,
-    of exactly the pixels whose centre (u + 0.5) lies in each box."""
+    of exactly the pixels whose centre (u + 0.5) lies in each box.
+    """
     rois = np.empty(boxes.shape, np.int64)
     boxes = boxes.astype(np.float64)
     rois[:, :2] = np.ceil(boxes[:, :2] - 0.5)

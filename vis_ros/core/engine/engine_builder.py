@@ -12,7 +12,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-
 from vis_ros.core.engine.backends.engine_file import EngineKey, file_sha256, write_engine
 from vis_ros.core.engine.errors import ModelLoadError
 
@@ -114,9 +113,9 @@ def build_engine(onnx_path, cache_dir, options: BuildOptions = BuildOptions(), o
                  log=print) -> Path:
     """Build (or reuse from the cache) the engine for `onnx_path` on this GPU."""
     from vis_ros.core.engine.backends.cuda_memory import TorchCudaMemory
+    from vis_ros.core.engine.backends.onnxruntime_backend import OnnxRuntimeBackend
     from vis_ros.core.engine.backends.tensorrt_backend import _collecting_logger, import_tensorrt
     from vis_ros.core.engine.model_spec import build_spec
-    from vis_ros.core.engine.backends.onnxruntime_backend import OnnxRuntimeBackend
 
     trt = import_tensorrt()
     onnx_path = Path(onnx_path)

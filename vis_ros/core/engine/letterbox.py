@@ -31,7 +31,7 @@ class Letterbox:
     input_height: int
 
     @classmethod
-    def fit(cls, source_hw: tuple[int, int], input_hw: tuple[int, int]) -> "Letterbox":
+    def fit(cls, source_hw: tuple[int, int], input_hw: tuple[int, int]) -> Letterbox:
         (h, w), (ih, iw) = source_hw, input_hw
         if min(h, w, ih, iw) <= 0:
             raise ValueError(f"sizes must be positive, got source {source_hw} input {input_hw}")
@@ -44,7 +44,8 @@ class Letterbox:
     def apply(self, image: np.ndarray, pad_value: float = PAD_VALUE,
               interpolation: int = cv2.INTER_LINEAR) -> np.ndarray:
         """Letterboxed copy of `image` (H, W[, C]): the training data's path, and the
-        reference the inference Preprocessor is tested against."""
+        reference the inference Preprocessor is tested against.
+        """
         if image.shape[:2] != (self.source_height, self.source_width):
             raise ValueError(f"image is {image.shape[1]}x{image.shape[0]}, letterbox was fit for"
                              f" {self.source_width}x{self.source_height}")

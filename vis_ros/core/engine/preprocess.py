@@ -43,6 +43,6 @@ class Preprocessor:
         if (lb.resized_width, lb.resized_height) != (lb.source_width, lb.source_height):
             rgb = cv2.resize(rgb, (lb.resized_width, lb.resized_height), interpolation=cv2.INTER_LINEAR)
         region = self._tensor[0, :, lb.pad_y:lb.pad_y + lb.resized_height, lb.pad_x:lb.pad_x + lb.resized_width]
-        for plane, channel in zip(region, cv2.split(rgb)):
+        for plane, channel in zip(region, cv2.split(rgb), strict=True):
             np.multiply(channel, _SCALE, out=plane, casting="unsafe")
         return self._tensor, lb

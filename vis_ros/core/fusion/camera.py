@@ -17,9 +17,10 @@ class PinholeCamera:
 
     @classmethod
     def from_camera_info(cls, k, width: int, height: int, distortion_model: str = "",
-                         d=()) -> tuple["PinholeCamera", list[str]]:
+                         d=()) -> tuple[PinholeCamera, list[str]]:
         """Camera and warnings (to log once). Aligned depth is expected rectified, so
-        a distortion model other than none / zero plumb_bob is warned about."""
+        a distortion model other than none / zero plumb_bob is warned about.
+        """
         k = list(k)
         if len(k) != 9 or k[0] <= 0 or k[4] <= 0:
             raise InputError(f"CameraInfo K is not a valid intrinsic matrix: {k}")
@@ -31,7 +32,7 @@ class PinholeCamera:
                             " aligned depth is expected rectified; 3D positions ignore distortion")
         return cls(float(k[0]), float(k[4]), float(k[2]), float(k[5]), int(width), int(height)), warnings
 
-    def scaled_to(self, width: int, height: int) -> "PinholeCamera":
+    def scaled_to(self, width: int, height: int) -> PinholeCamera:
         """The same camera at another resolution (pixel-centre convention)."""
         sx, sy = width / self.width, height / self.height
         return PinholeCamera(self.fx * sx, self.fy * sy, (self.cx + 0.5) * sx - 0.5,

@@ -101,7 +101,7 @@ def _kept_depths(z: np.ndarray, cfg: FusionConfig) -> tuple[np.ndarray, float]:
         gaps = np.flatnonzero(np.diff(order) > cfg.cluster_gap_m)
         if gaps.size:
             bounds = np.concatenate(([0], gaps + 1, [order.size]))
-            for start, stop in zip(bounds[:-1], bounds[1:]):
+            for start, stop in zip(bounds[:-1], bounds[1:], strict=True):
                 if stop - start >= 0.25 * order.size:  # nearest cluster holding a quarter of the points
                     keep &= (z >= order[start]) & (z <= order[stop - 1])
                     break

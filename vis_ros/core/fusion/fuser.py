@@ -50,7 +50,7 @@ class DepthFuser:
             regions.append((roi, mask))
         up = self.support.update(depth_m, camera, [roi for roi, _ in regions])
         instances, estimates = [], {}
-        for inst, (roi, mask) in zip(frame.instances, regions):
+        for inst, (roi, mask) in zip(frame.instances, regions, strict=True):
             est = fuse_instance(roi, mask, depth_m, camera, self.config, up)
             estimates[inst.track_id] = est
             position, velocity = est.box_center, np.zeros(3)

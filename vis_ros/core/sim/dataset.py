@@ -14,9 +14,9 @@ footprint centre, `rotation` (3x3, object -> camera) and the 3D box
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Iterator
 
 import cv2
 import numpy as np

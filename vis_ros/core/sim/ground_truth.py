@@ -1,8 +1,9 @@
 """What counts as ground truth in simulated frames, in one place for training
-labels and every evaluation (so they cannot drift apart)."""
+labels and every evaluation (so they cannot drift apart).
+"""
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -15,7 +16,7 @@ MIN_VISIBLE_PIXELS = 40
 
 def gt_masks(instance_ids: np.ndarray, objects: Iterable[tuple[int, int]],
              min_pixels: int = MIN_VISIBLE_PIXELS) -> dict[int, np.ndarray]:
-    """object id -> full-image mask, for objects given as (id, visible pixels)."""
+    """Object id -> full-image mask, for objects given as (id, visible pixels)."""
     return {oid: instance_ids == oid for oid, visible in objects if visible >= min_pixels}
 
 

@@ -1,13 +1,13 @@
 """Deterministic RGB-D sequences: a Scene rendered over time with sensor effects."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 import numpy as np
 
-from vis_ros.core.sim.render import ObjectTruth, _camera_rays, render_frame
 from vis_ros.core.fusion.camera import PinholeCamera
+from vis_ros.core.sim.render import ObjectTruth, _camera_rays, render_frame
 from vis_ros.core.sim.scene import Scene, SimOptions, random_scene
 from vis_ros.core.sim.sensor import blend_exposure, noisy_rgb, sensor_depth_mm
 

@@ -1,5 +1,6 @@
 """Association costs between tracks and detections, chosen by name, and the
-optimal assignment over them (scipy's linear_sum_assignment)."""
+optimal assignment over them (scipy's linear_sum_assignment).
+"""
 from __future__ import annotations
 
 from collections import Counter
@@ -41,7 +42,7 @@ def similarity_mask_box(tracks, detections, predicted_xyxy, det_xyxy, mask_weigh
     rows, cols = (index.tolist() for index in np.nonzero(similarity))
     per_row, per_col = Counter(rows), Counter(cols)
     box_weight = 1.0 - mask_weight
-    for i, j, box in zip(rows, cols, similarity[rows, cols].tolist()):
+    for i, j, box in zip(rows, cols, similarity[rows, cols].tolist(), strict=True):
         mask = box  # stands in for mask IoU where that cannot change the matching
         if min_similarity <= 0 or per_row[i] > 1 or per_col[j] > 1 or box_weight * box < min_similarity:
             t, d = tracks[i], detections[j]
@@ -69,6 +70,6 @@ def assign(similarity: np.ndarray, class_mismatch: np.ndarray, min_similarity: f
     cost = 1.0 - similarity + class_penalty * class_mismatch
     cost[similarity < min_similarity] = INFEASIBLE
     r, c = linear_sum_assignment(cost)
-    pairs = [(i, j) for i, j, x in zip(r.tolist(), c.tolist(), cost[r, c].tolist()) if x < INFEASIBLE]
+    pairs = [(i, j) for i, j, x in zip(r.tolist(), c.tolist(), cost[r, c].tolist(), strict=True) if x < INFEASIBLE]
     matched_r, matched_c = {i for i, _ in pairs}, {j for _, j in pairs}
     return pairs, [i for i in range(rows) if i not in matched_r], [j for j in range(cols) if j not in matched_c]

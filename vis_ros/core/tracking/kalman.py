@@ -81,7 +81,8 @@ def update(means: np.ndarray, covs: np.ndarray, boxes_cxcywh: np.ndarray) -> tup
 def correct_rows(means: np.ndarray, covs: np.ndarray, rows: list[int], boxes_cxcywh: np.ndarray) -> None:
     """`update` of the (distinct) rows `rows`, in place: the tracker's arrays hold all
     tracks, and gathering the matched rows out and scattering them back costs
-    more per frame than the filter."""
+    more per frame than the filter.
+    """
     if not rows:
         return
     if native.kernels is not None and means.flags.c_contiguous and covs.flags.c_contiguous \

@@ -1,5 +1,6 @@
 """One track's record, a removed one's gallery entry, and a detection prepared
-for association: the tracker's per-object data (tracker.py holds the steps)."""
+for association: the tracker's per-object data (tracker.py holds the steps).
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -65,7 +66,8 @@ class LostTrack:
 
 class MaskedDetection:
     """A detection with its mask area cached (association reads it per pair) and
-    its row in the frame's (K, 4) box array, which the tracker builds once."""
+    its row in the frame's (K, 4) box array, which the tracker builds once.
+    """
 
     def __init__(self, detection: Detection, row: int):
         self.det, self.row = detection, row

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from vis_ros.core.detections import Detection
-from vis_ros.core.instances import Instance2D, PixelBox, TrackState
+from vis_ros.core.instances import Instance2D, TrackState
 from vis_ros.core.tracking import kalman
 from vis_ros.core.tracking.appearance import describe, similarity
 from vis_ros.core.tracking.association import COSTS, assign
@@ -26,7 +26,7 @@ from vis_ros.core.tracking.track import LiveMask, LostTrack, MaskedDetection, Tr
 _DESCRIPTOR_EVERY = 5  # refresh a track's appearance every few matches (cost bound)
 
 
-class StampWentBackwards(ValueError):
+class StampWentBackwardsError(ValueError):
     """An image older than the last one (bag loop, clock reset): call reset()."""
 
 
@@ -34,7 +34,8 @@ class Tracker:
     """Live tracks are `tracks`; their Kalman states are the rows of `_means` (N, 8)
     and `_covs` (N, 3, 4), in the same order: kept as arrays across frames, so
     predicting and correcting all tracks is one batched call each, with no
-    per-track gathering and scattering."""
+    per-track gathering and scattering.
+    """
 
     def __init__(self, config: TrackerConfig = TrackerConfig()):
         self.reconfigure(config)
@@ -123,20 +124,23 @@ class Tracker:
     def _advance(self, stamp_ns: int) -> float:
         """Move the tracker's clock to stamp_ns; seconds since the last frame."""
         if self._last_ns is not None and stamp_ns < self._last_ns:
-            raise StampWentBackwards(f"stamp went backwards ({stamp_ns} < {self._last_ns}); call reset()")
+            raise StampWentBackwardsError(f"stamp went backwards ({stamp_ns} < {self._last_ns}); call reset()")
         dt = 0.0 if self._last_ns is None else (stamp_ns - self._last_ns) * 1e-9
         self._last_ns, self._frame = stamp_ns, self._frame + 1
         return dt
 
     def _predict(self, dt: float, height: int, width: int, move_masks: bool = True) -> np.ndarray:
         """Move every track to the new stamp; returns the states (one row per track)
-        for association to reuse."""
+        for association to reuse.
+        """
         if not self.tracks or dt <= 0:
             return self._means
         predicted, self._covs = kalman.predict(self._means, self._covs, dt)
-        shifts = np.rint(predicted[:, :2] - self._means[:, :2]).astype(int).tolist() if move_masks else []
-        self._means = predicted
-        for t, (dx, dy) in zip(self.tracks, shifts):
+        previous, self._means = self._means, predicted
+        if not move_masks:
+            return predicted
+        shifts = np.rint(predicted[:, :2] - previous[:, :2]).astype(int).tolist()
+        for t, (dx, dy) in zip(self.tracks, shifts, strict=True):
             if dx or dy:  # carry the mask along with the predicted box
                 roi, rows, cols = shift_roi(t.roi, dx, dy, height, width)
                 if (roi.width, roi.height) == (t.roi.width, t.roi.height):
@@ -147,7 +151,8 @@ class Tracker:
 
     def _match(self, tracks, predicted, dets, boxes, min_similarity, similarity_fn):
         """`predicted`: the tracks' predicted boxes (xyxy), rows matching `tracks`;
-        `boxes`: the frame's detection boxes, rows are MaskedDetection.row."""
+        `boxes`: the frame's detection boxes, rows are MaskedDetection.row.
+        """
         if not tracks or not dets:
             return [], list(range(len(tracks))), list(range(len(dets)))
         det_xyxy = boxes[[d.row for d in dets]]
@@ -164,7 +169,7 @@ class Tracker:
         if not rows:
             return
         self._correct(rows, kalman.xyxy_to_cxcywh(boxes[[d.row for d in dets]]))
-        for row, d in zip(rows, dets):
+        for row, d in zip(rows, dets, strict=True):
             t = self.tracks[row]
             t.take_mask(d.roi, d.mask, d.area)
             t.score, t.last_update_ns = d.det.score, stamp_ns
@@ -195,7 +200,8 @@ class Tracker:
 
     def _start_or_revive(self, dets: list[MaskedDetection], boxes, stamp_ns: int, rgb) -> None:
         """A track per unmatched high-score detection: an old ID from the gallery
-        when one fits, else a new one; each starts from a fresh Kalman state."""
+        when one fits, else a new one; each starts from a fresh Kalman state.
+        """
         if not dets:
             return
         means, covs = kalman.initiate(kalman.xyxy_to_cxcywh(boxes[[d.row for d in dets]]))

@@ -81,7 +81,7 @@ class OnnxRuntimeBackend:
         """Outputs by name; with I/O binding they are views of reused buffers."""
         if self._binding is None or batch.shape != self.inputs[0].shape:
             values = self.session.run(None, {self.inputs[0].name: batch})
-            return {o.name: v for o, v in zip(self.outputs, values)}
+            return {o.name: v for o, v in zip(self.outputs, values, strict=True)}
         self._binding.bind_cpu_input(self.inputs[0].name, batch)
         self.session.run_with_iobinding(self._binding)
         return self._buffers
