@@ -16,11 +16,12 @@ PACKAGE_SOURCES := package.xml CMakeLists.txt $(wildcard msg/*.msg) \
 	$(shell find vis_ros launch config models scripts -type f \
 	        -not -name '*.pyc' -not -path '*/__pycache__/*' 2>/dev/null)
 
-.PHONY: help setup test test-fast demo bench eval train clean shell
+.PHONY: help setup lint test test-fast demo bench eval train clean shell
 
 help:
 	@echo "make demo    set everything up, then run the demo on the embedded model"
-	@echo "make test    set everything up, then run the whole test suite"
+	@echo "make test    set everything up, lint, then run the whole test suite"
+	@echo "make lint    ruff over the package, tests, launch file and tools"
 	@echo "make setup   create .venv, install pinned deps, colcon build into install/"
 	@echo "make bench   per-stage timings as JSON (out/bench.json)"
 	@echo "make eval    held-out segmentation, tracking and fusion metrics (out/eval.json)"
@@ -46,7 +47,11 @@ $(BUILD_STAMP): $(DEPS_STAMP) $(PACKAGE_SOURCES)
 			-DPython3_NumPy_INCLUDE_DIR=$$($(VENV)/bin/python tools/fix_ros_cmake_paths.py --numpy-include)
 	touch $@
 
-test: setup
+# ruff.toml says what is checked and why; the same checks as ROS packages' linters.
+lint: $(DEPS_STAMP)
+	$(VENV)/bin/ruff check vis_ros test launch tools scripts/vis-ros scripts/vis_ros_node
+
+test: setup lint
 	$(ENV) && pytest
 
 test-fast: setup

@@ -25,6 +25,7 @@ from launch import LaunchDescription
 
 
 def generate_launch_description():
+    """Return the launch description: the lifecycle node on one camera, rviz optional."""
     share = get_package_share_directory("vis_ros")
     args = [
         DeclareLaunchArgument("model", default_value="", description="ONNX/engine; empty: embedded model"),

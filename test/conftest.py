@@ -40,15 +40,19 @@ def _use_kernels(monkeypatch, path: str):
 
 @pytest.fixture
 def compiled_kernels(monkeypatch):
-    """The compiled kernels active whatever VIS_ROS_NUMPY_KERNELS says, for tests that
-    compare them with the numpy reference (which they reach with monkeypatch).
+    """Make the compiled kernels active whatever VIS_ROS_NUMPY_KERNELS says.
+
+    For tests that compare them with the numpy reference (which they reach
+    with monkeypatch).
     """
     return _use_kernels(monkeypatch, "c")
 
 
 @pytest.fixture(params=["c", "numpy"])
 def kernel_path(request, monkeypatch):
-    """Behaviour tests (tracker, decoder, propagation, Kalman, run lengths) run once on
+    """Run the test on each kernel path.
+
+    Behaviour tests (tracker, decoder, propagation, Kalman, run lengths) run once on
     the C kernels and once on the numpy fallback, in every run of the suite.
     """
     _use_kernels(monkeypatch, request.param)
@@ -57,7 +61,7 @@ def kernel_path(request, monkeypatch):
 
 @pytest.fixture
 def rclpy_context():
-    """A fresh rclpy context, shut down after the test."""
+    """Yield a fresh rclpy context, shut down after the test."""
     rclpy = pytest.importorskip("rclpy", reason="rclpy is needed for ROS tests")
     context = rclpy.context.Context()
     rclpy.init(context=context)

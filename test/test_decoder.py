@@ -14,7 +14,9 @@ NAMES = tuple(f"c{i}" for i in range(NC))
 
 
 def reference_masks(raw, protos, letterbox: Letterbox, config: DecoderConfig):
-    """Full-image masks the slow, obvious way: sample sigmoid(coef . protos) at every
+    """Build full-image reference masks the slow, obvious way.
+
+    Full-image masks the slow, obvious way: sample sigmoid(coef . protos) at every
     source pixel's position on the prototype grid, then crop to the box.
     """
     nc = NC
@@ -92,7 +94,9 @@ def test_masks_stay_inside_their_boxes(kernel_path):
 
 @pytest.mark.parametrize("threshold", [0.3, 0.5, 0.7])
 def test_c_and_numpy_masks_agree(threshold, compiled_kernels, monkeypatch):
-    """Same ROIs, same pixels up to rounding at the threshold (2 pixels in 118
+    """Check the C and numpy masks agree.
+
+    Same ROIs, same pixels up to rounding at the threshold (2 pixels in 118
     million over 30 seeds and six image sizes when this was written).
     """
     decoder = Decoder(NAMES, DecoderConfig(mask_threshold=threshold))
@@ -114,8 +118,10 @@ def test_c_and_numpy_masks_agree(threshold, compiled_kernels, monkeypatch):
 
 
 def _random_head(rng, trial):
-    """A raw head with the awkward cases: ties (scores and boxes rounded), NaN
-    scores, zero-size boxes, boxes past the image edge, no anchors at all.
+    """Make a raw head with the awkward cases.
+
+    Ties (scores and boxes rounded), NaN scores, zero-size boxes, boxes past
+    the image edge, no anchors at all.
     """
     nc, nm, anchors = int(rng.integers(1, 8)), int(rng.integers(0, 5)), int(rng.integers(0, 300))
     raw = np.zeros((4 + nc + nm, anchors), np.float32)
@@ -134,7 +140,9 @@ def _random_head(rng, trial):
 
 
 def test_c_and_numpy_selection_agree_exactly(compiled_kernels, monkeypatch):
-    """Score filter, NMS (cv2.dnn.NMSBoxes' semantics), source boxes, ROIs and
+    """Check the C and numpy selections agree bit for bit.
+
+    Score filter, NMS (cv2.dnn.NMSBoxes' semantics), source boxes, ROIs and
     coefficients: the same arrays, bit for bit (5,000 trials agreed when this
     was written; 400 here).
     """

@@ -1,4 +1,6 @@
-"""launch/ and config/: what can be checked without the `launch` package, and
+"""The launch file and the parameter file.
+
+launch/ and config/: what can be checked without the `launch` package, and
 the real launch description wherever `launch` is importable (robots).
 """
 from __future__ import annotations

@@ -43,7 +43,9 @@ def test_preprocessor_reuses_its_buffer_and_scales():
 
 @pytest.mark.parametrize("dtype", ["float32", "float16"])
 def test_preprocessor_input_is_the_training_letterbox_scaled(dtype):
-    """Inference must see exactly what training saw (Letterbox.apply / 255), also
+    """Check the inference pre-processing equals the training letterbox.
+
+    Inference must see exactly what training saw (Letterbox.apply / 255), also
     after a source size change and for images with padded rows.
     """
     rng = np.random.default_rng(3)

@@ -23,7 +23,7 @@ ROS_MODULES = ("rclpy", "vis_ros.msg", "builtin_interfaces", "std_msgs", "sensor
 
 
 def _imports(path: Path) -> list[tuple[str, bool]]:
-    """(module, at module level) for every import in the file."""
+    """List (module, at module level) for every import in the file."""
     tree = ast.parse(path.read_text(), str(path))
     top = set(map(id, tree.body))
     found = []

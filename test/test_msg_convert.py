@@ -100,9 +100,11 @@ def test_instance_frame_round_trips(frame):
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(frames_2d())
 def test_direct_serialization_is_the_rosidl_wire_format(frame):
-    """The node publishes these bytes: rclpy must read them back as the message
-    the test oracle builds from rosidl objects, and its own serializer must write as many bytes (the
-    two differ only in padding, which Fast CDR leaves undefined).
+    """Check the node's bytes are the rosidl wire format.
+
+    rclpy must read them back as the message the test oracle builds from
+    rosidl objects, and its own serializer must write as many bytes (the two
+    differ only in padding, which Fast CDR leaves undefined).
     """
     data = serialize_instance_array(frame)
     assert isinstance(data, bytes)

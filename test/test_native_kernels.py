@@ -1,4 +1,6 @@
-"""The C kernels (vis_ros/core/native): built, memory-safe on bad calls, and
+"""The C kernels (vis_ros/core/native).
+
+The C kernels (vis_ros/core/native): built, memory-safe on bad calls, and
 byte-for-byte the numpy run-length coder. The mask kernel is held to the
 numpy decoder and the full-resolution reference in test_decoder.py.
 """
@@ -108,7 +110,9 @@ def test_select_kernel_rejects_buffers_too_small_for_the_call():
 
 
 def test_kernels_survive_non_finite_engine_outputs():
-    """A broken engine can emit inf / NaN: the kernels must neither crash nor
+    """Check the kernels survive inf and NaN.
+
+    A broken engine can emit inf / NaN: the kernels must neither crash nor
     read outside their buffers; what comes out is just empty or partial.
     """
     protos = np.full((32, 8, 10), np.nan, np.float32)
@@ -122,7 +126,9 @@ def test_kernels_survive_non_finite_engine_outputs():
 
 
 def test_c_and_numpy_association_similarities_agree_bit_for_bit(compiled_kernels, monkeypatch):
-    """Crowded scenes (contested pairs need mask IoU), strided track masks, a NaN
+    """Check the C and numpy association similarities agree bit for bit.
+
+    Crowded scenes (contested pairs need mask IoU), strided track masks, a NaN
     prediction: the C similarity equals the numpy one, NaN where it is NaN.
     """
     from types import SimpleNamespace

@@ -1,4 +1,6 @@
-"""The node with depth on: 3D instances, markers, points; missing CameraInfo and
+"""The node with depth on.
+
+The node with depth on: 3D instances, markers, points; missing CameraInfo and
 garbage depth are reported and survived.
 """
 from __future__ import annotations

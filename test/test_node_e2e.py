@@ -29,7 +29,7 @@ def sequence(tmp_path_factory):
 
 @pytest.fixture
 def graph(tmp_path):
-    """A running node process plus an in-process player/recorder node."""
+    """Start a node process plus an in-process player/recorder node."""
     proc = start_node_process({"qos_reliability": "reliable", "diagnostics_period": 0.5},
                               tmp_path / "node.log", tmp_path)
     context = rclpy.context.Context()

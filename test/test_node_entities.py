@@ -26,7 +26,7 @@ SUCCESS, FAILURE = TransitionCallbackReturn.SUCCESS, TransitionCallbackReturn.FA
 
 @pytest.fixture
 def tf2_ros(monkeypatch):
-    """The real tf2_ros where it is installed, else its contract (helpers/tf2_ros_contract)."""
+    """Provide the real tf2_ros where it is installed, else its contract (helpers/tf2_ros_contract)."""
     if importlib.util.find_spec("tf2_ros") is None:
         import tf2_ros_contract
 

@@ -79,7 +79,9 @@ def _blob(rng, height, width):
 
 @pytest.mark.parametrize("scale,height,width", [(2, 480, 640), (2, 479, 637), (4, 101, 130), (1, 60, 80)])
 def test_c_and_numpy_warps_agree(scale, height, width, compiled_kernels, monkeypatch):
-    """Same boxes and areas as the masks they return; pixels differ only where
+    """Check the C and numpy warps agree.
+
+    Same boxes and areas as the masks they return; pixels differ only where
     OpenCV's remap rounds sample positions to 1/32 pixel (3.9e-7 of mask
     pixels over 3 x 90 sim frames when this was written).
     """

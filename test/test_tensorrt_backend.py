@@ -1,4 +1,6 @@
-"""The TensorRT backend against a strict fake of the TensorRT 10 API (see
+"""The TensorRT backend, against a strict fake and (where possible) for real.
+
+The TensorRT backend against a strict fake of the TensorRT 10 API (see
 test/helpers/fake_tensorrt.py), plus a real-engine test that runs only where
 `tensorrt` and a CUDA GPU exist.
 """

@@ -90,7 +90,9 @@ def test_crossing_objects_of_the_same_class_keep_their_ids():
 
 @pytest.mark.parametrize("offset_y", [20, 10])
 def test_crossing_objects_that_stay_visible_while_they_overlap_keep_their_ids(offset_y):
-    """Both detected in every frame, their boxes overlapping for several frames (box IoU
+    """Check crossing objects keep their IDs while both are visible.
+
+    Both detected in every frame, their boxes overlapping for several frames (box IoU
     up to 0.33 and 0.6): the association must not swap them where they meet.
     """
     tracker = Tracker()

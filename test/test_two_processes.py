@@ -1,4 +1,6 @@
-"""A publisher and a subscriber in two processes exchange vis_ros and sensor_msgs
+"""Messages between two processes over the real middleware.
+
+A publisher and a subscriber in two processes exchange vis_ros and sensor_msgs
 messages over the real middleware (FastDDS on loopback).
 
 Both use config/fastdds_large_messages.xml (set for the session by conftest,

@@ -36,6 +36,7 @@ _INCLUDE_PAIR = re.compile(
 
 
 def numpy_include_outside_tree() -> Path:
+    """Return numpy's include dir as CMake must see it (outside the wheel's build tree)."""
     cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "vis_ros"
     target = cache / f"numpy-{numpy.__version__}-include"
     if not (target / "numpy" / "ndarrayobject.h").is_file():
@@ -63,6 +64,7 @@ def fix_prefix(prefix: Path) -> int:
 
 
 def main() -> int:
+    """Rewrite the wheels' hard-coded build paths; --numpy-include prints the include dir."""
     if len(sys.argv) != 2:
         print(__doc__.strip().splitlines()[-1], file=sys.stderr)
         return 2

@@ -20,6 +20,7 @@ _COMMANDS = {
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run `vis-ros <command>`; return its exit code."""
     parser = argparse.ArgumentParser(prog="vis-ros", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     modules = {}

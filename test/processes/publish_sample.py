@@ -1,4 +1,6 @@
-"""Child process for test_two_processes.py: publishes a known InstanceArray and
+"""Publish a known InstanceArray and Image from a child process.
+
+Child process for test_two_processes.py: publishes a known InstanceArray and
 Image at 30 Hz (a camera's rate) until killed (or for at most 60 s), with the
 QoS reliability given as the second argument (reliable or best_effort). Each
 image's stamp is the sample stamp plus its sequence number, so the receiver

@@ -17,6 +17,7 @@ from vis_ros.evaluation.heldout import heldout_frames
 
 def bench_engine(model_path, frames: int = 60, width: int = 640, height: int = 480,
                  threads: int = 0) -> dict:
+    """Time pre-processing, engine and decoding per frame on sim images (milliseconds)."""
     segmenter = Segmenter(model_path, intra_op_threads=threads)
     segmenter.warm_up(3)
     # NMS off (IoU 1.0) so exactly 20 candidates get masks built from real coefficients.

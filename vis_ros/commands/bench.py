@@ -13,6 +13,7 @@ from pathlib import Path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare the command's arguments."""
     parser.add_argument("--model", default=None, help="ONNX or engine (default: embedded)")
     parser.add_argument("--frames", type=int, default=60)
     parser.add_argument("--threads", type=int, default=0, help="ONNX Runtime intra-op threads (0: all)")
@@ -21,6 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run every benchmark and write the JSON report."""
     from vis_ros.bench.engine_bench import bench_engine
     from vis_ros.core.model_path import resolve_model
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare the command's arguments."""
     parser.add_argument("--onnx", required=True, type=Path, help="YOLO-seg ONNX model")
     parser.add_argument("--out", type=Path, help="engine file (default: key-named file in --cache-dir)")
     parser.add_argument("--cache-dir", type=Path, default=Path.home() / ".cache" / "vis_ros" / "engines")
@@ -23,6 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Build (or find cached) the TensorRT engine of an ONNX model."""
     from vis_ros.core.engine.engine_builder import BuildOptions, build_engine
 
     options = BuildOptions(fp16=args.fp16, int8=args.int8, calibration_dir=args.calib,

@@ -16,6 +16,7 @@ from pathlib import Path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare the command's arguments."""
     parser.add_argument("--out", type=Path, default=Path("out/demo"), help="output folder")
     parser.add_argument("--frames", type=int, default=120, help="frames to play")
     parser.add_argument("--seed", type=int, default=2_000_007, help="sim scene seed")
@@ -25,6 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Play a sim sequence to the node in its own process; write the overlay and summary."""
     import rclpy
     from rclpy.executors import SingleThreadedExecutor
 

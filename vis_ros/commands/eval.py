@@ -11,6 +11,7 @@ from pathlib import Path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare the command's arguments."""
     parser.add_argument("--model", default=None, help="ONNX or engine (default: embedded)")
     parser.add_argument("--frames", type=int, default=300, help="held-out frames (default 300)")
     parser.add_argument("--width", type=int, default=640)
@@ -28,6 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def evaluate_segmentation(model_path, frames: int, width: int = 640, height: int = 480,
                           threads: int = 0, progress=None) -> dict:
+    """Score mask mAP on held-out sim frames with pycocotools."""
     import numpy as np
 
     from vis_ros.core.engine.decoder import DecoderConfig
@@ -57,6 +59,7 @@ def evaluate_segmentation(model_path, frames: int, width: int = 640, height: int
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run the chosen evaluations and write the JSON report."""
     from tqdm import tqdm
 
     from vis_ros.core.model_path import resolve_model

@@ -12,6 +12,7 @@ from pathlib import Path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare the command's arguments."""
     parser.add_argument("--model", default=None, help="ONNX or TensorRT engine (default: embedded)")
     parser.add_argument("--image", type=Path, required=True, help="image file (any OpenCV format)")
     parser.add_argument("--json", type=Path, help="write instances as JSON here")
@@ -25,6 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Segment image files and write overlays."""
     import cv2
 
     from vis_ros.core.engine.decoder import DecoderConfig

@@ -11,6 +11,7 @@ from pathlib import Path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare the command's arguments."""
     parser.add_argument("bag_in", type=Path, help="input rosbag2 directory")
     parser.add_argument("bag_out", type=Path, help="output rosbag2 directory (created)")
     parser.add_argument("--image-topic", default="/camera/color/image_raw")
@@ -21,6 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Process the bag with the node's default pipeline (but for the options given)."""
     from rosbags.rosbag2 import Reader
     from tqdm import tqdm
 

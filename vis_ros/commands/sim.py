@@ -12,6 +12,7 @@ from pathlib import Path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare the command's arguments."""
     parser.add_argument("--out", type=Path, required=True, help="output folder (created)")
     parser.add_argument("--frames", type=int, default=90, help="number of frames (default 90)")
     parser.add_argument("--seed", type=int, default=0, help="scene seed; same seed, same data")
@@ -29,6 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Render a sim sequence to disk (and optionally a rosbag2)."""
     from tqdm import tqdm
 
     from vis_ros.core.sim.dataset import SimDataset, write_sequence

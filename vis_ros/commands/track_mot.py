@@ -11,6 +11,7 @@ from pathlib import Path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare the command's arguments."""
     parser.add_argument("--detections", type=Path, required=True, help="MOT det.txt")
     parser.add_argument("--out", type=Path, required=True, help="tracks.txt to write")
     parser.add_argument("--fps", type=float, default=30.0, help="frame rate (timestamps from frame numbers)")
@@ -24,6 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Track MOTChallenge detections and write MOT results."""
     from vis_ros.core.instances import TrackState
     from vis_ros.core.tracking.config import TrackerConfig
     from vis_ros.core.tracking.tracker import Tracker

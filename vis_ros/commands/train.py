@@ -11,6 +11,7 @@ from pathlib import Path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare the command's arguments."""
     from vis_ros.train.trainer import TrainConfig
 
     d = TrainConfig()
@@ -25,6 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Train the embedded model and export it to ONNX."""
     from vis_ros.train.trainer import TrainConfig, train
 
     config = TrainConfig(seed=args.seed, samples=args.samples, iterations=args.iterations,

@@ -16,6 +16,8 @@ from typing import Any
 
 
 class ApproxTimeSync:
+    """Pairs messages of `inputs` streams whose stamps agree within `slop_s`; see the module docstring."""
+
     def __init__(self, inputs: int, queue_size: int, slop_s: float, callback: Callable[..., None]):
         if inputs < 1 or queue_size < 1 or slop_s < 0:
             raise ValueError(f"need inputs >= 1, queue_size >= 1, slop >= 0; got {inputs}, {queue_size}, {slop_s}")
@@ -27,6 +29,7 @@ class ApproxTimeSync:
         self.unpaired_dropped = [0] * inputs
 
     def add(self, index: int, stamp_ns: int, message: Any) -> None:
+        """Queue `message` of input `index`; emit a matched set through the callback if one is complete."""
         with self._lock:
             queue = self._queues[index]
             queue[stamp_ns] = message

@@ -1,4 +1,6 @@
-"""The 2-state (position, velocity) Kalman block shared by the box tracker
+"""Constant-velocity Kalman arithmetic for one coordinate, shared by 2D and 3D filters.
+
+The 2-state (position, velocity) Kalman block shared by the box tracker
 (tracking/kalman.py) and the 3D centroid smoother (fusion/smoothing.py).
 
 Both are constant-velocity filters whose coordinates never mix, so each
@@ -15,7 +17,9 @@ def predict_block(pp, pv, vv, dt, q_pp, q_pv, q_vv):
 
 
 def correct_block(pp, pv, vv, r):
-    """Position and velocity gains for a position measured with variance r, and
+    """Return the position and velocity gains and the corrected covariance.
+
+    Position and velocity gains for a position measured with variance r, and
     the corrected covariance (pp, pv, vv).
     """
     s = pp + r

@@ -27,6 +27,7 @@ class Detection:
     mask_area: int | None = None
 
     def full_mask(self, height: int, width: int) -> np.ndarray:
+        """Paste the mask into a (height, width) image; for tests and drawing."""
         out = np.zeros((height, width), dtype=bool)
         r = self.roi
         out[r.y:r.y_end, r.x:r.x_end] = self.mask

@@ -15,12 +15,16 @@ from typing import Any
 
 @dataclass
 class SlotCounters:
+    """What passed through the slot: received = taken + dropped_stale (+ one still waiting)."""
+
     received: int = 0
     taken: int = 0
     dropped_stale: int = 0
 
 
 class LatestFrameSlot:
+    """A one-frame hand-over from callbacks to one worker thread; newest frame wins."""
+
     def __init__(self):
         self._cond = threading.Condition()
         self._item: Any = None
@@ -39,7 +43,7 @@ class LatestFrameSlot:
             return replaced
 
     def take(self, timeout: float | None = None) -> Any:
-        """The newest frame, waiting up to `timeout` s; None on timeout or when closed."""
+        """Take the newest frame, waiting up to `timeout` s; None on timeout or when closed."""
         with self._cond:
             if not self._cond.wait_for(lambda: self._item is not None or self._closed, timeout):
                 return None
@@ -58,5 +62,6 @@ class LatestFrameSlot:
             self._cond.notify_all()
 
     def reopen(self) -> None:
+        """Accept frames again after close() (the next activate)."""
         with self._cond:
             self._closed = False

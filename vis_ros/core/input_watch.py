@@ -13,12 +13,14 @@ from dataclasses import dataclass, field
 
 @dataclass
 class InputWatch:
+    """Watches the received-frame count of one input against its matched publishers."""
+
     stall_after_s: float = 5.0
     _last_count: int = field(default=-1, repr=False)
     _since_s: float | None = field(default=None, repr=False)
 
     def check(self, now_s: float, frames_received: int, publishers: int, topic: str) -> str | None:
-        """A warning while `publishers` are matched but no frame came for stall_after_s; else None."""
+        """Return a warning while `publishers` are matched but no frame came for stall_after_s, else None."""
         if frames_received != self._last_count or publishers == 0:
             self._last_count, self._since_s = frames_received, now_s
             return None

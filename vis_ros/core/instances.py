@@ -18,7 +18,9 @@ _STAMP_NS_MAX = (2**31 - 1) * 10**9 + 10**9 - 1  # builtin_interfaces/Time range
 
 
 def _check_text(name: str, value: str) -> None:
-    """ROS strings are UTF-8 C strings on the wire: a NUL would silently truncate
+    """Refuse text a ROS string cannot carry.
+
+    ROS strings are UTF-8 C strings on the wire: a NUL would silently truncate
     them, and text that is not valid UTF-8 (lone surrogates) cannot be sent.
     """
     if "\x00" in value:
@@ -38,9 +40,11 @@ class TrackState(enum.IntEnum):
 
 
 def is_published(state: TrackState, publish_tentative: bool = False) -> bool:
-    """The node's one rule for which tracks it publishes: confirmed and coasting
-    ones (the tracker reports coasting tracks only within report_coasting_s),
-    tentative ones only on request. The tracking evaluation scores the same set.
+    """Tell whether the node publishes a track in this state.
+
+    The node's one rule: confirmed and coasting tracks (the tracker reports
+    coasting ones only within report_coasting_s), tentative ones only on
+    request. The tracking evaluation scores the same set.
     """
     return publish_tentative or state != TrackState.TENTATIVE
 
@@ -60,6 +64,7 @@ class PixelBox:
     height: int
 
     def __post_init__(self) -> None:
+        """Check every field fits its message field (uint32)."""
         # One chained test first: boxes are made per instance per frame, and
         # the per-field checks (for the message) cost more than the test.
         if 0 <= self.x <= _UINT32_MAX and 0 <= self.y <= _UINT32_MAX \
@@ -70,10 +75,12 @@ class PixelBox:
 
     @property
     def x_end(self) -> int:
+        """First column right of the box."""
         return self.x + self.width
 
     @property
     def y_end(self) -> int:
+        """First row below the box."""
         return self.y + self.height
 
 
@@ -91,6 +98,7 @@ class Instance2D:
     mask: np.ndarray = field(repr=False)
 
     def __post_init__(self) -> None:
+        """Check ranges and text against the Instance message, the mask against the box."""
         if not (1 <= self.track_id <= _UINT64_MAX and 0 <= self.class_id <= _UINT16_MAX
                 and 0 <= self.age <= _UINT32_MAX):  # one test on the hot path, then the message
             _check_range("track_id", self.track_id, 1, _UINT64_MAX)
@@ -110,6 +118,7 @@ class Instance2D:
             )
 
     def __eq__(self, other: object) -> bool:
+        """Compare field by field, masks by value (numpy arrays have no single truth value)."""
         if not isinstance(other, Instance2D):
             return NotImplemented
         return (
@@ -122,7 +131,7 @@ class Instance2D:
     __hash__ = None  # mutable numpy payload: not hashable
 
     def full_mask(self, height: int, width: int) -> np.ndarray:
-        """The mask pasted into a (height, width) image; for tests and drawing."""
+        """Paste the mask into a (height, width) image; for tests and drawing."""
         out = np.zeros((height, width), dtype=bool)
         box = self.box
         out[box.y : box.y_end, box.x : box.x_end] = self.mask[
@@ -143,6 +152,7 @@ class InstanceFrame:
     instances: tuple[Instance2D, ...] = ()
 
     def __post_init__(self) -> None:
+        """Check the stamp, size and frame id against the message; store instances as a tuple."""
         _check_range("stamp_ns", self.stamp_ns, 0, _STAMP_NS_MAX)
         _check_range("height", self.height, 0, _UINT32_MAX)
         _check_range("width", self.width, 0, _UINT32_MAX)
@@ -150,8 +160,10 @@ class InstanceFrame:
         object.__setattr__(self, "instances", tuple(self.instances))
 
     def published(self, publish_tentative: bool = False, class_names=()) -> InstanceFrame:
-        """The instances the node publishes (`is_published`), of `class_names` only
-        when given: one filter for the node and for process-bag.
+        """Keep the instances the node publishes.
+
+        The tracks `is_published` accepts, of `class_names` only when given: one
+        filter for the node and for process-bag.
         """
         wanted = {c for c in class_names if c}
         keep = [i for i in self.instances if is_published(i.state, publish_tentative)
@@ -183,6 +195,7 @@ class Instance3D:
     confidence: float
 
     def __post_init__(self) -> None:
+        """Check ranges and text against the Instance3D message; store vectors as float tuples."""
         _check_range("track_id", self.track_id, 1, _UINT64_MAX)
         _check_range("class_id", self.class_id, 0, _UINT16_MAX)
         _check_range("num_points", self.num_points, 0, _UINT32_MAX)
@@ -207,6 +220,7 @@ class Instance3DFrame:
     instances: tuple[Instance3D, ...] = ()
 
     def __post_init__(self) -> None:
+        """Check the stamp and frame id against the message; store instances as a tuple."""
         _check_range("stamp_ns", self.stamp_ns, 0, _STAMP_NS_MAX)
         _check_text("frame_id", self.frame_id)
         object.__setattr__(self, "instances", tuple(self.instances))

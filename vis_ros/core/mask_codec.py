@@ -38,7 +38,9 @@ def encode_runs(mask: np.ndarray) -> np.ndarray:
 
 
 def encode_runs_le_bytes(mask: np.ndarray) -> bytes:
-    """encode_runs as little-endian uint32 bytes: the message's wire form, in
+    """Encode a mask's runs as the message's little-endian uint32 bytes.
+
+    encode_runs as little-endian uint32 bytes: the message's wire form, in
     one C call per mask where the kernels are built (core/native).
     """
     if native.kernels is not None and mask.ndim == 2 and mask.dtype == bool:

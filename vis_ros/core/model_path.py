@@ -8,8 +8,10 @@ DEFAULT_MODEL_NAME = "vis_ros_default.onnx"
 
 
 def share_file(folder: str, name: str) -> Path:
-    """A file the package installs under share/vis_ros/<folder>: colcon share
-    dir, pip data dir, or the source checkout, first found.
+    """Find a file the package installs under share/vis_ros/<folder>.
+
+    Looked for in the colcon share dir, the pip data dir and the source
+    checkout, in that order; the first found wins.
     """
     candidates = []
     try:
@@ -28,12 +30,12 @@ def share_file(folder: str, name: str) -> Path:
 
 
 def default_model_path() -> Path:
-    """The embedded model."""
+    """Return the embedded model's path."""
     return share_file("models", DEFAULT_MODEL_NAME)
 
 
 def resolve_model(path: str | Path | None) -> Path:
-    """A user-given model path, or the embedded default when empty."""
+    """Return a user-given model path, or the embedded default when empty."""
     if path in (None, "", "default"):
         return default_model_path()
     return Path(path).expanduser()

@@ -8,7 +8,7 @@ import numpy as np
 
 
 def colour_for(key: int) -> tuple[int, int, int]:
-    """A stable, distinct RGB colour per id (golden-ratio hue steps)."""
+    """Return a stable, distinct RGB colour per id (golden-ratio hue steps)."""
     import colorsys
 
     r, g, b = colorsys.hsv_to_rgb((key * 0.618033988749895) % 1.0, 0.75, 1.0)

@@ -18,6 +18,8 @@ from vis_ros.core.tracking.config import TrackerConfig
 
 @dataclass(frozen=True)
 class ParamSpec:
+    """One node parameter: its default, what it does, its range or choices, and whether run-time sets are refused."""
+
     name: str
     default: Any
     description: str
@@ -103,8 +105,10 @@ def check_ranges(values: Mapping[str, Any]) -> None:
 
 
 def shadowed_settings(v: Mapping[str, Any]) -> list[str]:
-    """Valid settings that another one overrides: worth a warning, not a refusal
-    (a user lowering one of two thresholds and seeing no change is left guessing).
+    """List valid settings that another one overrides.
+
+    Worth a warning, not a refusal: a user lowering one of two thresholds and
+    seeing no change is otherwise left guessing.
     """
     notes = []
     start = max(v["track_high_score"], v["score_threshold"])
@@ -121,7 +125,9 @@ def shadowed_settings(v: Mapping[str, Any]) -> list[str]:
 
 
 def default_values() -> dict:
-    """Every parameter at its default: the node as shipped, for tools that run
-    the same pipeline outside ROS (evaluation, process-bag).
+    """Map every parameter to its default.
+
+    The node as shipped, for tools that run the same pipeline outside ROS
+    (evaluation, process-bag).
     """
     return {spec.name: spec.default for spec in PARAMS}

@@ -25,6 +25,12 @@ from vis_ros.core.tracking.tracker import Tracker
 
 @dataclass(frozen=True)
 class PipelineConfig:
+    """When to run the engine and how to propagate between.
+
+    Only keyframe_interval is a node parameter; the others were tuned on sim
+    sequences (docs/benchmarks.md) and are fixed.
+    """
+
     keyframe_interval: int = 1
     min_propagation_confidence: float = 0.6  # min over tracks of min(area ratio, 1 / ratio)
     max_motion_px: float = 30.0  # mean flow over tracked objects, full-res pixels
@@ -37,6 +43,7 @@ class PipelineConfig:
     flow_patch_stride: int = 5  # DIS patch stride (ultrafast's own is 4); 0 keeps the preset's
 
     def __post_init__(self) -> None:
+        """Refuse values that would disable the keyframe triggers or mean nothing."""
         if self.confidence_min_area < 0:
             raise ValueError(f"confidence_min_area must be >= 0, got {self.confidence_min_area}")
         if not 1 <= self.keyframe_interval <= 100:
@@ -70,12 +77,16 @@ _FLOW_FIELDS = ("flow_scale", "flow_preset", "flow_patch_stride")
 
 @dataclass(frozen=True)
 class PipelineOutput:
+    """One frame's result: what to publish, why the engine ran (or not), stage times in seconds."""
+
     frame: InstanceFrame
     keyframe_reason: KeyframeReason
     timings_s: dict = field(default_factory=dict)
 
 
 class SegmentTrackPipeline:
+    """Segmenter + tracker for one camera, with keyframes and flow propagation between them."""
+
     def __init__(self, segmenter: Segmenter, tracker: Tracker, config: PipelineConfig = PipelineConfig()):
         self.segmenter, self.tracker, self.config = segmenter, tracker, config
         self.propagator = FlowPropagator(config.flow_scale, config.flow_preset, config.flow_patch_stride)
@@ -88,8 +99,10 @@ class SegmentTrackPipeline:
 
     def reconfigure(self, config: PipelineConfig, tracker: TrackerConfig | None = None,
                     decoder: DecoderConfig | None = None) -> None:
-        """New settings from the next frame on. Tracks are kept; a change of the flow's
-        resolution or preset restarts propagation (the next frame is a keyframe).
+        """Use new settings from the next frame on.
+
+        Tracks are kept; a change of the flow's resolution or preset restarts
+        propagation (the next frame is a keyframe).
         """
         if any(getattr(config, n) != getattr(self.config, n) for n in _FLOW_FIELDS):
             self.propagator = FlowPropagator(config.flow_scale, config.flow_preset, config.flow_patch_stride)
@@ -101,12 +114,14 @@ class SegmentTrackPipeline:
             self.segmenter.reconfigure(decoder)
 
     def reset(self) -> None:
+        """Forget tracks and flow history (after stamps went backwards); IDs keep counting."""
         self.tracker.reset()
         self.propagator.reset()
         self._since_keyframe = None
         self._new_object_muted = False
 
     def process(self, rgb: np.ndarray, stamp_ns: int, frame_id: str = "") -> PipelineOutput:
+        """Segment (or propagate) and track one RGB image taken at `stamp_ns`."""
         height, width = rgb.shape[:2]
         if self._image_hw not in (None, (height, width)):
             self.reset()  # tracks on the old pixel grid mean nothing on the new one

@@ -17,10 +17,12 @@ class RollingStats:
         self._lock = threading.Lock()
 
     def add(self, name: str, value: float) -> None:
+        """Record one sample; the oldest beyond the window is forgotten."""
         with self._lock:
             self._values.setdefault(name, collections.deque(maxlen=self._window)).append(float(value))
 
     def percentiles(self, name: str, qs=(50, 95)) -> tuple[float, ...] | None:
+        """Return the percentiles `qs` of the window, or None before the first sample."""
         with self._lock:
             values = list(self._values.get(name, ()))
         if not values:
@@ -28,6 +30,7 @@ class RollingStats:
         return tuple(float(v) for v in np.percentile(values, qs))
 
     def names(self) -> list[str]:
+        """Names recorded so far, sorted."""
         with self._lock:
             return sorted(self._values)
 
@@ -41,10 +44,12 @@ class RateMeter:
         self._lock = threading.Lock()
 
     def tick(self, now: float | None = None) -> None:
+        """Count one event at `now` (monotonic seconds; default: the current time)."""
         with self._lock:
             self._times.append(time.monotonic() if now is None else now)
 
     def rate(self, now: float | None = None) -> float:
+        """Return events per second over the window ending at `now`."""
         now = time.monotonic() if now is None else now
         with self._lock:
             while self._times and now - self._times[0] > self._window:

@@ -70,6 +70,8 @@ class DepthSettings:
 
 @dataclass(frozen=True)
 class NodeSettings:
+    """All of the node's settings, grouped by what each part of the node needs."""
+
     engine: EngineSettings
     inputs: InputSettings
     outputs: OutputSettings
@@ -81,7 +83,7 @@ class NodeSettings:
 
     @classmethod
     def from_values(cls, values: Mapping[str, Any]) -> NodeSettings:
-        """Settings from every parameter's value; ValueError naming the first bad one."""
+        """Build settings from every parameter's value; ValueError naming the first bad one."""
         check_ranges(values)
         return cls(engine=_group(EngineSettings, values), inputs=_group(InputSettings, values),
                    outputs=_group(OutputSettings, values), depth=_group(DepthSettings, values),
@@ -114,15 +116,16 @@ def _tracker_config(v: Mapping[str, Any]) -> TrackerConfig:
 
 
 def apply_opencv_threads(engine: EngineSettings) -> None:
-    """OpenCV's thread count belongs to the process: set it where the pipeline is built
-    (why 1 is the default: docs/benchmarks.md).
+    """Set OpenCV's thread count, which belongs to the process, where the pipeline is built.
+
+    Why 1 is the default: docs/benchmarks.md.
     """
     count = engine.opencv_threads
     cv2.setNumThreads(count if count > 0 else -1)  # OpenCV: < 0 restores its default
 
 
 def build_segmenter(settings: NodeSettings):
-    """The node's segmenter: model, backend, device, engine and OpenCV threads, decoder.
+    """Build the node's segmenter: model, backend, device, engine and OpenCV threads, decoder.
 
     The node, process-bag and the tracking evaluation all build theirs here,
     so they run the same pipeline.
@@ -151,8 +154,10 @@ def build_pipeline(settings: NodeSettings, segmenter=None):
 
 
 def node_defaults(**overrides: Any) -> NodeSettings:
-    """The node as shipped (every parameter at its default) with `overrides`: for tools
-    that run the same pipeline outside ROS (evaluation, process-bag, benchmarks).
+    """Build the node's settings as shipped, with `overrides`.
+
+    For tools that run the same pipeline outside ROS (evaluation, process-bag,
+    benchmarks).
     """
     from vis_ros.core.parameters import default_values
 

@@ -32,6 +32,7 @@ def _visible_points(frame, object_id, k):
 
 
 def evaluate_fusion(sequences: int = 20, frames_per_sequence: int = 5, jitter: bool = True) -> dict:
+    """Score depth fusion against the simulator's ground-truth boxes."""
     centroid_rel, size_rel, centre_err = [], [], []
     for i in range(sequences):
         camera, it = generate_sequence(FUSION_SEED_BASE + i, frames_per_sequence * 10, SimOptions(objects=12))

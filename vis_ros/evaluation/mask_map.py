@@ -27,6 +27,8 @@ def _rle(mask: np.ndarray) -> dict:
 
 @dataclass
 class MapAccumulator:
+    """Collects predictions and ground truth image by image for one pycocotools evaluation."""
+
     class_names: tuple[str, ...]
     images: list = field(default_factory=list)
     annotations: list = field(default_factory=list)
@@ -57,6 +59,7 @@ class MapAccumulator:
                                  "bbox": [x0, y0, x1 - x0, y1 - y0]})
 
     def summarize(self) -> dict:
+        """Return mask mAP50-95 and mAP50 (and per-class AP) over everything added."""
         gt = COCO()
         gt.dataset = {"images": self.images, "annotations": self.annotations,
                       "categories": [{"id": i + 1, "name": n} for i, n in enumerate(self.class_names)]}

@@ -1,4 +1,6 @@
-"""Run the segmentation + tracking pipeline on held-out sim sequences with
+"""Tracking quality and speed on held-out sim sequences.
+
+Run the segmentation + tracking pipeline on held-out sim sequences with
 occlusions, crossings and objects entering and leaving; score it with
 trackeval and time it.
 """
@@ -41,6 +43,7 @@ class ModeRun:
         self.stage_totals: dict[str, list[float]] = {}
 
     def add_sequence(self, frames) -> None:
+        """Run the pipeline over one sequence and record what it would publish."""
         pipeline = SegmentTrackPipeline(self.segmenter, Tracker(NODE_DEFAULTS.tracker),
                                         self.config)
         rec = SequenceRecorder()
@@ -60,6 +63,7 @@ class ModeRun:
         self.recorders.append(rec)
 
     def result(self) -> dict:
+        """Return the mode's metrics, frame counts, keyframe reasons and speed."""
         result = summarize(self.recorders)
         result.update(
             keyframe_interval=self.config.keyframe_interval, frames=self.frames,
@@ -72,6 +76,7 @@ class ModeRun:
 
 def evaluate_tracking(model_path, sequences: int = 30, frames: int = 90, intervals=(1, 3),
                       threads: int = 0) -> dict:
+    """Score frame-by-frame and keyframe modes on the same sequences, modes taking turns."""
     segmenter = build_segmenter(node_defaults(model=str(model_path), threads=threads))
     segmenter.warm_up(3)
     runs = {f"keyframe_every_{k}" if k > 1 else "frame_by_frame":

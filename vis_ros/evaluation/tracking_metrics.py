@@ -1,4 +1,6 @@
-"""Tracking metrics (HOTA with DetA/AssA, IDF1, ID switches) via trackeval, on
+"""Tracking metrics via trackeval, on mask IoU.
+
+Tracking metrics (HOTA with DetA/AssA, IDF1, ID switches) via trackeval, on
 mask IoU similarity, plus mean mask IoU against ground truth.
 
 trackeval's metric classes take per-frame id lists and similarity matrices;
@@ -14,8 +16,9 @@ from scipy.optimize import linear_sum_assignment
 
 
 def published_masks(instances, height: int, width: int) -> dict[int, np.ndarray]:
-    """Track id -> full-image mask of what the node publishes by default
-    (`is_published`): tracking is scored on exactly that output.
+    """Map track id -> full-image mask of what the node publishes by default.
+
+    `is_published` decides: tracking is scored on exactly that output.
     """
     from vis_ros.core.instances import is_published
 
@@ -23,7 +26,7 @@ def published_masks(instances, height: int, width: int) -> dict[int, np.ndarray]
 
 
 def score_playback(frames, stamp_to_index: dict[int, int], dataset, skip_stamps=()) -> SequenceRecorder:
-    """Recorder for InstanceFrames received while a SimDataset was played (stamps map back to frames)."""
+    """Record InstanceFrames received while a SimDataset was played (stamps map back to frames)."""
     from vis_ros.core.sim.ground_truth import gt_masks
 
     rec = SequenceRecorder()
@@ -83,6 +86,7 @@ class SequenceRecorder:
 
 
 def summarize(recorders: list[SequenceRecorder]) -> dict:
+    """Combine sequences into HOTA, IDF1, ID switches and mean mask IoU."""
     from trackeval.metrics import CLEAR, HOTA, Identity
 
     quiet = {"PRINT_CONFIG": False}

@@ -22,6 +22,7 @@ _STORAGE = {"mcap": StoragePlugin.MCAP, "sqlite3": StoragePlugin.SQLITE3}
 
 
 def typestore():
+    """Return the rosbags type store of ROS 2 kilted's standard messages."""
     return get_typestore(Stores.ROS2_KILTED)
 
 
@@ -41,6 +42,7 @@ def image_message(types, stamp_ns: int, frame_id: str, pixels: np.ndarray, encod
 
 
 def camera_info_message(types, stamp_ns: int, frame_id: str, dataset: SimDataset):
+    """Build the CameraInfo of the dataset's intrinsics (rectified: zero plumb_bob distortion)."""
     k = dataset.intrinsics
     return types["sensor_msgs/msg/CameraInfo"](
         header=_header(types, stamp_ns, frame_id), height=k.height, width=k.width,

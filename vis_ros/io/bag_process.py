@@ -1,4 +1,6 @@
-"""Run the segmentation + tracking pipeline over a recorded rosbag2 and write
+"""Offline processing of a rosbag2 with the node's pipeline, no ROS graph needed.
+
+Run the segmentation + tracking pipeline over a recorded rosbag2 and write
 its outputs (InstanceArray, labels) into a new bag, with no ROS graph.
 
 vis_ros message types are registered with rosbags from this package's .msg
@@ -25,7 +27,7 @@ _MSG_NAMES = ("Instance", "InstanceArray", "Instance3D", "Instance3DArray")
 
 
 def msg_dir() -> Path:
-    """The .msg files: the colcon share dir, else the source checkout."""
+    """Find the .msg files: the colcon share dir, else the source checkout."""
     try:
         from ament_index_python.packages import get_package_share_directory
 
@@ -38,6 +40,7 @@ def msg_dir() -> Path:
 
 
 def vis_ros_typestore():
+    """Return a type store that also knows vis_ros's messages, from its .msg files."""
     store = typestore()
     types = {}
     for name in _MSG_NAMES:
@@ -49,9 +52,11 @@ def vis_ros_typestore():
 
 def process_bag(pipeline, bag_in: Path, bag_out: Path, image_topic: str = COLOR_TOPIC,
                 output_ns: str = "/vis_ros", progress=None, outputs: OutputSettings | None = None) -> dict:
-    """Every image of `image_topic` through `pipeline`; InstanceArray and labels written as the
-    node writes them (the same serializer, the same publish filter from `outputs`, by
-    default the node's).
+    """Run every image of `image_topic` through `pipeline` into a new bag.
+
+    InstanceArray and labels are written as the node writes them: the same
+    serializer and the same publish filter, from `outputs` (by default the
+    node's).
     """
     outputs = outputs or node_defaults().outputs
     store = vis_ros_typestore()

@@ -54,7 +54,7 @@ def _string(out: bytearray, text: str) -> None:
 
 
 def serialize_instance_array(frame: InstanceFrame) -> bytes:
-    """The serialized vis_ros/InstanceArray of `frame`, ready for Publisher.publish."""
+    """Serialize `frame` as vis_ros/InstanceArray, ready for Publisher.publish."""
     sec, nanosec = ns_to_sec_nanosec(frame.stamp_ns)
     out = bytearray(_STAMP.pack(_ENCAPSULATION_CDR_LE, sec, nanosec))
     _string(out, frame.frame_id)

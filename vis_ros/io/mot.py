@@ -42,4 +42,5 @@ def rows_to_detections(rows: np.ndarray, width: int, height: int) -> list[Detect
 
 
 def format_track_line(frame: int, track_id: int, roi: PixelBox, score: float) -> str:
+    """Format one MOTChallenge result line (1-based frame, box in pixels, no 3D)."""
     return f"{frame},{track_id},{roi.x:.2f},{roi.y:.2f},{roi.width:.2f},{roi.height:.2f},{score:.4f},-1,-1,-1"

@@ -16,11 +16,12 @@ PROFILE_VARIABLE = "FASTDDS_DEFAULT_PROFILES_FILE"
 
 
 def large_message_profile() -> Path:
+    """Return the installed Fast DDS profile for camera-sized messages."""
     return share_file("config", PROFILE_NAME)
 
 
 def with_large_message_transport(env: dict | None = None) -> dict:
-    """A copy of `env` (default os.environ) that uses the profile, where it applies."""
+    """Return a copy of `env` (default os.environ) that uses the profile, where it applies."""
     env = dict(os.environ if env is None else env)
     rmw = env.get("RMW_IMPLEMENTATION", "")
     if PROFILE_VARIABLE not in env and (not rmw or rmw.startswith("rmw_fastrtps")):

@@ -10,7 +10,9 @@ from pathlib import Path
 
 def start_node_process(parameters: dict, log_path: Path, cwd: Path,
                        remaps: dict | None = None) -> subprocess.Popen:
-    """The node with autostart, as `python -P -m vis_ros.ros.node --ros-args ...`.
+    """Start the node with autostart in its own process and session.
+
+    The node with autostart, as `python -P -m vis_ros.ros.node --ros-args ...`.
 
     -P keeps the working directory off sys.path, so the installed package
     (with its generated messages) is the one imported. The node applies the

@@ -26,15 +26,18 @@ from vis_ros.msg import Instance3D as Instance3DMsg
 
 
 def ns_to_stamp(stamp_ns: int) -> Time:
+    """Convert integer nanoseconds to builtin_interfaces/Time."""
     sec, nanosec = ns_to_sec_nanosec(stamp_ns)
     return Time(sec=sec, nanosec=nanosec)
 
 
 def header_msg(stamp_ns: int, frame_id: str) -> Header:
+    """Build a std_msgs/Header."""
     return Header(stamp=ns_to_stamp(stamp_ns), frame_id=frame_id)
 
 
 def instance_from_msg(msg: Instance) -> Instance2D:
+    """Decode one Instance message, its mask from the run lengths."""
     roi = msg.roi
     runs = np.frombuffer(msg.mask_runs, dtype=np.uint32)
     return Instance2D(
@@ -50,6 +53,7 @@ def instance_from_msg(msg: Instance) -> Instance2D:
 
 
 def frame_from_msg(msg: InstanceArray) -> InstanceFrame:
+    """Decode an InstanceArray message into the core's frame."""
     return InstanceFrame(
         stamp_ns=stamp_to_ns(msg.header.stamp),
         frame_id=msg.header.frame_id,
@@ -61,6 +65,7 @@ def frame_from_msg(msg: InstanceArray) -> InstanceFrame:
 
 
 def instance3d_to_msg(instance: Instance3D) -> Instance3DMsg:
+    """Build the Instance3D message of a 3D instance."""
     px, py, pz = instance.position
     qx, qy, qz, qw = instance.orientation
     return Instance3DMsg(
@@ -77,6 +82,7 @@ def instance3d_to_msg(instance: Instance3D) -> Instance3DMsg:
 
 
 def instance3d_from_msg(msg: Instance3DMsg) -> Instance3D:
+    """Decode an Instance3D message."""
     p, q = msg.pose.position, msg.pose.orientation
     return Instance3D(
         track_id=msg.id,
@@ -93,6 +99,7 @@ def instance3d_from_msg(msg: Instance3DMsg) -> Instance3D:
 
 
 def frame3d_to_msg(frame: Instance3DFrame) -> Instance3DArray:
+    """Build the Instance3DArray message of a 3D frame."""
     return Instance3DArray(
         header=header_msg(frame.stamp_ns, frame.frame_id),
         instances=[instance3d_to_msg(i) for i in frame.instances],
@@ -100,6 +107,7 @@ def frame3d_to_msg(frame: Instance3DFrame) -> Instance3DArray:
 
 
 def frame3d_from_msg(msg: Instance3DArray) -> Instance3DFrame:
+    """Decode an Instance3DArray message into the core's 3D frame."""
     return Instance3DFrame(
         stamp_ns=stamp_to_ns(msg.header.stamp),
         frame_id=msg.header.frame_id,

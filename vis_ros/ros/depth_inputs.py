@@ -19,6 +19,8 @@ from vis_ros.core.stamps import stamp_to_ns
 
 
 class DepthInputs:
+    """The depth and camera_info subscriptions and the pairs they make; see the module docstring."""
+
     def __init__(self, node, qos, slop_s: float, queue_size: int):
         self.node = node
         self._pairs: collections.deque = collections.deque(maxlen=queue_size)
@@ -46,6 +48,7 @@ class DepthInputs:
             self.backend = "vis_ros.core.approx_sync"
 
     def destroy(self) -> None:
+        """Destroy both subscriptions (deactivate)."""
         for subscription in self.subscriptions:
             self.node.destroy_subscription(subscription)
         self.subscriptions = []

@@ -6,6 +6,7 @@ from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 
 def diagnostics_msg(stamp, node_name: str, backend: str, counters: dict, rates: dict,
                     latencies_ms: dict, last_error: str, active: bool) -> DiagnosticArray:
+    """Build the node's DiagnosticArray: every counter, rate and latency, and one status level."""
     values = [KeyValue(key="backend", value=backend)]
     values += [KeyValue(key=f"{k}_hz", value=f"{v:.2f}") for k, v in rates.items()]
     values += [KeyValue(key=k, value=str(v)) for k, v in counters.items()]

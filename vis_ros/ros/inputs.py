@@ -19,6 +19,8 @@ from vis_ros.core.settings import InputSettings
 
 
 class NodeInputs:
+    """The node's subscriptions while active; see the module docstring."""
+
     def __init__(self, node, settings: InputSettings, on_image):
         self.node = node
         self.depth = None
@@ -46,6 +48,7 @@ class NodeInputs:
             f" depth {settings.qos_depth} (best_effort accepts any publisher; reliable needs a reliable one)")
 
     def destroy(self) -> None:
+        """Destroy every subscription this made (deactivate)."""
         if self.depth is not None:
             self.depth.destroy()
             self.depth = None

@@ -24,6 +24,7 @@ class MarkerTracker:
         self._shown: set[int] = set()
 
     def build(self, header, frame3d) -> MarkerArray:
+        """Build the frame's box and label markers, with DELETE for tracks that vanished."""
         array = MarkerArray()
         current = set()
         for inst in frame3d.instances:

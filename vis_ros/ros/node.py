@@ -24,7 +24,9 @@ from vis_ros.ros.worker import PipelineWorker
 
 
 class VisRosNode(LifecycleNode):
-    """Every ROS entity below is created by this node in one transition and destroyed in
+    """The vis_ros lifecycle node: camera in, instances with persistent IDs out.
+
+    Every ROS entity below is created by this node in one transition and destroyed in
     its mirror: outputs, worker and diagnostics timer at configure / cleanup, inputs at
     activate / deactivate. A transition that fails undoes what it had made.
     """
@@ -62,6 +64,7 @@ class VisRosNode(LifecycleNode):
 
     # -- lifecycle ----------------------------------------------------------------
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Validate parameters, load and warm up the engine, create the publishers."""
         values = self.values()
         try:
             settings = NodeSettings.from_values(values)
@@ -82,6 +85,7 @@ class VisRosNode(LifecycleNode):
         return TransitionCallbackReturn.SUCCESS
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Subscribe and start the worker; on failure nothing stays subscribed."""
         try:
             self._inputs = NodeInputs(self, self.worker.settings.inputs, self.worker.on_image)
         except Exception as exc:
@@ -91,14 +95,17 @@ class VisRosNode(LifecycleNode):
         return super().on_activate(state)
 
     def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Unsubscribe and stop the worker; the engine stays loaded."""
         self.stop_processing()
         return super().on_deactivate(state)
 
     def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Free the engine and destroy the publishers and the diagnostics timer."""
         self._teardown()
         return TransitionCallbackReturn.SUCCESS
 
     def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Undo whatever the node holds, from any state."""
         self.stop_processing()
         self._teardown()
         return TransitionCallbackReturn.SUCCESS
@@ -144,6 +151,7 @@ def _descriptor(spec: ParamSpec) -> ParameterDescriptor:
 
 
 def main(args=None) -> int:
+    """Run the node until interrupted (the `vis_ros_node` executable)."""
     try:  # before the first context: Fast DDS reads the profile when it starts
         use_large_message_transport()
     except FileNotFoundError as exc:

@@ -23,6 +23,8 @@ from vis_ros.ros.image_msgs import image_msg
 
 
 class NodeOutputs:
+    """The node's publishers while configured; see the module docstring."""
+
     def __init__(self, node, settings: NodeSettings):
         self.node = node
         qos = QoSProfile(depth=5)
@@ -47,6 +49,7 @@ class NodeOutputs:
         return publisher
 
     def destroy(self) -> None:
+        """Destroy every publisher (and the 3D branch's listener) this made (cleanup)."""
         if self.three_d is not None:
             self.three_d.destroy()
             self.three_d = None
@@ -74,6 +77,7 @@ class NodeOutputs:
         return frame
 
     def publish_diagnostics(self, backend: str, snapshot: dict, last_error: str, active: bool) -> None:
+        """Publish one DiagnosticArray, if the publisher is active."""
         if not self.diagnostics.is_activated:
             return
         self.diagnostics.publish(diagnostics_msg(

@@ -25,6 +25,8 @@ COLOR, DEPTH, INFO = "/camera/color/image_raw", "/camera/aligned_depth_to_color/
 
 
 class SequencePlayer:
+    """Publishes a recorded sim sequence as live colour, depth and camera_info topics."""
+
     def __init__(self, node: Node, dataset: SimDataset, reliable: bool = True):
         self.node, self.dataset = node, dataset
         qos = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE if reliable
@@ -38,6 +40,7 @@ class SequencePlayer:
         self._frames: dict[int, tuple] = {}  # index -> (rgb, depth_mm), decoded once
 
     def wait_for_subscriber(self, timeout_s: float = 20.0, spin=None) -> bool:
+        """Wait until something subscribes to the colour topic, spinning with `spin` meanwhile."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.color.get_subscription_count() > 0:
@@ -46,6 +49,7 @@ class SequencePlayer:
         return False
 
     def camera_info(self, header: Header) -> CameraInfo:
+        """Build the CameraInfo of the sequence's intrinsics under `header`."""
         k = self.dataset.intrinsics
         return CameraInfo(header=header, height=k.height, width=k.width, distortion_model="plumb_bob",
                           d=[0.0] * 5, k=[k.fx, 0.0, k.cx, 0.0, k.fy, k.cy, 0.0, 0.0, 1.0],
@@ -71,6 +75,7 @@ class SequencePlayer:
         return self._frames[index]
 
     def preload(self, frames: int | None = None) -> None:
+        """Decode the first `frames` frames (all by default) before playing."""
         for i in range(min(frames or len(self.dataset), len(self.dataset))):
             self._frame(i)
 

@@ -13,6 +13,8 @@ from vis_ros.ros.image_msgs import rgb_from_msg
 
 
 class OutputRecorder:
+    """Keeps every output of a node under `namespace` that arrives, for the demo, bench and tests."""
+
     def __init__(self, node: Node, namespace: str = "/vis_ros", overlay: bool = True, labels: bool = True):
         self.node = node
         self.frames = []  # (arrival ns, InstanceFrame)
@@ -37,6 +39,7 @@ class OutputRecorder:
         self.overlays.append((stamp_to_ns(msg.header.stamp), rgb_from_msg(msg).copy()))
 
     def last_counters(self) -> dict:
+        """Return the counters of the last pipeline status received on /diagnostics."""
         for array in reversed(self.diagnostics):
             for status in array.status:
                 if status.name.endswith(": pipeline"):

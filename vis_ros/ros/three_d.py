@@ -24,6 +24,8 @@ from vis_ros.ros.markers import MarkerTracker, points_cloud
 
 
 class ThreeDOutputs:
+    """The node's 3D outputs while configured with use_depth; see the module docstring."""
+
     def __init__(self, node, settings: DepthSettings):
         self.node = node
         self.fuser = DepthFuser()
@@ -47,6 +49,7 @@ class ThreeDOutputs:
                 self._tf_listener = tf2_ros.TransformListener(self.tf_buffer, node)
 
     def destroy(self) -> None:
+        """Unregister the TF listener and destroy the three publishers (cleanup)."""
         if self._tf_listener is not None:
             self._tf_listener.unregister()  # destroys its /tf and /tf_static subscriptions
             self._tf_listener = self.tf_buffer = None
@@ -54,11 +57,13 @@ class ThreeDOutputs:
             self.node.destroy_lifecycle_publisher(publisher)
 
     def say_once(self, text: str) -> None:
+        """Log a warning the first time `text` is said."""
         if text not in self._said:
             self._said.add(text)
             self.node.get_logger().warning(text)
 
     def publish(self, frame, depth_msg, info_msg, settings: DepthSettings) -> None:
+        """Fuse one frame with its depth and publish instances, markers and points."""
         depth = depth_from_msg(depth_msg, settings.depth_scale)
         camera, warnings = PinholeCamera.from_camera_info(info_msg.k, info_msg.width, info_msg.height,
                                                           info_msg.distortion_model, info_msg.d)

@@ -25,6 +25,8 @@ from vis_ros.ros.image_msgs import rgb_from_msg
 
 
 class PipelineWorker:
+    """The node's processing thread and its pipeline; see the module docstring."""
+
     def __init__(self, node, settings: NodeSettings, outputs):
         self.node, self.settings, self.outputs = node, settings, outputs
         self.pipeline = build_pipeline(settings)
@@ -43,9 +45,11 @@ class PipelineWorker:
 
     @property
     def running(self) -> bool:
+        """Whether the thread is processing frames (between activate and deactivate)."""
         return self._running
 
     def describe(self) -> str:
+        """Name the model, backend, input size, classes and kernel path, for the log."""
         spec = self.segmenter.spec
         return (f"{self.segmenter.model_path.name} on {self.segmenter.backend.describe()},"
                 f" input {spec.input_hw[1]}x{spec.input_hw[0]}, {spec.num_classes} classes;"
@@ -59,6 +63,7 @@ class PipelineWorker:
 
     # -- threads ----------------------------------------------------------------------
     def on_image(self, msg) -> None:
+        """Hand an image to the worker (the subscription callback: never waits for inference)."""
         self.input_rate.tick()
         # Transport age: image stamp -> this callback (middleware and executor delay).
         self.stats.add("transport", (self.node.get_clock().now().nanoseconds - stamp_to_ns(msg.header.stamp)) * 1e-9)
@@ -73,6 +78,7 @@ class PipelineWorker:
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop taking frames and wait for the one in progress."""
         self._running = False
         self.slot.close()
         if self._thread is not None:

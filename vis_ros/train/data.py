@@ -20,6 +20,8 @@ from vis_ros.core.sim.sequence import render_sim_frame
 
 @dataclass
 class Sample:
+    """One training image with its boxes, classes and soft masks at prototype resolution."""
+
     image: np.ndarray  # (H, W, 3) uint8 RGB, letterboxed
     boxes: np.ndarray  # (G, 4) float32 xyxy, input pixels
     classes: np.ndarray  # (G,) int64
@@ -27,6 +29,7 @@ class Sample:
 
 
 def frame_to_sample(rgb: np.ndarray, instance_ids: np.ndarray, objects, input_hw) -> Sample:
+    """Letterbox a sim frame and derive its targets from the instance ids."""
     letterbox = Letterbox.fit(rgb.shape[:2], input_hw)
     image = letterbox.apply(rgb)
     proto_hw = (input_hw[0] // 4, input_hw[1] // 4)

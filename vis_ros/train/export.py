@@ -17,6 +17,7 @@ from vis_ros.train.model import TinySeg
 
 def export_onnx(model: TinySeg, path: Path, class_names: list[str], input_hw: tuple[int, int],
                 extra_metadata: dict[str, str] | None = None) -> Path:
+    """Export to ONNX in the Ultralytics output layout, with names and imgsz metadata."""
     model = copy.deepcopy(model).eval()
     model.export = True
     dummy = torch.zeros(1, 3, *input_hw)

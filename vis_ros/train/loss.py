@@ -1,4 +1,6 @@
-"""Training loss: task-aligned assignment, GIoU box loss, IoU-aware class
+"""Training loss of the embedded model.
+
+Training loss: task-aligned assignment, GIoU box loss, IoU-aware class
 targets and box-cropped mask BCE on sigmoid(coefficients . prototypes).
 
 Assignment follows the task-aligned idea of TOOD / YOLOv8: an anchor is a
@@ -41,6 +43,8 @@ def giou_aligned(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 @dataclass(frozen=True)
 class LossWeights:
+    """Weights of the box, class and mask terms (YOLOv8's proportions)."""
+
     box: float = 7.5
     cls: float = 1.0
     mask: float = 7.5

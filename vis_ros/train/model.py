@@ -19,17 +19,22 @@ STRIDES = (8, 16, 32)
 
 
 class ConvBN(nn.Sequential):
+    """Convolution, batch norm, SiLU."""
+
     def __init__(self, c_in: int, c_out: int, k: int = 3, s: int = 1):
         super().__init__(nn.Conv2d(c_in, c_out, k, s, k // 2, bias=False),
                          nn.BatchNorm2d(c_out), nn.SiLU(inplace=True))
 
 
 class Residual(nn.Module):
+    """Two ConvBN with a skip connection."""
+
     def __init__(self, c: int):
         super().__init__()
         self.body = nn.Sequential(ConvBN(c, c), ConvBN(c, c))
 
     def forward(self, x):
+        """Add the block's output to its input."""
         return x + self.body(x)
 
 
@@ -48,10 +53,13 @@ class Head(nn.Module):
         nn.init.constant_(self.cls[-1].bias, -4.6)  # prior 0.01: stable early training
 
     def forward(self, x):
+        """Return box distances, class logits and coefficients of one level."""
         return self.box(x), self.cls(x), self.coef(x)
 
 
 class TinySeg(nn.Module):
+    """A small YOLO-seg style network: backbone, FPN, three heads and prototypes."""
+
     def __init__(self, num_classes: int, width: int = 32):
         super().__init__()
         w = width
@@ -73,6 +81,7 @@ class TinySeg(nn.Module):
         self.export = False
 
     def features(self, x):
+        """Return the FPN levels (strides 8, 16, 32) and the prototypes."""
         p2 = self.s2(self.stem(x))
         p3 = self.s3(p2)
         p4 = self.s4(p3)
@@ -85,6 +94,7 @@ class TinySeg(nn.Module):
         return (f3, f4, f5), protos
 
     def forward(self, x):
+        """Return predictions: the Ultralytics export layout when exporting, else the loss's terms."""
         levels, protos = self.features(x)
         boxes, logits, coefs, points, strides = [], [], [], [], []
         for feature, head, stride in zip(levels, self.heads, STRIDES, strict=True):

@@ -1,4 +1,6 @@
-"""Training loop for the embedded model: sim samples in memory, AdamW, cosine
+"""Training loop for the embedded model.
+
+Training loop for the embedded model: sim samples in memory, AdamW, cosine
 schedule, weight EMA, ONNX export of the EMA weights.
 """
 from __future__ import annotations
@@ -21,6 +23,8 @@ from vis_ros.train.model import TinySeg
 
 @dataclass(frozen=True)
 class TrainConfig:
+    """Training run settings: data size, schedule and seed."""
+
     seed: int = 0
     samples: int = 4000  # scenes 0..samples-1; evaluation uses seeds >= 1_000_000
     iterations: int = 2600
@@ -48,6 +52,7 @@ class ModelEMA:
 
     @torch.no_grad()
     def update(self, model: torch.nn.Module) -> None:
+        """Move the averaged weights towards the model's."""
         self.updates += 1
         d = self.decay * (1 - math.exp(-self.updates / 500))
         source = model.state_dict()
@@ -98,6 +103,7 @@ def _batch(samples: list[Sample], indices: np.ndarray, rng: np.random.Generator)
 
 
 def train(config: TrainConfig, out: Path, log=print) -> dict:
+    """Train on sim samples and export the EMA weights; return the run's summary."""
     torch.manual_seed(config.seed)
     torch.set_num_threads(config.workers)
     rng = np.random.default_rng(config.seed)

@@ -30,6 +30,8 @@ PROTO_STRIDE = 4
 
 @dataclass(frozen=True)
 class DecoderConfig:
+    """Thresholds of the decoder; raising score_threshold or nms_iou trades recall for fewer false positives."""
+
     score_threshold: float = 0.25
     nms_iou: float = 0.5
     class_agnostic_nms: bool = False
@@ -37,6 +39,7 @@ class DecoderConfig:
     mask_threshold: float = 0.5
 
     def __post_init__(self) -> None:
+        """Refuse thresholds outside their ranges, naming the value."""
         for name in ("score_threshold", "nms_iou"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
@@ -90,7 +93,7 @@ class Decoder:
 
     def __call__(self, detections: np.ndarray, prototypes: np.ndarray,
                  letterbox: Letterbox) -> list[Detection]:
-        """Detections (4 + nc + nm, A); prototypes (nm, h, w); one image."""
+        """Decode one image: detections (4 + nc + nm, A), prototypes (nm, h, w)."""
         if native.kernels is not None:
             boxes_src, rois, scores, classes, coefficients = self._select_native(detections, letterbox)
             build = self._masks_native
@@ -117,7 +120,9 @@ class Decoder:
         return boxes_src, _pixel_rois(boxes_src), scores, classes, detections[4 + nc:, anchors].T
 
     def _select_native(self, detections, letterbox: Letterbox):
-        """_select_numpy in one C call, into buffers reused across frames (every
+        """Select detections in one C call.
+
+        _select_numpy in one C call, into buffers reused across frames (every
         caller turns the results into lists or consumes them before the next frame).
         """
         detections = np.ascontiguousarray(detections, np.float32)
@@ -136,7 +141,9 @@ class Decoder:
         return boxes[:k], rois[:k], scores[:k], classes[:k], coefficients[:k]
 
     def _masks_native(self, coefficients, prototypes, rois, letterbox: Letterbox):
-        """(mask, pixels set) per ROI, (None, 0) for an empty one: all masks in one
+        """Build every mask of a frame in one C call.
+
+        (mask, pixels set) per ROI, (None, 0) for an empty one: all masks in one
         C call (core/native/kernels.c), each a view of one buffer.
         """
         sizes = np.maximum(rois[:, 2:] - rois[:, :2], 0)
@@ -203,7 +210,9 @@ class Decoder:
 
 
 def _pixel_rois(boxes: np.ndarray) -> np.ndarray:
-    """Integer pixel rectangles (left, top, right, bottom), right/bottom exclusive,
+    """Round source boxes to the pixels they cover.
+
+    Integer pixel rectangles (left, top, right, bottom), right/bottom exclusive,
     of exactly the pixels whose centre (u + 0.5) lies in each box.
     """
     rois = np.empty(boxes.shape, np.int64)

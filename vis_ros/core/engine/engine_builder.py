@@ -1,4 +1,6 @@
-"""Build TensorRT engines from ONNX, cached under a key of GPU, TensorRT
+"""TensorRT engines from ONNX, cached under a key that never lets a foreign engine load.
+
+Build TensorRT engines from ONNX, cached under a key of GPU, TensorRT
 version and build options, so a robot never silently loads a foreign engine.
 
 The engine file carries the model's ONNX metadata (names, imgsz, ...) and the
@@ -20,6 +22,8 @@ _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
 
 @dataclass(frozen=True)
 class BuildOptions:
+    """How to build an engine: precision, workspace, batch range, INT8 calibration images."""
+
     fp16: bool = True
     int8: bool = False
     calibration_dir: Path | None = None
@@ -28,6 +32,7 @@ class BuildOptions:
     max_batch: int = 1
 
     def __post_init__(self) -> None:
+        """Refuse options TensorRT would reject later with a vaguer message."""
         if self.int8 and self.calibration_dir is None:
             raise ValueError("int8 needs calibration_dir (a folder of representative images)")
         if not 64 <= self.workspace_mb <= 1 << 20:
@@ -38,11 +43,13 @@ class BuildOptions:
 
 def engine_key(onnx_path: Path, options: BuildOptions, gpu_name: str, capability: str,
                trt_version: str) -> EngineKey:
+    """Build the cache key of `onnx_path` under `options` for this GPU and TensorRT."""
     return EngineKey(gpu_name, capability, trt_version, options.fp16, options.int8,
                      options.workspace_mb, options.max_batch, file_sha256(onnx_path))
 
 
 def cached_engine_path(onnx_path: Path, cache_dir: Path, key: EngineKey) -> Path:
+    """Return where the engine for `key` is cached (one file per model, GPU and options)."""
     return Path(cache_dir) / f"{Path(onnx_path).stem}-{key.slug()}.engine"
 
 

@@ -32,6 +32,7 @@ class Letterbox:
 
     @classmethod
     def fit(cls, source_hw: tuple[int, int], input_hw: tuple[int, int]) -> Letterbox:
+        """Fit `source_hw` into `input_hw`, keeping the aspect ratio, padding evenly."""
         (h, w), (ih, iw) = source_hw, input_hw
         if min(h, w, ih, iw) <= 0:
             raise ValueError(f"sizes must be positive, got source {source_hw} input {input_hw}")
@@ -43,7 +44,9 @@ class Letterbox:
 
     def apply(self, image: np.ndarray, pad_value: float = PAD_VALUE,
               interpolation: int = cv2.INTER_LINEAR) -> np.ndarray:
-        """Letterboxed copy of `image` (H, W[, C]): the training data's path, and the
+        """Letterbox an image the slow, obvious way.
+
+        Letterboxed copy of `image` (H, W[, C]): the training data's path, and the
         reference the inference Preprocessor is tested against.
         """
         if image.shape[:2] != (self.source_height, self.source_width):
@@ -75,6 +78,7 @@ class Letterbox:
         return np.minimum(out, self._source_xyxy, out=out)
 
     def boxes_to_input(self, boxes_xyxy: np.ndarray) -> np.ndarray:
+        """Map source-image boxes (xyxy) into the network input's pixels."""
         out = np.asarray(boxes_xyxy, dtype=np.float32) * self.scale
         out[:, [0, 2]] += self.pad_x
         out[:, [1, 3]] += self.pad_y

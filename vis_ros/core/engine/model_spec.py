@@ -18,6 +18,8 @@ from vis_ros.core.engine.errors import ModelLayoutError
 
 @dataclass(frozen=True)
 class TensorInfo:
+    """One model input or output as the backend reports it."""
+
     name: str
     shape: tuple  # ints, or None/str for dynamic dimensions
     dtype: str  # numpy dtype name
@@ -25,6 +27,8 @@ class TensorInfo:
 
 @dataclass(frozen=True)
 class ModelSpec:
+    """What the decoder needs to know of a YOLO-seg model, checked once at load."""
+
     input_name: str
     input_hw: tuple[int, int]
     input_dtype: str
@@ -36,6 +40,7 @@ class ModelSpec:
 
     @property
     def num_classes(self) -> int:
+        """Number of classes the model scores."""
         return len(self.class_names)
 
 

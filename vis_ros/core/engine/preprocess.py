@@ -19,6 +19,8 @@ _SCALE = np.float32(1.0 / 255.0)
 
 
 class Preprocessor:
+    """Letterbox + normalise + HWC->CHW into one reused input tensor (no per-frame allocation)."""
+
     def __init__(self, input_hw: tuple[int, int], dtype: str = "float32"):
         self.input_hw = tuple(input_hw)
         self.dtype = np.dtype(dtype)
@@ -26,6 +28,7 @@ class Preprocessor:
         self._letterbox: Letterbox | None = None
 
     def letterbox_for(self, height: int, width: int) -> Letterbox:
+        """Return the (cached) letterbox for a source image size."""
         lb = self._letterbox
         if lb is None or (lb.source_height, lb.source_width) != (height, width):
             lb = self._letterbox = Letterbox.fit((height, width), self.input_hw)

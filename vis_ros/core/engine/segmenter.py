@@ -17,6 +17,8 @@ from vis_ros.core.engine.preprocess import Preprocessor
 
 @dataclass(frozen=True)
 class SegmentationResult:
+    """One image's detections and the time each stage took, in seconds."""
+
     detections: list[Detection]
     timings_s: dict[str, float] = field(default_factory=dict)  # preprocess, engine, decode
 
@@ -39,11 +41,12 @@ class Segmenter:
         self.decode = Decoder(self.spec.class_names, decoder)
 
     def reconfigure(self, decoder: DecoderConfig) -> None:
-        """New decoder thresholds from the next frame on (the engine stays loaded)."""
+        """Use new decoder thresholds from the next frame on (the engine stays loaded)."""
         self.decode = Decoder(self.spec.class_names, decoder)
 
     @property
     def class_names(self) -> tuple[str, ...]:
+        """Class names, from the labels file or the model's metadata."""
         return self.spec.class_names
 
     def warm_up(self, runs: int = 2) -> None:
@@ -53,6 +56,7 @@ class Segmenter:
             self(np.zeros((h, w, 3), np.uint8))
 
     def __call__(self, rgb: np.ndarray) -> SegmentationResult:
+        """Segment one RGB image: pre-process, run the engine, decode."""
         t0 = time.perf_counter()
         tensor, letterbox = self.preprocess(rgb)
         t1 = time.perf_counter()

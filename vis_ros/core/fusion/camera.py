@@ -8,6 +8,8 @@ from vis_ros.core.engine.errors import InputError
 
 @dataclass(frozen=True)
 class PinholeCamera:
+    """Pinhole intrinsics in pixels (REP-103 optical frame: x right, y down, z forward)."""
+
     fx: float
     fy: float
     cx: float
@@ -18,7 +20,9 @@ class PinholeCamera:
     @classmethod
     def from_camera_info(cls, k, width: int, height: int, distortion_model: str = "",
                          d=()) -> tuple[PinholeCamera, list[str]]:
-        """Camera and warnings (to log once). Aligned depth is expected rectified, so
+        """Build the camera from CameraInfo fields, with warnings to log once.
+
+        Camera and warnings (to log once). Aligned depth is expected rectified, so
         a distortion model other than none / zero plumb_bob is warned about.
         """
         k = list(k)
@@ -33,7 +37,7 @@ class PinholeCamera:
         return cls(float(k[0]), float(k[4]), float(k[2]), float(k[5]), int(width), int(height)), warnings
 
     def scaled_to(self, width: int, height: int) -> PinholeCamera:
-        """The same camera at another resolution (pixel-centre convention)."""
+        """Return the same camera at another resolution (pixel-centre convention)."""
         sx, sy = width / self.width, height / self.height
         return PinholeCamera(self.fx * sx, self.fy * sy, (self.cx + 0.5) * sx - 0.5,
                              (self.cy + 0.5) * sy - 0.5, width, height)

@@ -28,6 +28,8 @@ from vis_ros.core.fusion.support_plane import CAMERA_UP
 
 @dataclass(frozen=True)
 class FusionConfig:
+    """How masked depth becomes a 3D box: robust statistics and validity limits, in metres and pixels."""
+
     max_points: int = 500  # stride-subsample above this: cost bound
     erode_px: int = 2
     mad_k: float = 3.0
@@ -40,6 +42,7 @@ class FusionConfig:
     complete_depth: bool = True  # extend the visible box to an object at least as deep as wide
 
     def __post_init__(self) -> None:
+        """Refuse limits that would leave no valid point or an empty depth range."""
         if self.max_points < 10 or self.min_points < 3:
             raise ValueError(f"max_points >= 10 and min_points >= 3 needed, got {self.max_points}, {self.min_points}")
         if not 0 <= self.erode_px <= 20:
@@ -50,6 +53,8 @@ class FusionConfig:
 
 @dataclass(frozen=True)
 class Estimate3D:
+    """One instance's 3D estimate in the camera optical frame, in metres."""
+
     centroid: np.ndarray  # (3,) metres, camera optical frame
     box_center: np.ndarray
     box_size: np.ndarray  # along the box's x, y, z axes

@@ -26,6 +26,8 @@ def _mask_on_depth_grid(roi: PixelBox, mask: np.ndarray, sx: float, sy: float, d
 
 
 class DepthFuser:
+    """Depth fusion of a whole frame: support plane, per-instance boxes, smoothing over time."""
+
     def __init__(self, config: FusionConfig = FusionConfig(), smoother: CentroidSmoother | None = None):
         self.config = config
         self.smoother = smoother or CentroidSmoother()

@@ -25,6 +25,8 @@ class _State:
 
 @dataclass
 class CentroidSmoother:
+    """Per-track constant-velocity smoothing of 3D centroids (one filter per track id)."""
+
     accel_std: float = 0.5  # m/s^2: how fast objects may change velocity
     base_noise_m: float = 0.004  # centroid measurement noise at 1 m ...
     noise_per_m2: float = 0.002  # ... growing with the square of depth
@@ -51,5 +53,6 @@ class CentroidSmoother:
         return s.x.copy(), s.v.copy()
 
     def prune(self, stamp_ns: int) -> None:
+        """Forget filters of tracks not seen for a while before `stamp_ns`."""
         self._states = {k: s for k, s in self._states.items()
                         if (stamp_ns - s.stamp_ns) * 1e-9 <= self.forget_s}

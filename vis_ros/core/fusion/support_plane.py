@@ -16,6 +16,8 @@ CAMERA_UP.flags.writeable = False  # shared default: never modified in place
 
 
 class SupportPlane:
+    """The dominant plane under the objects (table, floor), to orient their boxes upright."""
+
     def __init__(self, step: int = 16, iterations: int = 64, inlier_m: float = 0.01,
                  min_inlier_share: float = 0.3, smoothing: float = 0.3, seed: int = 0):
         self.step, self.iterations, self.inlier_m = step, iterations, inlier_m

@@ -9,6 +9,7 @@ from vis_ros.core.instances import Instance3D, Instance3DFrame
 
 
 def quaternion_matrix(q) -> np.ndarray:
+    """Return the 3x3 rotation matrix of a unit quaternion (x, y, z, w)."""
     x, y, z, w = q
     n = x * x + y * y + z * z + w * w
     if n < 1e-12:
@@ -20,6 +21,7 @@ def quaternion_matrix(q) -> np.ndarray:
 
 
 def quaternion_multiply(a, b) -> tuple[float, float, float, float]:
+    """Return the Hamilton product a * b of quaternions (x, y, z, w)."""
     ax, ay, az, aw = a
     bx, by, bz, bw = b
     return (aw * bx + ax * bw + ay * bz - az * by, aw * by - ax * bz + ay * bw + az * bx,
@@ -27,6 +29,7 @@ def quaternion_multiply(a, b) -> tuple[float, float, float, float]:
 
 
 def transform_points(points: np.ndarray, rotation_q, translation) -> np.ndarray:
+    """Rotate then translate (N, 3) points."""
     return points @ quaternion_matrix(rotation_q).T + np.asarray(translation)
 
 

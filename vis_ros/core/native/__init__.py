@@ -1,4 +1,6 @@
-"""C kernels for the per-frame, per-instance work (kernels.c): the decoder's
+"""The C kernels, or None where they are not built or VIS_ROS_NUMPY_KERNELS=1.
+
+C kernels for the per-frame, per-instance work (kernels.c): the decoder's
 selection and masks, the tracker's Kalman filter and association
 similarity, mask propagation, and run-length coding.
 

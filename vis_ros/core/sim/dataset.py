@@ -77,6 +77,8 @@ def write_sequence(out: Path, seed: int, frames: int, options: SimOptions = SimO
 
 @dataclass(frozen=True)
 class LoadedFrame:
+    """One frame read back from disk: colour, depth and the instance ids."""
+
     index: int
     stamp_ns: int
     rgb: np.ndarray
@@ -103,9 +105,11 @@ class SimDataset:
         self.classes: list[str] = self.manifest["classes"]
 
     def __len__(self) -> int:
+        """Count the frames on disk."""
         return len(self.manifest["frames_gt"])
 
     def __getitem__(self, i: int) -> LoadedFrame:
+        """Load frame `i` (PNG decode: use once per frame)."""
         rec = self.manifest["frames_gt"][i]
         bgr = cv2.imread(str(self.root / rec["rgb"]), cv2.IMREAD_COLOR)
         return LoadedFrame(
@@ -116,4 +120,5 @@ class SimDataset:
         )
 
     def __iter__(self) -> Iterator[LoadedFrame]:
+        """Load the frames in order."""
         return (self[i] for i in range(len(self)))

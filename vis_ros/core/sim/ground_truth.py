@@ -1,4 +1,6 @@
-"""What counts as ground truth in simulated frames, in one place for training
+"""Ground truth of simulated frames, shared by training labels and every evaluation.
+
+What counts as ground truth in simulated frames, in one place for training
 labels and every evaluation (so they cannot drift apart).
 """
 from __future__ import annotations

@@ -32,6 +32,8 @@ class ObjectTruth:
 
 @dataclass(frozen=True)
 class RenderedFrame:
+    """One rendered image with exact depth, instance ids and object truths."""
+
     rgb: np.ndarray  # (H, W, 3) uint8
     depth: np.ndarray  # (H, W) float32 metres, exact (0 = no surface)
     instance_ids: np.ndarray  # (H, W) uint16, 0 = background

@@ -15,7 +15,7 @@ from vis_ros.core.sim.shapes import CLASS_NAMES, Shape, random_shape
 
 
 def default_camera(width: int, height: int) -> PinholeCamera:
-    """A 525-px-at-VGA camera (RGB-D sensor class, ~63 degrees horizontal FOV)."""
+    """Return a 525-px-at-VGA camera (RGB-D sensor class, ~63 degrees horizontal FOV)."""
     f = 525.0 * width / 640.0
     return PinholeCamera(f, f, (width - 1) / 2.0, (height - 1) / 2.0, width, height)
 
@@ -37,6 +37,7 @@ class SimOptions:
     depth_defects: bool = True
 
     def __post_init__(self) -> None:
+        """Refuse options that cannot make a scene, naming the value."""
         if not 16 <= self.width <= 4096 or not 16 <= self.height <= 4096:
             raise ValueError(f"image size must be 16..4096 px, got {self.width}x{self.height}")
         if self.objects is not None and not 1 <= self.objects <= 15:
@@ -70,6 +71,8 @@ class SimObject:
 
 @dataclass(frozen=True)
 class Scene:
+    """A table-top or floor scene: camera, lights, support and moving objects."""
+
     intrinsics: PinholeCamera
     camera_position: np.ndarray
     camera_target: np.ndarray
@@ -102,6 +105,7 @@ class Scene:
         return heading, float(heading @ self.camera_target + self.wall_distance)
 
     def light_scale(self, t: float) -> float:
+        """Return the light's brightness factor at time `t` (slow flicker tests exposure changes)."""
         return self.light_intensity * (1.0 + self.light_change * np.sin(2 * np.pi * t / 4.0))
 
 

@@ -18,6 +18,8 @@ _EXPOSURE_S = 1.0 / 60.0
 
 @dataclass(frozen=True)
 class SimFrame:
+    """One simulated RGB-D frame with its ground truth."""
+
     index: int
     stamp_ns: int
     rgb: np.ndarray  # (H, W, 3) uint8, RGB order
@@ -50,7 +52,7 @@ def render_sim_frame(scene: Scene, seed: int, index: int, options: SimOptions,
 
 def generate_sequence(seed: int, frames: int, options: SimOptions = SimOptions()
                       ) -> tuple[PinholeCamera, Iterator[SimFrame]]:
-    """The intrinsics and a lazy iterator over `frames` frames of scene `seed`."""
+    """Return the intrinsics and a lazy iterator over `frames` frames of scene `seed`."""
     if frames < 1:
         raise ValueError(f"frames must be >= 1, got {frames}")
     scene = random_scene(seed, options)

@@ -23,6 +23,7 @@ class Part:
     params: tuple[float, ...]
 
     def hit(self, o: np.ndarray, d: np.ndarray):
+        """Intersect rays (origins o, directions d) with the shape; return distances (inf for misses)."""
         o = o - np.asarray(self.offset)
         if self.kind == "box":
             return primitives.hit_box(o, d, np.asarray(self.params))
@@ -45,10 +46,12 @@ class Shape:
 
     @property
     def class_name(self) -> str:
+        """The class the shape's instances are labelled with."""
         return CLASS_NAMES[self.class_id]
 
     @property
     def footprint_radius(self) -> float:
+        """Radius of the shape's footprint on its support, to keep objects from overlapping."""
         return float(np.hypot(self.half_extents[0], self.half_extents[1]))
 
     def hit(self, o: np.ndarray, d: np.ndarray):

@@ -1,4 +1,6 @@
-"""Association costs between tracks and detections, chosen by name, and the
+"""Association costs by name and the optimal assignment over them.
+
+Association costs between tracks and detections, chosen by name, and the
 optimal assignment over them (scipy's linear_sum_assignment).
 """
 from __future__ import annotations

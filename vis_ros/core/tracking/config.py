@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class TrackerConfig:
-    """
+    """Tracker settings; each threshold's trade-off below.
+
     Parameters
     ----------
     high_score : detections at or above it drive the first association pass
@@ -52,6 +53,7 @@ class TrackerConfig:
     cost: str = "mask_box"
 
     def __post_init__(self) -> None:
+        """Refuse inconsistent thresholds and unknown costs, naming the value."""
         if not 0.0 <= self.low_score <= self.high_score <= 1.0:
             raise ValueError(f"need 0 <= low_score <= high_score <= 1, got {self.low_score}, {self.high_score}")
         if self.min_hits < 1:

@@ -79,7 +79,9 @@ def update(means: np.ndarray, covs: np.ndarray, boxes_cxcywh: np.ndarray) -> tup
 
 
 def correct_rows(means: np.ndarray, covs: np.ndarray, rows: list[int], boxes_cxcywh: np.ndarray) -> None:
-    """`update` of the (distinct) rows `rows`, in place: the tracker's arrays hold all
+    """Correct the rows `rows` of the state arrays in place.
+
+    `update` of the (distinct) rows `rows`, in place: the tracker's arrays hold all
     tracks, and gathering the matched rows out and scattering them back costs
     more per frame than the filter.
     """
@@ -95,8 +97,10 @@ def correct_rows(means: np.ndarray, covs: np.ndarray, rows: list[int], boxes_cxc
 
 
 def cxcywh_to_xyxy(b: np.ndarray) -> np.ndarray:
+    """Convert (cx, cy, w, h) boxes to (x0, y0, x1, y1)."""
     return np.concatenate([b[..., :2] - b[..., 2:4] / 2, b[..., :2] + b[..., 2:4] / 2], -1)
 
 
 def xyxy_to_cxcywh(b: np.ndarray) -> np.ndarray:
+    """Convert (x0, y0, x1, y1) boxes to (cx, cy, w, h)."""
     return np.concatenate([(b[..., :2] + b[..., 2:4]) / 2, b[..., 2:4] - b[..., :2]], -1)

@@ -38,6 +38,7 @@ def _area(boxes: np.ndarray) -> np.ndarray:
 
 
 def mask_intersection(roi_a: PixelBox, mask_a: np.ndarray, roi_b: PixelBox, mask_b: np.ndarray) -> int:
+    """Count the pixels set in both masks, each given in its own box."""
     x0, y0 = max(roi_a.x, roi_b.x), max(roi_a.y, roi_b.y)
     x1, y1 = min(roi_a.x_end, roi_b.x_end), min(roi_a.y_end, roi_b.y_end)
     if x0 >= x1 or y0 >= y1:

@@ -1,4 +1,6 @@
-"""One track's record, a removed one's gallery entry, and a detection prepared
+"""The tracker's per-object records.
+
+One track's record, a removed one's gallery entry, and a detection prepared
 for association: the tracker's per-object data (tracker.py holds the steps).
 """
 from __future__ import annotations
@@ -23,6 +25,8 @@ class LiveMask(NamedTuple):
 
 @dataclass(eq=False)
 class Track:
+    """One live track: its current mask, Kalman row (kept by the tracker), votes and appearance."""
+
     track_id: int
     birth_frame: int
     roi: PixelBox
@@ -46,10 +50,11 @@ class Track:
         return self._area
 
     def take_mask(self, roi: PixelBox, mask: np.ndarray, area: int) -> None:
-        """A new mask whose pixel count the caller already knows."""
+        """Take a new mask whose pixel count the caller already knows."""
         self.roi, self.mask, self._area, self._area_of = roi, mask, area, mask
 
     def vote(self, class_id: int, class_name: str, score: float) -> None:
+        """Add a detection's score to its class; the class with the most votes is the track's."""
         self.class_votes[class_id] = self.class_votes.get(class_id, 0.0) + score
         self.class_names[class_id] = class_name
         self.class_id = max(self.class_votes, key=self.class_votes.get)
@@ -65,7 +70,9 @@ class LostTrack:
 
 
 class MaskedDetection:
-    """A detection with its mask area cached (association reads it per pair) and
+    """A detection prepared for association.
+
+    A detection with its mask area cached (association reads it per pair) and
     its row in the frame's (K, 4) box array, which the tracker builds once.
     """
 

@@ -31,7 +31,9 @@ class StampWentBackwardsError(ValueError):
 
 
 class Tracker:
-    """Live tracks are `tracks`; their Kalman states are the rows of `_means` (N, 8)
+    """Persistent IDs for one camera's detections.
+
+    Live tracks are `tracks`; their Kalman states are the rows of `_means` (N, 8)
     and `_covs` (N, 3, 4), in the same order: kept as arrays across frames, so
     predicting and correcting all tracks is one batched call each, with no
     per-track gathering and scattering.
@@ -44,7 +46,7 @@ class Tracker:
         self.reset()
 
     def reconfigure(self, config: TrackerConfig) -> None:
-        """New thresholds from the next frame on; tracks and IDs are kept."""
+        """Use new thresholds from the next frame on; tracks and IDs are kept."""
         if not isinstance(config, TrackerConfig):
             raise TypeError(f"expected a TrackerConfig, got {type(config).__name__}")
         self.config = config
@@ -130,7 +132,9 @@ class Tracker:
         return dt
 
     def _predict(self, dt: float, height: int, width: int, move_masks: bool = True) -> np.ndarray:
-        """Move every track to the new stamp; returns the states (one row per track)
+        """Predict every track to the new stamp.
+
+        Move every track to the new stamp; returns the states (one row per track)
         for association to reuse.
         """
         if not self.tracks or dt <= 0:
@@ -150,7 +154,9 @@ class Tracker:
         return predicted
 
     def _match(self, tracks, predicted, dets, boxes, min_similarity, similarity_fn):
-        """`predicted`: the tracks' predicted boxes (xyxy), rows matching `tracks`;
+        """Match detections to tracks on `similarity_fn`.
+
+        `predicted`: the tracks' predicted boxes (xyxy), rows matching `tracks`;
         `boxes`: the frame's detection boxes, rows are MaskedDetection.row.
         """
         if not tracks or not dets:
@@ -199,8 +205,10 @@ class Tracker:
             self._means, self._covs = self._means[kept], self._covs[kept]
 
     def _start_or_revive(self, dets: list[MaskedDetection], boxes, stamp_ns: int, rgb) -> None:
-        """A track per unmatched high-score detection: an old ID from the gallery
-        when one fits, else a new one; each starts from a fresh Kalman state.
+        """Start a track per unmatched high-score detection.
+
+        An old ID from the gallery when one fits, else a new one; each starts
+        from a fresh Kalman state.
         """
         if not dets:
             return

@@ -14,14 +14,18 @@ from vis_ros.core.engine.model_spec import TensorInfo
 
 
 class Backend(Protocol):
+    """What the segmenter needs of an inference backend (ONNX Runtime, TensorRT)."""
+
     name: str
     inputs: list[TensorInfo]
     outputs: list[TensorInfo]
     metadata: dict[str, str]
 
-    def run(self, batch: np.ndarray) -> dict[str, np.ndarray]: ...
+    def run(self, batch: np.ndarray) -> dict[str, np.ndarray]:
+        """Run one input batch; return every output by name."""
 
-    def describe(self) -> str: ...
+    def describe(self) -> str:
+        """Name the backend and its device, for the node's log and /diagnostics."""
 
 
 def _onnxruntime(path, **options):

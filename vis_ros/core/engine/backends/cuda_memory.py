@@ -10,6 +10,8 @@ import numpy as np
 
 
 class TorchCudaMemory:
+    """Device and pinned host buffers and one CUDA stream, through torch (no pycuda needed)."""
+
     def __init__(self, device: int = 0):
         import torch
 
@@ -23,34 +25,43 @@ class TorchCudaMemory:
 
     @property
     def stream_handle(self) -> int:
+        """The raw cudaStream_t TensorRT enqueues on."""
         return int(self._stream.cuda_stream)
 
     def device_name(self) -> str:
+        """Return the GPU's name, part of the engine cache key."""
         return self._torch.cuda.get_device_name(self.device)
 
     def compute_capability(self) -> str:
+        """Return the compute capability as "major.minor", part of the engine cache key."""
         major, minor = self._torch.cuda.get_device_capability(self.device)
         return f"{major}.{minor}"
 
     def device_empty(self, shape, dtype):
+        """Allocate an uninitialised device tensor of a numpy dtype."""
         torch_dtype = self._torch.from_numpy(np.empty(0, dtype)).dtype
         return self._torch.empty(tuple(shape), dtype=torch_dtype, device=self.device)
 
     @staticmethod
     def address(buffer) -> int:
+        """Return the device address TensorRT binds a tensor to."""
         return int(buffer.data_ptr())
 
     def host_empty(self, shape, dtype) -> np.ndarray:
+        """Allocate a pinned host array (asynchronous copies need page-locked memory)."""
         torch_dtype = self._torch.from_numpy(np.empty(0, dtype)).dtype
         return self._torch.empty(tuple(shape), dtype=torch_dtype, pin_memory=True).numpy()
 
     def copy_to_device(self, dst, src: np.ndarray) -> None:
+        """Queue a host-to-device copy on the stream."""
         with self._torch.cuda.stream(self._stream):
             dst.copy_(self._torch.from_numpy(src), non_blocking=True)
 
     def copy_to_host(self, dst: np.ndarray, src) -> None:
+        """Queue a device-to-host copy on the stream."""
         with self._torch.cuda.stream(self._stream):
             self._torch.from_numpy(dst).copy_(src, non_blocking=True)
 
     def synchronize(self) -> None:
+        """Wait until every queued copy and kernel of the stream is done."""
         self._stream.synchronize()

@@ -22,6 +22,8 @@ _MAX_METADATA = 1 << 20
 
 @dataclass(frozen=True)
 class EngineKey:
+    """What an engine was built for and from; any difference means rebuild, never load."""
+
     gpu_name: str
     compute_capability: str
     tensorrt_version: str
@@ -32,6 +34,7 @@ class EngineKey:
     onnx_sha256: str
 
     def slug(self) -> str:
+        """Return a file-name-safe form of the key, naming the model, GPU, TensorRT and options."""
         gpu = re.sub(r"[^A-Za-z0-9]+", "-", self.gpu_name).strip("-").lower()
         precision = "int8" if self.int8 else "fp16" if self.fp16 else "fp32"
         return (f"{self.onnx_sha256[:12]}-{gpu}-sm{self.compute_capability.replace('.', '')}"
@@ -39,6 +42,7 @@ class EngineKey:
 
 
 def file_sha256(path: Path) -> str:
+    """Return the hex SHA-256 of a file, read in 1 MiB chunks."""
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
@@ -47,6 +51,7 @@ def file_sha256(path: Path) -> str:
 
 
 def write_engine(path: Path, plan: bytes, metadata: dict) -> Path:
+    """Write the plan with the model's metadata in front, so the engine names its classes."""
     blob = json.dumps(metadata, sort_keys=True).encode("utf-8")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")

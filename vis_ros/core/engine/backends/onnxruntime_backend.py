@@ -20,6 +20,7 @@ _ORT_TYPES = {"tensor(float)": "float32", "tensor(float16)": "float16", "tensor(
 
 
 def default_providers(available: list[str], engine_cache: Path | None, fp16: bool):
+    """Choose execution providers: TensorRT and CUDA where installed, then CPU."""
     chosen = []
     for name in PREFERRED_PROVIDERS:
         if name not in available:
@@ -35,6 +36,8 @@ def default_providers(available: list[str], engine_cache: Path | None, fp16: boo
 
 
 class OnnxRuntimeBackend:
+    """An ONNX Runtime session with its inputs, outputs and metadata read once."""
+
     name = "onnxruntime"
 
     def __init__(self, path, providers: list | None = None, intra_op_threads: int = 0,
@@ -78,7 +81,7 @@ class OnnxRuntimeBackend:
                                           buffer.ctypes.data)
 
     def run(self, batch: np.ndarray) -> dict[str, np.ndarray]:
-        """Outputs by name; with I/O binding they are views of reused buffers."""
+        """Run one batch; outputs by name (with I/O binding, views of reused buffers)."""
         if self._binding is None or batch.shape != self.inputs[0].shape:
             values = self.session.run(None, {self.inputs[0].name: batch})
             return {o.name: v for o, v in zip(self.outputs, values, strict=True)}
@@ -87,4 +90,5 @@ class OnnxRuntimeBackend:
         return self._buffers
 
     def describe(self) -> str:
+        """Name ONNX Runtime and the provider that runs the model."""
         return f"onnxruntime {self.providers[0]}"

@@ -21,6 +21,7 @@ from vis_ros.core.engine.model_spec import TensorInfo
 
 
 def import_tensorrt():
+    """Import tensorrt, or raise a ModelLoadError saying what to install."""
     try:
         import tensorrt
     except ImportError as exc:
@@ -34,7 +35,7 @@ def import_tensorrt():
 
 
 def _collecting_logger(trt):
-    """A TensorRT logger that also keeps errors, so load failures can quote them."""
+    """Make a TensorRT logger that also keeps errors, so load failures can quote them."""
 
     class Logger(trt.ILogger):
         def __init__(self):
@@ -49,6 +50,8 @@ def _collecting_logger(trt):
 
 
 class TensorRTBackend:
+    """A deserialized TensorRT engine with device and pinned host buffers bound once."""
+
     name = "tensorrt"
 
     def __init__(self, path, memory=None, trt_module=None, **_ignored):
@@ -120,7 +123,7 @@ class TensorRTBackend:
         self.outputs = [TensorInfo(o.name, self._host[o.name].shape, o.dtype) for o in self.outputs]
 
     def run(self, batch: np.ndarray) -> dict[str, np.ndarray]:
-        """Outputs by name, in pinned host buffers reused across calls."""
+        """Run one batch; outputs by name, in pinned host buffers reused across calls."""
         image = self.inputs[0]
         if batch.shape != image.shape:
             raise ModelLayoutError(f"batch shape {batch.shape} != engine input {image.shape}")
@@ -135,4 +138,5 @@ class TensorRTBackend:
         return self._host
 
     def describe(self) -> str:
+        """Name TensorRT's version and the GPU."""
         return f"tensorrt {self._trt.__version__} on {self.memory.device_name()}"
