@@ -10,8 +10,10 @@ NS_PER_S = 1_000_000_000
 
 
 def stamp_to_ns(stamp) -> int:
+    """Convert a sec + nanosec stamp to integer nanoseconds."""
     return stamp.sec * NS_PER_S + stamp.nanosec
 
 
 def ns_to_sec_nanosec(stamp_ns: int) -> tuple[int, int]:
+    """Split integer nanoseconds into (sec, nanosec), as the stamp fields take them."""
     return divmod(stamp_ns, NS_PER_S)
