@@ -103,3 +103,28 @@ def test_missing_camera_info_and_garbage_depth_are_reported_and_survived(setup):
     assert got["2d"] and not got["3d"]  # 2D keeps flowing without CameraInfo
     assert node.worker.counters["frames_without_3d"] >= 3
     assert "CameraInfo" in node._inputs.depth.lookup(0)[1]
+
+
+@pytest.mark.parametrize("encoding", ["16UC1", "32FC1"])
+def test_depth_without_a_valid_pixel_is_counted_and_named_and_2d_keeps_flowing(setup, capfd, encoding):
+    from std_msgs.msg import Header
+
+    from vis_ros.ros.image_msgs import image_msg
+
+    node, cam, executor, dataset, got = setup
+    assert node.trigger_activate() == TransitionCallbackReturn.SUCCESS
+    player = _player(cam, dataset)
+    _spin(executor, 1.0)
+    empty = np.zeros((480, 640), np.uint16) if encoding == "16UC1" else np.full((480, 640), np.nan, np.float32)
+    for i in range(4):
+        rgb, _ = player._frame(i)
+        header = Header(stamp=cam.get_clock().now().to_msg(), frame_id=player.frame_id)
+        player.color.publish(image_msg(header, rgb, "rgb8"))
+        player.depth.publish(image_msg(header, empty, encoding))
+        player.info.publish(player.camera_info(header))
+        _spin(executor, 0.3)
+    _spin(executor, 1.0)
+    assert len(got["2d"]) >= 3 and not got["3d"]
+    assert node.worker.counters["frames_without_3d"] == len(got["2d"])
+    assert f"3D skipped: depth image 640x480 ({encoding}) has no valid pixel (all zero or NaN)" in \
+        capfd.readouterr().err

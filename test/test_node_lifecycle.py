@@ -9,6 +9,7 @@ import pytest
 rclpy = pytest.importorskip("rclpy")
 pytestmark = pytest.mark.ros
 
+from diagnostic_msgs.msg import DiagnosticArray  # noqa: E402
 from rclpy.executors import SingleThreadedExecutor  # noqa: E402
 from rclpy.lifecycle import TransitionCallbackReturn  # noqa: E402
 from rclpy.parameter import Parameter  # noqa: E402
@@ -162,8 +163,8 @@ def test_processes_frames_survives_bad_ones_and_counts_everything(rclpy_context,
         node.destroy_node()
 
 
-def test_a_matched_camera_that_sends_nothing_gets_a_warning_naming_the_fix(rclpy_context, capfd):
-    from vis_ros.core.input_watch import InputWatch
+def test_a_matched_camera_that_sends_nothing_is_reported_as_silent_without_transport_advice(rclpy_context, capfd):
+    from vis_ros.core.input_health import InputHealthConfig
 
     node = _node(rclpy_context, diagnostics_period=0.1)
     camera = rclpy.create_node("silent_camera", context=rclpy_context)
@@ -171,14 +172,40 @@ def test_a_matched_camera_that_sends_nothing_gets_a_warning_naming_the_fix(rclpy
     executor.add_node(node)
     executor.add_node(camera)
     assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS
+    node.worker.input_health.config = InputHealthConfig(silent_after_s=0.5)
     assert node.trigger_activate() == TransitionCallbackReturn.SUCCESS
-    node._inputs.input_watch = InputWatch(stall_after_s=0.5)
     camera.create_publisher(Image, "/image", 5)  # matched, never publishes
     end = time.monotonic() + 2.0
     while time.monotonic() < end:
         executor.spin_once(timeout_sec=0.05)
     err = capfd.readouterr().err
-    assert "matched on /image but no image" in err and "fastdds_large_messages.xml" in err
+    assert "1 publisher(s) matched on /image but no image for" in err
+    assert "fastdds_large_messages.xml" not in err  # a stream that ended is not a transport problem
+    node.trigger_deactivate()
+    node.trigger_cleanup()
+    camera.destroy_node()
+    node.destroy_node()
+
+
+def test_a_camera_with_incompatible_qos_gets_the_qos_fix_not_the_transport_fix(rclpy_context, capfd):
+    from rclpy.qos import qos_profile_sensor_data
+
+    node = _node(rclpy_context, diagnostics_period=0.1, qos_reliability="reliable")
+    camera = rclpy.create_node("best_effort_camera", context=rclpy_context)
+    executor = SingleThreadedExecutor(context=rclpy_context)
+    executor.add_node(node)
+    executor.add_node(camera)
+    statuses = []
+    camera.create_subscription(DiagnosticArray, "/diagnostics", lambda m: statuses.append(m.status[0]), 10)
+    assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS
+    assert node.trigger_activate() == TransitionCallbackReturn.SUCCESS
+    camera.create_publisher(Image, "/image", qos_profile_sensor_data)  # best effort: never matched
+    end = time.monotonic() + 2.0
+    while time.monotonic() < end:
+        executor.spin_once(timeout_sec=0.05)
+    err = capfd.readouterr().err
+    assert "offers QoS incompatible with this subscription" in err and "fastdds_large_messages.xml" not in err
+    assert statuses and "not matched (incompatible QoS or type)" in statuses[-1].message
     node.trigger_deactivate()
     node.trigger_cleanup()
     camera.destroy_node()

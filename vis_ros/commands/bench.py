@@ -18,6 +18,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--frames", type=int, default=60)
     parser.add_argument("--threads", type=int, default=0, help="ONNX Runtime intra-op threads (0: all)")
     parser.add_argument("--no-node", action="store_true", help="skip the node-on-topics part")
+    parser.add_argument("--soak", type=int, default=0, metavar="FRAMES",
+                        help="only the soak: FRAMES frames through a node process (10000 for the README"
+                             " figure); RSS slope and frame accounting")
+    parser.add_argument("--soak-rate", type=float, default=100.0,
+                        help="soak: frames per second (default 100, more than the node processes here, so the"
+                             " stale-drop path runs too)")
     parser.add_argument("--out", type=Path, default=Path("out/bench.json"))
 
 
@@ -28,6 +34,11 @@ def run(args: argparse.Namespace) -> int:
 
     report = {"machine": {"cpu_count": os.cpu_count(), "processor": platform.processor(),
                           "python": platform.python_version()}}
+    if args.soak:
+        from vis_ros.bench.soak_bench import bench_soak
+
+        report["soak"] = bench_soak(args.soak, args.soak_rate)
+        return _write(report, args.out)
     report["engine"] = bench_engine(resolve_model(args.model), args.frames, threads=args.threads)
     from vis_ros.bench.fusion_bench import bench_fusion
 
@@ -40,7 +51,11 @@ def run(args: argparse.Namespace) -> int:
 
         report["conversion"] = bench_conversion()
         report["node"] = bench_node()
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2))
+    return _write(report, args.out)
+
+
+def _write(report: dict, out: Path) -> int:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2))
     print(json.dumps(report, indent=2))
     return 0

@@ -28,6 +28,27 @@ class ParamSpec:
     read_only: bool = False
     choices: tuple[str, ...] = ()
 
+    def coerce(self, value: Any) -> Any:
+        """Return `value` as this parameter's type; ValueError naming the parameter and its type.
+
+        An integer is a double too (`score_threshold:=1` is how people type it);
+        nothing else converts, so a typo never becomes a silent default.
+        """
+        kind = type(self.default)
+        if kind is float and type(value) is int:
+            return float(value)
+        if kind is list:
+            if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+                return list(value)
+        elif type(value) is kind:
+            return value
+        raise ValueError(f"{self.name} expects {_KIND_NAMES[kind]} (default {self.default!r}),"
+                         f" got {_KIND_NAMES.get(type(value), type(value).__name__)} {value!r}")
+
+
+_KIND_NAMES = {bool: "a boolean", int: "an integer", float: "a double", str: "a string",
+               list: "a string array"}
+
 
 _TRACKER = TrackerConfig()  # the tracker's defaults are the core's, not a second copy
 
@@ -88,20 +109,26 @@ PARAMS = (
 BY_NAME = {p.name: p for p in PARAMS}
 
 
-def check_ranges(values: Mapping[str, Any]) -> None:
-    """Raise ValueError naming the first value outside its declared choices or range.
+def checked_values(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the values converted to their parameters' types, after checking choices and ranges.
 
-    ROS enforces descriptor ranges on set, but not for every source of values
-    (tools outside ROS, choices, which descriptors cannot express).
+    The node declares its parameters with dynamic typing, so that this (not
+    rclpy's nameless "Wrong parameter type") words every refusal; ROS checks
+    descriptor ranges on set, but not for every source of values (tools
+    outside ROS, choices, which descriptors cannot express). ValueError names
+    the first bad value.
     """
+    checked = {}
     for name, value in values.items():
         spec = BY_NAME.get(name)
         if spec is None:
             raise ValueError(f"unknown parameter {name!r}")
+        checked[name] = value = spec.coerce(value)
         if spec.choices and value not in spec.choices:
             raise ValueError(f"{name} must be one of {list(spec.choices)}, got {value!r}")
         if spec.low is not None and not spec.low <= value <= spec.high:
             raise ValueError(f"{name} must be in [{spec.low}, {spec.high}], got {value!r}")
+    return checked
 
 
 def shadowed_settings(v: Mapping[str, Any]) -> list[str]:

@@ -82,6 +82,7 @@ class PipelineOutput:
     frame: InstanceFrame
     keyframe_reason: KeyframeReason
     timings_s: dict = field(default_factory=dict)
+    resized_from: tuple[int, int] | None = None  # (height, width) before a size change reset tracking
 
 
 class SegmentTrackPipeline:
@@ -123,7 +124,9 @@ class SegmentTrackPipeline:
     def process(self, rgb: np.ndarray, stamp_ns: int, frame_id: str = "") -> PipelineOutput:
         """Segment (or propagate) and track one RGB image taken at `stamp_ns`."""
         height, width = rgb.shape[:2]
+        resized_from = None
         if self._image_hw not in (None, (height, width)):
+            resized_from = self._image_hw
             self.reset()  # tracks on the old pixel grid mean nothing on the new one
         self._image_hw = (height, width)
         timings: dict[str, float] = {}
@@ -163,7 +166,7 @@ class SegmentTrackPipeline:
         frame = InstanceFrame(stamp_ns=stamp_ns, frame_id=frame_id, height=height, width=width,
                               keyframe=bool(reason), instances=tuple(instances))
         timings["track"] = time.perf_counter() - t2  # the tracker, its bookkeeping and the output frame
-        return PipelineOutput(frame, reason, timings)
+        return PipelineOutput(frame, reason, timings, resized_from)
 
     def _propagate(self, flow: FlowField) -> tuple[dict, KeyframeReason]:
         """Warp every tracked mask; return them and the reason to run the engine instead (NONE if none)."""

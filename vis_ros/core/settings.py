@@ -16,7 +16,7 @@ from typing import Any
 import cv2
 
 from vis_ros.core.engine.decoder import DecoderConfig
-from vis_ros.core.parameters import check_ranges
+from vis_ros.core.parameters import checked_values
 from vis_ros.core.pipeline import PipelineConfig
 from vis_ros.core.tracking.config import TrackerConfig
 
@@ -84,7 +84,7 @@ class NodeSettings:
     @classmethod
     def from_values(cls, values: Mapping[str, Any]) -> NodeSettings:
         """Build settings from every parameter's value; ValueError naming the first bad one."""
-        check_ranges(values)
+        values = checked_values(values)
         return cls(engine=_group(EngineSettings, values), inputs=_group(InputSettings, values),
                    outputs=_group(OutputSettings, values), depth=_group(DepthSettings, values),
                    decoder=_decoder_config(values), tracker=_tracker_config(values),

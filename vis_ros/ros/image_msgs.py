@@ -20,7 +20,7 @@ def rgb_from_msg(msg) -> np.ndarray:
 
 
 def depth_from_msg(msg: Image, depth_scale: float) -> np.ndarray:
-    """Convert a 16UC1 or 32FC1 depth Image to metres (float32, NaN where invalid)."""
+    """Convert a 16UC1 or 32FC1 depth Image to metres (float32, 0 where invalid)."""
     return depth_to_metres(msg.encoding, msg.height, msg.width, msg.step, bool(msg.is_bigendian),
                            msg.data, depth_scale)
 

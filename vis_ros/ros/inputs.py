@@ -3,35 +3,36 @@
 The colour image (raw or compressed) goes to the worker's slot; with
 use_depth, aligned depth + CameraInfo are paired by DepthInputs. A failure
 part-way destroys what was already made, so a retried activate never
-subscribes twice. The watch for a matched but silent camera lives here
-because only the inputs know the resolved topic.
+subscribes twice. The image subscription also listens to the middleware:
+lost messages (counted by the worker's InputHealth; where the RMW has no
+such event, losses are inferred from stamps and the log says so), matched
+publishers, and publishers whose QoS does not match.
 """
 from __future__ import annotations
 
 import time
 
-from rclpy.event_handler import SubscriptionEventCallbacks
+from rclpy.event_handler import SubscriptionEventCallbacks, UnsupportedEventTypeError
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CompressedImage, Image
 
-from vis_ros.core.input_watch import InputWatch
+from vis_ros.core.input_health import InputHealth, InputReport
 from vis_ros.core.settings import InputSettings
 
 
 class NodeInputs:
     """The node's subscriptions while active; see the module docstring."""
 
-    def __init__(self, node, settings: InputSettings, on_image):
-        self.node = node
+    def __init__(self, node, settings: InputSettings, on_image, health: InputHealth):
+        self.node, self.health = node, health
         self.depth = None
-        self.input_watch = InputWatch()
+        self._matched = 0
         reliability = (ReliabilityPolicy.RELIABLE if settings.qos_reliability == "reliable"
                        else ReliabilityPolicy.BEST_EFFORT)
         qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=settings.qos_depth, reliability=reliability)
         msg_type, topic = (CompressedImage, "image/compressed") if settings.compressed_input else (Image, "image")
         self.image_topic = node.resolve_topic_name(topic)
-        events = SubscriptionEventCallbacks(incompatible_qos=self._incompatible)
-        self._image = node.create_subscription(msg_type, topic, on_image, qos, event_callbacks=events)
+        self._image = self._subscribe_image(msg_type, topic, on_image, qos)
         try:
             if settings.use_depth:
                 from vis_ros.ros.depth_inputs import DepthInputs
@@ -47,6 +48,22 @@ class NodeInputs:
             f"subscribed to {self.image_topic} ({msg_type.__name__}) with QoS {settings.qos_reliability},"
             f" depth {settings.qos_depth} (best_effort accepts any publisher; reliable needs a reliable one)")
 
+    def _subscribe_image(self, msg_type, topic: str, on_image, qos):
+        events = {"incompatible_qos": self._incompatible, "matched": self._on_matched}
+        try:
+            subscription = self.node.create_subscription(
+                msg_type, topic, on_image, qos,
+                event_callbacks=SubscriptionEventCallbacks(message_lost=self._on_lost, **events))
+            self.health.use(self.image_topic, events=True)
+        except UnsupportedEventTypeError:
+            subscription = self.node.create_subscription(
+                msg_type, topic, on_image, qos, event_callbacks=SubscriptionEventCallbacks(**events))
+            self.health.use(self.image_topic, events=False)
+            self.node.get_logger().info(f"the middleware reports no lost messages on {self.image_topic}: frames"
+                                        " lost in transport are counted from publication sequence numbers,"
+                                        " else from gaps in the image stamps")
+        return subscription
+
     def destroy(self) -> None:
         """Destroy every subscription this made (deactivate)."""
         if self.depth is not None:
@@ -59,12 +76,19 @@ class NodeInputs:
     def _incompatible(self, event) -> None:
         self.node.get_logger().warning(
             f"a publisher on {self.image_topic} offers QoS incompatible with this subscription (policy id"
-            f" {event.last_policy_kind}); no images will arrive. Match qos_reliability to the camera"
+            f" {event.last_policy_kind}); no images will arrive from it. Match qos_reliability to the camera"
             " driver (best_effort for most sensor drivers).", throttle_duration_sec=5.0)
 
-    def check_flow(self, frames_received: int) -> None:
-        """Warn (throttled) while a publisher is matched but no image arrives."""
-        warning = self.input_watch.check(time.monotonic(), frames_received,
-                                         self.node.count_publishers(self.image_topic), self.image_topic)
-        if warning:
-            self.node.get_logger().warning(warning, throttle_duration_sec=30.0)
+    def _on_matched(self, event) -> None:
+        self._matched = event.current_count
+
+    def _on_lost(self, event) -> None:
+        self.health.on_lost(time.monotonic(), event.total_count_change)
+
+    def report(self) -> InputReport:
+        """Return the image input's state; its problem, if any, is logged (throttled)."""
+        unmatched = max(self.node.count_publishers(self.image_topic) - self._matched, 0)
+        report = self.health.report(time.monotonic(), self._matched, unmatched)
+        if report.problem:
+            self.node.get_logger().warning(report.problem, throttle_duration_sec=10.0)
+        return report

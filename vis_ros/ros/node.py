@@ -10,17 +10,20 @@ configures and activates itself (unmanaged use).
 from __future__ import annotations
 
 import sys
+import time
 
 import rclpy
-from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 
-from vis_ros.core.parameters import PARAMS, ParamSpec, shadowed_settings
+from vis_ros.core.memory import release_freed_memory
 from vis_ros.core.settings import NodeSettings
 from vis_ros.processes.fastdds_profile import use_large_message_transport
 from vis_ros.ros.inputs import NodeInputs
+from vis_ros.ros.node_parameters import NodeParameters
 from vis_ros.ros.outputs import NodeOutputs
 from vis_ros.ros.worker import PipelineWorker
+
+SHUTDOWN_GRACE_S = 1.0
 
 
 class VisRosNode(LifecycleNode):
@@ -33,45 +36,25 @@ class VisRosNode(LifecycleNode):
 
     def __init__(self, node_name: str = "vis_ros", **kwargs):
         super().__init__(node_name, **kwargs)
-        for spec in PARAMS:
-            self.declare_parameter(spec.name, spec.default, _descriptor(spec))
-        self.add_on_set_parameters_callback(self._on_set_parameters)
         self.worker: PipelineWorker | None = None
         self._outputs: NodeOutputs | None = None
         self._inputs: NodeInputs | None = None
         self._diagnostics_timer = None
+        self.finalized = False  # set by the shutdown transition: main() then exits
+        self.parameters = NodeParameters(self, self._reconfigure)
 
-    # -- parameters ---------------------------------------------------------------
-    def values(self) -> dict:
-        """Every parameter's current value by name: the one place settings are read from ROS."""
-        return {spec.name: self.get_parameter(spec.name).value for spec in PARAMS}
-
-    def _on_set_parameters(self, params) -> SetParametersResult:
-        candidate = self.values()
-        candidate.update({p.name: p.value for p in params})
-        try:
-            settings = NodeSettings.from_values(candidate)
-        except ValueError as exc:
-            return SetParametersResult(successful=False, reason=str(exc))
-        self._warn_shadowed(candidate)
+    def _reconfigure(self, settings: NodeSettings) -> None:
         if self.worker is not None:
             self.worker.reconfigure(settings)
-        return SetParametersResult(successful=True)
-
-    def _warn_shadowed(self, values: dict) -> None:
-        for note in shadowed_settings(values):
-            self.get_logger().warning(note)
 
     # -- lifecycle ----------------------------------------------------------------
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
         """Validate parameters, load and warm up the engine, create the publishers."""
-        values = self.values()
         try:
-            settings = NodeSettings.from_values(values)
+            settings = self.parameters.settings()
         except ValueError as exc:
             self.get_logger().error(f"configure failed: {exc}")
             return TransitionCallbackReturn.FAILURE
-        self._warn_shadowed(values)
         self._outputs = NodeOutputs(self, settings)
         try:
             self.worker = PipelineWorker(self, settings, self._outputs)
@@ -87,7 +70,8 @@ class VisRosNode(LifecycleNode):
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
         """Subscribe and start the worker; on failure nothing stays subscribed."""
         try:
-            self._inputs = NodeInputs(self, self.worker.settings.inputs, self.worker.on_image)
+            self._inputs = NodeInputs(self, self.worker.settings.inputs, self.worker.on_image,
+                                      self.worker.input_health)
         except Exception as exc:
             self.get_logger().error(f"activate failed: {exc}")
             return TransitionCallbackReturn.FAILURE
@@ -102,12 +86,14 @@ class VisRosNode(LifecycleNode):
     def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
         """Free the engine and destroy the publishers and the diagnostics timer."""
         self._teardown()
+        release_freed_memory()  # the engine's memory goes back to the OS, not just to the allocator
         return TransitionCallbackReturn.SUCCESS
 
     def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
         """Undo whatever the node holds, from any state."""
         self.stop_processing()
         self._teardown()
+        self.finalized = True
         return TransitionCallbackReturn.SUCCESS
 
     def stop_processing(self) -> None:
@@ -130,24 +116,9 @@ class VisRosNode(LifecycleNode):
 
     def _publish_diagnostics(self) -> None:
         worker = self.worker
-        snapshot = worker.snapshot()
-        if self._inputs is not None and worker.running:
-            self._inputs.check_flow(snapshot["counters"]["frames_received"])
-        self._outputs.publish_diagnostics(worker.segmenter.backend.describe(), snapshot, worker.last_error,
-                                          worker.running)
-
-
-def _descriptor(spec: ParamSpec) -> ParameterDescriptor:
-    text = spec.description + (f" (one of {', '.join(spec.choices)})" if spec.choices else "")
-    d = ParameterDescriptor(description=text, read_only=spec.read_only)
-    if spec.low is None:
-        return d
-    if isinstance(spec.default, int):
-        d.integer_range = [IntegerRange(from_value=int(spec.low), to_value=int(spec.high), step=1)]
-    else:
-        d.floating_point_range = [FloatingPointRange(from_value=float(spec.low),
-                                                     to_value=float(spec.high), step=0.0)]
-    return d
+        report = self._inputs.report() if self._inputs is not None and worker.running else None
+        self._outputs.publish_diagnostics(worker.segmenter.backend.describe(), worker.snapshot(), report,
+                                          worker.recent_error(), worker.running)
 
 
 def main(args=None) -> int:
@@ -162,7 +133,14 @@ def main(args=None) -> int:
         autostart = node.get_parameter("autostart").value
         if autostart and node.trigger_configure() == TransitionCallbackReturn.SUCCESS:
             node.trigger_activate()
-        rclpy.spin(node)
+        executor = rclpy.executors.SingleThreadedExecutor()
+        executor.add_node(node)
+        while rclpy.ok() and not node.finalized:  # a lifecycle shutdown ends the process
+            executor.spin_once(timeout_sec=0.2)
+        if node.finalized:  # deliver the shutdown's service reply before the node's writers go
+            end = time.monotonic() + SHUTDOWN_GRACE_S
+            while rclpy.ok() and time.monotonic() < end:
+                executor.spin_once(timeout_sec=0.05)
     except (KeyboardInterrupt, rclpy.executors.ExternalShutdownException):
         pass
     finally:

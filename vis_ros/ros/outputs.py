@@ -21,6 +21,8 @@ from vis_ros.ros.convert import header_msg
 from vis_ros.ros.diagnostics import diagnostics_msg
 from vis_ros.ros.image_msgs import image_msg
 
+RECENT_ERROR_S = 10.0  # an error this recent keeps /diagnostics at WARN
+
 
 class NodeOutputs:
     """The node's publishers while configured; see the module docstring."""
@@ -76,10 +78,10 @@ class NodeOutputs:
             self.overlay.publish(image_msg(header, picture, "rgb8"))
         return frame
 
-    def publish_diagnostics(self, backend: str, snapshot: dict, last_error: str, active: bool) -> None:
+    def publish_diagnostics(self, backend: str, snapshot: dict, input_report, error, active: bool) -> None:
         """Publish one DiagnosticArray, if the publisher is active."""
         if not self.diagnostics.is_activated:
             return
         self.diagnostics.publish(diagnostics_msg(
-            self.node.get_clock().now().to_msg(), self.node.get_name(), backend, snapshot["counters"],
-            snapshot["rates"], snapshot["latency_ms"], last_error, active))
+            self.node.get_clock().now().to_msg(), self.node.get_name(), backend, snapshot, input_report,
+            error, RECENT_ERROR_S, active))

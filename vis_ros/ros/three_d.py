@@ -13,6 +13,7 @@ from sensor_msgs.msg import PointCloud2
 from std_msgs.msg import Header
 from visualization_msgs.msg import MarkerArray
 
+from vis_ros.core.engine.errors import InputError
 from vis_ros.core.fusion.camera import PinholeCamera
 from vis_ros.core.fusion.fuser import DepthFuser
 from vis_ros.core.fusion.transform import transform_frame3d, transform_points
@@ -65,6 +66,9 @@ class ThreeDOutputs:
     def publish(self, frame, depth_msg, info_msg, settings: DepthSettings) -> None:
         """Fuse one frame with its depth and publish instances, markers and points."""
         depth = depth_from_msg(depth_msg, settings.depth_scale)
+        if not depth.any():  # invalid pixels are 0 after conversion (0, NaN, inf, negative)
+            raise InputError(f"depth image {depth_msg.width}x{depth_msg.height} ({depth_msg.encoding}) has no"
+                             " valid pixel (all zero or NaN): 3D skipped, 2D still published")
         camera, warnings = PinholeCamera.from_camera_info(info_msg.k, info_msg.width, info_msg.height,
                                                           info_msg.distortion_model, info_msg.d)
         frame3d, estimates, notices = self.fuser(frame, depth, camera)

@@ -4,7 +4,16 @@ Image callbacks only hand the message to a one-frame slot (LatestFrameSlot);
 this thread converts it, runs engine / tracking / propagation, and hands the
 result to the node's outputs. A frame is processed, dropped as stale (a newer
 one arrived first), or rejected as invalid (logged, throttled): each is
-counted. End-to-end latency is measured from the image stamp to publishing.
+counted, and so are frames the middleware lost on the way (InputHealth).
+End-to-end latency is measured from the image stamp to publishing.
+
+Input stamps never poison a statistic or the tracker: an image stamped 0
+(an unset header) is processed at its arrival time, counted in
+`frames_unstamped` and warned about once; a stamp more than
+MAX_CLOCK_OFFSET_S away from this node's clock (use_sim_time on one side
+only, an unsynchronised camera clock) is used as it is for tracking and
+outputs but kept out of the latency statistics, counted in
+`frames_stamp_off_clock` and warned about once.
 
 The worker creates no ROS entity: the node gives it the outputs it made at
 configure and the depth source it made at activate, and destroys both.
@@ -17,11 +26,14 @@ import time
 from vis_ros.core import native
 from vis_ros.core.engine.errors import EngineError
 from vis_ros.core.frame_slot import LatestFrameSlot
+from vis_ros.core.input_health import InputHealth
 from vis_ros.core.rolling_stats import RateMeter, RollingStats
 from vis_ros.core.settings import NodeSettings, build_pipeline
 from vis_ros.core.stamps import stamp_to_ns
 from vis_ros.core.tracking.tracker import StampWentBackwardsError
 from vis_ros.ros.image_msgs import rgb_from_msg
+
+MAX_CLOCK_OFFSET_S = 10.0
 
 
 class PipelineWorker:
@@ -36,8 +48,11 @@ class PipelineWorker:
         self.stats = RollingStats()
         self.input_rate, self.output_rate = RateMeter(), RateMeter()
         self.counters = {"frames_processed": 0, "frames_invalid": 0, "keyframes": 0, "pipeline_resets": 0,
-                         "frames_without_3d": 0}
+                         "frames_without_3d": 0, "frames_unstamped": 0, "frames_stamp_off_clock": 0}
+        self.input_health = InputHealth("image")
         self.last_error = ""
+        self._last_error_s: float | None = None
+        self._said: set[str] = set()
         self._depth = None  # the node's DepthInputs while active with use_depth
         self._settings_lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -62,12 +77,21 @@ class PipelineWorker:
             self.pipeline.reconfigure(settings.pipeline, tracker=settings.tracker, decoder=settings.decoder)
 
     # -- threads ----------------------------------------------------------------------
-    def on_image(self, msg) -> None:
-        """Hand an image to the worker (the subscription callback: never waits for inference)."""
-        self.input_rate.tick()
-        # Transport age: image stamp -> this callback (middleware and executor delay).
-        self.stats.add("transport", (self.node.get_clock().now().nanoseconds - stamp_to_ns(msg.header.stamp)) * 1e-9)
-        self.slot.put((msg, time.monotonic()))
+    def on_image(self, msg, info) -> None:
+        """Hand an image to the worker (the subscription callback: never waits for inference).
+
+        `info` is rclpy's MessageInfo: its publication sequence numbers reveal
+        frames the middleware never delivered.
+        """
+        now_s, now_ns = time.monotonic(), self.node.get_clock().now().nanoseconds
+        stamp_ns = stamp_to_ns(msg.header.stamp)
+        self.input_rate.tick(now_s)
+        publisher = (info.get("publisher_gid") or {}).get("data")
+        self.input_health.on_received(now_s, stamp_ns, publisher, info.get("publication_sequence_number"))
+        if stamp_ns and abs(now_ns - stamp_ns) <= MAX_CLOCK_OFFSET_S * 1e9:
+            # Transport age: image stamp -> this callback (middleware and executor delay).
+            self.stats.add("transport", (now_ns - stamp_ns) * 1e-9)
+        self.slot.put((msg, now_s, now_ns))
 
     def start(self, depth=None) -> None:
         """Process frames on a thread, pairing them with `depth` (DepthInputs) if given."""
@@ -91,9 +115,9 @@ class PipelineWorker:
             item = self.slot.take(timeout=0.2)
             if item is None:
                 continue
-            msg, received = item
+            msg, received, arrival_ns = item
             try:
-                self._process(msg, received)
+                self._process(msg, received, arrival_ns)
             except EngineError as exc:
                 self._reject(str(exc))
             except Exception as exc:  # keep running on anything a frame can cause
@@ -101,13 +125,37 @@ class PipelineWorker:
 
     def _reject(self, error: str) -> None:
         self.counters["frames_invalid"] += 1
-        self.last_error = error
+        self._error(error)
         self.node.get_logger().error(f"frame rejected: {error}", throttle_duration_sec=2.0)
 
-    def _process(self, msg, received: float) -> None:
+    def _error(self, error: str) -> None:
+        self.last_error, self._last_error_s = error, time.monotonic()
+
+    def _say_once(self, key: str, text: str) -> None:
+        if key not in self._said:
+            self._said.add(key)
+            self.node.get_logger().warning(text)
+
+    def _stamp(self, msg, arrival_ns: int) -> tuple[int, bool]:
+        """Return the stamp to process the frame at, and whether latency can be measured from it."""
+        stamp_ns = stamp_to_ns(msg.header.stamp)
+        if stamp_ns == 0:
+            self.counters["frames_unstamped"] += 1
+            self._say_once("unstamped", "images arrive with stamp 0 (header not set by the camera driver):"
+                           " processing them at their arrival time; latency is not measured for them")
+            return arrival_ns, False
+        if abs(arrival_ns - stamp_ns) > MAX_CLOCK_OFFSET_S * 1e9:
+            self.counters["frames_stamp_off_clock"] += 1
+            self._say_once("off_clock", f"image stamps are {(arrival_ns - stamp_ns) * 1e-9:.1f} s off this"
+                           " node's clock (use_sim_time set on one side only, or an unsynchronised camera"
+                           " clock): latency is not measured for these frames")
+            return stamp_ns, False
+        return stamp_ns, True
+
+    def _process(self, msg, received: float, arrival_ns: int) -> None:
         t0 = time.perf_counter()
         rgb = rgb_from_msg(msg)
-        stamp_ns = stamp_to_ns(msg.header.stamp)
+        stamp_ns, timed = self._stamp(msg, arrival_ns)
         convert_s = time.perf_counter() - t0
         with self._settings_lock:
             settings = self.settings
@@ -127,7 +175,7 @@ class PipelineWorker:
             self._publish_3d(frame, settings)
             self.stats.add("fusion", time.perf_counter() - t2)
         publish_s = time.perf_counter() - t1
-        self._record(out, stamp_ns, received, convert_s, publish_s)
+        self._record(out, stamp_ns if timed else None, received, convert_s, publish_s)
 
     def _publish_3d(self, frame, settings: NodeSettings) -> None:
         depth, info = self._depth.lookup(frame.stamp_ns)
@@ -139,15 +187,20 @@ class PipelineWorker:
             self.outputs.three_d.publish(frame, depth, info, settings.depth)
         except EngineError as exc:  # bad depth encoding or size, bad CameraInfo
             self.counters["frames_without_3d"] += 1
-            self.last_error = str(exc)
+            self._error(str(exc))
             self.node.get_logger().error(f"3D skipped: {exc}", throttle_duration_sec=2.0)
 
-    def _record(self, out, stamp_ns: int, received: float, convert_s: float, publish_s: float) -> None:
+    def _record(self, out, stamp_ns: int | None, received: float, convert_s: float, publish_s: float) -> None:
+        if out.resized_from is not None:
+            self.counters["pipeline_resets"] += 1
+            (h, w), frame = out.resized_from, out.frame
+            self.node.get_logger().warning(f"image size changed from {w}x{h} to {frame.width}x{frame.height}:"
+                                           " tracking restarted (new track ids)")
         self.counters["frames_processed"] += 1
         self.counters["keyframes"] += int(out.frame.keyframe)
         self.output_rate.tick()
-        now_ns = self.node.get_clock().now().nanoseconds
-        self.stats.add("end_to_end", (now_ns - stamp_ns) * 1e-9)
+        if stamp_ns is not None:
+            self.stats.add("end_to_end", (self.node.get_clock().now().nanoseconds - stamp_ns) * 1e-9)
         self.stats.add("queue_wait", time.monotonic() - received - convert_s - publish_s -
                        sum(out.timings_s.values()))
         self.stats.add("convert", convert_s)
@@ -155,10 +208,16 @@ class PipelineWorker:
         for stage, seconds in out.timings_s.items():
             self.stats.add(stage, seconds)
 
+    def recent_error(self) -> tuple[str, float | None]:
+        """Return the last error and its age in seconds (None: no error yet)."""
+        age = None if self._last_error_s is None else time.monotonic() - self._last_error_s
+        return self.last_error, age
+
     def snapshot(self) -> dict:
         """Counters, rates and latency percentiles (ms), for diagnostics and tests."""
         c = self.slot.counters
-        counters = {"frames_received": c.received, "frames_dropped_stale": c.dropped_stale, **self.counters}
+        counters = {"frames_received": c.received, "frames_dropped_stale": c.dropped_stale,
+                    "frames_lost_in_transport": self.input_health.lost, **self.counters}
         latencies = {}
         for name in self.stats.names():
             pct = self.stats.percentiles(name)

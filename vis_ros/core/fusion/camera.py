@@ -25,9 +25,11 @@ class PinholeCamera:
         Camera and warnings (to log once). Aligned depth is expected rectified, so
         a distortion model other than none / zero plumb_bob is warned about.
         """
-        k = list(k)
-        if len(k) != 9 or k[0] <= 0 or k[4] <= 0:
-            raise InputError(f"CameraInfo K is not a valid intrinsic matrix: {k}")
+        k = [float(v) for v in k]
+        if len(k) != 9 or not k[0] > 0 or not k[4] > 0:
+            shown = "[" + ", ".join(f"{v:g}" for v in k) + "]"
+            raise InputError(f"CameraInfo K is not a valid intrinsic matrix (fx = K[0] and fy = K[4] must be"
+                             f" > 0): {shown}")
         if width <= 0 or height <= 0:
             raise InputError(f"CameraInfo size is {width}x{height}")
         warnings = []

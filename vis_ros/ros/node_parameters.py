@@ -1,0 +1,72 @@
+"""The node's parameters: declared from the one table, read into typed settings.
+
+Every parameter is declared with dynamic typing, so rclpy accepts any type
+and the node's own check (vis_ros.core.parameters) decides and words each
+refusal: it names the parameter and its type, and takes an integer for a
+double (`score_threshold:=1`). A run-time set is refused unless the whole
+request still builds valid settings. A setting that another one shadows is
+warned about once per change, after the request has been applied, on the
+values it left.
+"""
+from __future__ import annotations
+
+from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult
+
+from vis_ros.core.parameters import PARAMS, ParamSpec, shadowed_settings
+from vis_ros.core.settings import NodeSettings
+
+
+class NodeParameters:
+    """Declares the table on `node`; `on_change(settings)` gets every accepted run-time set."""
+
+    def __init__(self, node, on_change):
+        self.node, self._on_change = node, on_change
+        self._warned: frozenset[str] = frozenset()
+        for spec in PARAMS:
+            node.declare_parameter(spec.name, spec.default, _descriptor(spec))
+        node.add_on_set_parameters_callback(self._check)
+        node.add_post_set_parameters_callback(self._applied)
+
+    def values(self) -> dict:
+        """Return every parameter's current value by name: the one place they are read from ROS."""
+        return {spec.name: self.node.get_parameter(spec.name).value for spec in PARAMS}
+
+    def settings(self) -> NodeSettings:
+        """Build the settings of the current values (ValueError naming a bad one); warn shadowed ones."""
+        values = self.values()
+        settings = NodeSettings.from_values(values)
+        self.warn_shadowed(values)
+        return settings
+
+    def warn_shadowed(self, values: dict) -> None:
+        """Log each shadowed setting once, until it changes."""
+        notes = frozenset(shadowed_settings(values))
+        for note in sorted(notes - self._warned):
+            self.node.get_logger().warning(note)
+        self._warned = notes
+
+    def _check(self, params) -> SetParametersResult:
+        candidate = self.values()
+        candidate.update({p.name: p.value for p in params})
+        try:
+            settings = NodeSettings.from_values(candidate)
+        except ValueError as exc:
+            return SetParametersResult(successful=False, reason=str(exc))
+        self._on_change(settings)
+        return SetParametersResult(successful=True)
+
+    def _applied(self, params) -> None:
+        self.warn_shadowed(self.values())
+
+
+def _descriptor(spec: ParamSpec) -> ParameterDescriptor:
+    text = spec.description + (f" (one of {', '.join(spec.choices)})" if spec.choices else "")
+    d = ParameterDescriptor(description=text, read_only=spec.read_only, dynamic_typing=True)
+    if spec.low is None:
+        return d
+    if isinstance(spec.default, int):
+        d.integer_range = [IntegerRange(from_value=int(spec.low), to_value=int(spec.high), step=1)]
+    else:
+        d.floating_point_range = [FloatingPointRange(from_value=float(spec.low),
+                                                     to_value=float(spec.high), step=0.0)]
+    return d
