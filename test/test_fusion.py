@@ -99,6 +99,16 @@ def test_camera_info_checks():
     assert CAM.scaled_to(320, 240).cx == pytest.approx(159.5)
 
 
+def test_a_zero_camera_matrix_is_named_in_plain_numbers():
+    """CameraInfo.k arrives as numpy float64: the message must not show their reprs."""
+    with pytest.raises(InputError) as raised:
+        PinholeCamera.from_camera_info(np.zeros(9), 640, 480)
+    assert str(raised.value) == ("CameraInfo K is not a valid intrinsic matrix (fx = K[0] and fy = K[4] must be > 0):"
+                                 " [0, 0, 0, 0, 0, 0, 0, 0, 0]")
+    with pytest.raises(InputError, match=r"\[nan, 0, 319.5"):
+        PinholeCamera.from_camera_info([float("nan"), 0, 319.5, 0, 525, 239.5, 0, 0, 1], 640, 480)
+
+
 def test_config_rejects_bad_values():
     with pytest.raises(ValueError, match="min_depth_m < max_depth_m"):
         FusionConfig(min_depth_m=5.0, max_depth_m=1.0)

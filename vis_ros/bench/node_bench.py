@@ -35,41 +35,12 @@ def bench_conversion(width: int = 1280, height: int = 720, repeats: int = 200) -
 
 
 def _run(rate_hz: float, frames: int, seq_dir: Path, work: Path) -> dict:
-    import rclpy
-    from rclpy.executors import SingleThreadedExecutor
+    from vis_ros.bench.node_session import node_session, spin_for
 
-    from vis_ros.core.sim.dataset import SimDataset
-    from vis_ros.processes.fastdds_profile import use_large_message_transport
-    from vis_ros.processes.node_process import start_node_process, stop_node_process
-    from vis_ros.ros.player import SequencePlayer
-    from vis_ros.ros.recorder import OutputRecorder
-
-    proc = start_node_process({"qos_reliability": "reliable", "diagnostics_period": 0.5},
-                              work / f"node_{rate_hz:g}.log", work)
-    use_large_message_transport()  # the player publishes VGA images, as a camera driver would
-    context = rclpy.context.Context()
-    rclpy.init(context=context)
-    try:
-        node = rclpy.create_node("vis_ros_bench", context=context)
-        executor = SingleThreadedExecutor(context=context)
-        executor.add_node(node)
-        spin = lambda timeout_s=0.001: executor.spin_once(timeout_sec=timeout_s)  # noqa: E731
-        player = SequencePlayer(node, SimDataset(seq_dir))
-        recorder = OutputRecorder(node, overlay=False, labels=False)
-        if not player.wait_for_subscriber(60.0, spin):
-            raise RuntimeError(f"node did not subscribe; see {work}/node_{rate_hz:g}.log")
-        end = time.monotonic() + 1.5
-        while time.monotonic() < end:
-            spin(0.01)
-        player.play(rate_hz, spin, frames=frames)
-        end = time.monotonic() + 2.0
-        while time.monotonic() < end:
-            spin(0.01)
-        counters = recorder.last_counters()
-    finally:
-        stop_node_process(proc)
-        rclpy.shutdown(context=context)
-    return counters
+    with node_session(seq_dir, work, f"node_{rate_hz:g}.log") as session:
+        session.player.play(rate_hz, session.spin, frames=frames)
+        spin_for(session.spin, 2.0)
+        return session.recorder.last_counters()
 
 
 def _p(counters: dict, stage: str, q: int) -> float | None:

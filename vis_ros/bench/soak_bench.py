@@ -37,48 +37,23 @@ def rss_slope_mb_per_1000(samples: list[tuple[int, float]]) -> float:
 
 def bench_soak(frames: int = 10_000, rate_hz: float = 100.0, samples: int = 20) -> dict:
     """Publish `frames` frames at `rate_hz` to a node process; report RSS slope and accounting."""
-    import rclpy
-    from rclpy.executors import SingleThreadedExecutor
-
-    from vis_ros.core.sim.dataset import SimDataset, write_sequence
+    from vis_ros.bench.node_session import node_session, spin_for
+    from vis_ros.core.sim.dataset import write_sequence
     from vis_ros.core.sim.scene import SimOptions
-    from vis_ros.processes.fastdds_profile import use_large_message_transport
-    from vis_ros.processes.node_process import start_node_process, stop_node_process
-    from vis_ros.ros.player import SequencePlayer
-    from vis_ros.ros.recorder import OutputRecorder
 
     work = Path(tempfile.mkdtemp(prefix="vis_ros_soak_"))
     write_sequence(work / "seq", 2_000_041, 60, SimOptions(objects=8))
-    proc = start_node_process({"qos_reliability": "reliable", "diagnostics_period": 0.5}, work / "node.log", work)
-    use_large_message_transport()
-    context = rclpy.context.Context()
-    rclpy.init(context=context)
-    try:
-        node = rclpy.create_node("vis_ros_soak", context=context)
-        executor = SingleThreadedExecutor(context=context)
-        executor.add_node(node)
-
-        def spin(timeout_s: float = 0.001) -> None:
-            executor.spin_once(timeout_sec=timeout_s)
-
-        player = SequencePlayer(node, SimDataset(work / "seq"))
-        recorder = OutputRecorder(node, overlay=False, labels=False)
-        if not player.wait_for_subscriber(60.0, spin):
-            raise RuntimeError(f"node did not subscribe; see {work}/node.log")
-        _spin_for(spin, 1.5)
-        player.preload()
+    with node_session(work / "seq", work) as session:
+        session.player.preload()
         every = max(frames // samples, 1)
         rss, start = [], time.monotonic()
         for done in range(0, frames, every):
             chunk = min(every, frames - done)
-            player.play(rate_hz, spin, frames=chunk)
-            rss.append((done + chunk, process_rss_mb(proc.pid)))
+            session.player.play(rate_hz, session.spin, frames=chunk)
+            rss.append((done + chunk, process_rss_mb(session.process.pid)))
         elapsed = time.monotonic() - start
-        _spin_for(spin, 3.0)  # let the node finish and report
-        counters = {k: int(v) for k, v in recorder.last_counters().items() if v.isdigit()}
-    finally:
-        stop_node_process(proc)
-        rclpy.shutdown(context=context)
+        spin_for(session.spin, 3.0)  # let the node finish and report
+        counters = {k: int(v) for k, v in session.recorder.last_counters().items() if v.isdigit()}
     accounted = sum(counters.get(k, 0) for k in ("frames_processed", "frames_dropped_stale", "frames_invalid",
                                                  "frames_lost_in_transport"))
     return {"frames_published": frames, "rate_hz": rate_hz, "seconds": round(elapsed, 1),
@@ -89,9 +64,3 @@ def bench_soak(frames: int = 10_000, rate_hz: float = 100.0, samples: int = 20) 
                 "frames_lost_in_transport", 0) == frames,
             "rss_mb": {"first": rss[0][1], "last": rss[-1][1], "samples": rss},
             "rss_slope_mb_per_1000_frames": rss_slope_mb_per_1000(rss)}
-
-
-def _spin_for(spin, seconds: float) -> None:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        spin(0.01)
