@@ -16,7 +16,7 @@ PACKAGE_SOURCES := package.xml CMakeLists.txt $(wildcard msg/*.msg) \
 	$(shell find vis_ros launch config models scripts -type f \
 	        -not -name '*.pyc' -not -path '*/__pycache__/*' 2>/dev/null)
 
-.PHONY: help setup lint test test-fast demo bench eval train clean shell
+.PHONY: help setup lint test test-fast demo bench eval train quantize clean shell
 
 help:
 	@echo "make demo    set everything up, then run the demo on the embedded model"
@@ -25,7 +25,8 @@ help:
 	@echo "make setup   create .venv, install pinned deps, colcon build into install/"
 	@echo "make bench   per-stage timings as JSON (out/bench.json)"
 	@echo "make eval    held-out segmentation, tracking and fusion metrics (out/eval.json)"
-	@echo "make train   re-train the embedded model (about 30 min on 2 cores)"
+	@echo "make train   re-train the embedded model (about 30 min on 2 cores), then quantize it"
+	@echo "make quantize  the embedded model's INT8 copy from the FP32 one"
 	@echo "make shell   print how to enter the project environment"
 	@echo "make clean   remove build/, install/, log/ (keeps .venv)"
 
@@ -66,9 +67,15 @@ bench: setup
 eval: setup
 	$(ENV) && vis-ros eval --frames 300 --tracking --fusion --out out/eval.json
 
-# Reproduces models/vis_ros_default.onnx (about 30 min on 2 cores; see models/README.md).
+# Reproduces models/vis_ros_default.onnx (about 30 min on 2 cores; see models/README.md),
+# then its INT8 copy.
 train: setup
 	$(ENV) && vis-ros train --out models/vis_ros_default.onnx --seed 0
+	$(MAKE) quantize
+
+# Reproduces models/vis_ros_default_int8.onnx from the FP32 model (byte for byte here; ~15 s).
+quantize: setup
+	$(ENV) && vis-ros quantize --onnx models/vis_ros_default.onnx --sim 64 --out models/vis_ros_default_int8.onnx
 
 shell:
 	@echo "source tools/env.sh"

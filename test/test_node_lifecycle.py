@@ -210,3 +210,17 @@ def test_a_camera_with_incompatible_qos_gets_the_qos_fix_not_the_transport_fix(r
     node.trigger_cleanup()
     camera.destroy_node()
     node.destroy_node()
+
+
+def test_the_node_logs_which_precision_runs_and_refuses_one_the_model_lacks(rclpy_context, capfd):
+    node = _node(rclpy_context, precision="int8")
+    assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS
+    assert "configured: vis_ros_default_int8.onnx [int8 (asked for)] on onnxruntime" in capfd.readouterr().err
+    node.trigger_cleanup()
+    node.destroy_node()
+    from vis_ros.core.model_path import default_model_path
+
+    node = _node(rclpy_context, precision="int8", model=str(default_model_path()))
+    assert node.trigger_configure() == TransitionCallbackReturn.FAILURE
+    assert "configure failed: precision int8 asked for, but model" in capfd.readouterr().err
+    node.destroy_node()

@@ -13,6 +13,7 @@ _COMMANDS = {
     "infer": ("infer", "segment one image and print/write the instances"),
     "eval": ("eval", "evaluate a model on held-out simulated frames (JSON)"),
     "build-engine": ("build_engine", "build a TensorRT engine for this GPU (cached by key)"),
+    "quantize": ("quantize", "quantize a YOLO-seg ONNX model to INT8 for the CPU, calibrated"),
     "bench": ("bench", "per-stage timings as JSON"),
     "track-mot": ("track_mot", "track MOTChallenge detections, write MOTChallenge tracks"),
     "process-bag": ("process_bag", "run the pipeline over a rosbag2, write outputs to a new bag"),

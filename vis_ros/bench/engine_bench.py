@@ -46,3 +46,27 @@ def bench_engine(model_path, frames: int = 60, width: int = 640, height: int = 4
         "instances_in_decode_20": {"min": min(counts), "max": max(counts)},
         "decode_20_over_engine": round(summary["decode_20_instances"]["median"] / engine_median, 4),
     }
+
+
+def bench_precisions(fp32_path, int8_path, frames: int = 60, threads: int = 0, rounds: int = 3) -> dict:
+    """Time the engine of an FP32 model and its INT8 copy side by side, the two taking turns.
+
+    Turns of frames/rounds frames each, so a machine that slows down or speeds
+    up affects both alike; the ratio is of the medians over all turns.
+    """
+    from vis_ros.core.engine.precision import cpu_int8_flags
+
+    sessions = {"fp32": Segmenter(fp32_path, intra_op_threads=threads),
+                "int8": Segmenter(int8_path, intra_op_threads=threads)}
+    for segmenter in sessions.values():
+        segmenter.warm_up(3)
+    images = [frame.rgb for _, frame in heldout_frames(max(frames // rounds, 1),
+                                                      options=SimOptions(width=640, height=480, objects=15))]
+    engine = {name: [] for name in sessions}
+    for _ in range(rounds):
+        for name, segmenter in sessions.items():
+            engine[name] += [segmenter(rgb).timings_s["engine"] for rgb in images]
+    summary = {name: summarize_ms(values) for name, values in engine.items()}
+    return {"models": {"fp32": str(fp32_path), "int8": str(int8_path)}, "engine_ms": summary,
+            "fp32_over_int8": round(summary["fp32"]["median"] / summary["int8"]["median"], 3),
+            "cpu_int8_features": list(cpu_int8_flags())}

@@ -34,10 +34,10 @@ def bench_conversion(width: int = 1280, height: int = 720, repeats: int = 200) -
     return {"image": f"{width}x{height} rgb8", "callback_to_numpy_ms": summarize_ms(samples)}
 
 
-def _run(rate_hz: float, frames: int, seq_dir: Path, work: Path) -> dict:
+def _run(rate_hz: float, frames: int, seq_dir: Path, work: Path, parameters: dict | None = None) -> dict:
     from vis_ros.bench.node_session import node_session, spin_for
 
-    with node_session(seq_dir, work, f"node_{rate_hz:g}.log") as session:
+    with node_session(seq_dir, work, f"node_{rate_hz:g}.log", parameters) as session:
         session.player.play(rate_hz, session.spin, frames=frames)
         spin_for(session.spin, 2.0)
         return session.recorder.last_counters()
@@ -85,3 +85,17 @@ def bench_node(frames: int = 150) -> dict:
             "all_accounted": processed + dropped + int(overload.get("frames_invalid", 0)) == received,
             "overhead_over_engine": _overhead_ratio(overload)},
     }
+
+
+def bench_node_int8(frames: int = 150) -> dict:
+    """Measure the node at 30 Hz on the embedded INT8 model: overhead against its shorter engine time."""
+    from vis_ros.core.sim.dataset import write_sequence
+    from vis_ros.core.sim.scene import SimOptions
+
+    work = Path(tempfile.mkdtemp(prefix="vis_ros_bench_int8_"))
+    write_sequence(work / "seq", 2_000_021, 60, SimOptions(objects=8))
+    steady = _run(30.0, frames, work / "seq", work, {"precision": "int8"})
+    return {"stages_p50_ms": {s: _p(steady, s, 50) for s in ("engine", *_OVERHEAD_STAGES)},
+            "end_to_end_ms": {"p50": _p(steady, "end_to_end", 50), "p95": _p(steady, "end_to_end", 95)},
+            "overhead_over_engine": _overhead_ratio(steady)}
+

@@ -24,7 +24,7 @@ class NodeSession:
 
 
 @contextlib.contextmanager
-def node_session(seq_dir: Path, work: Path, log_name: str = "node.log"):
+def node_session(seq_dir: Path, work: Path, log_name: str = "node.log", parameters: dict | None = None):
     """Yield a NodeSession whose node has subscribed to the player (RuntimeError if it never does)."""
     import rclpy
     from rclpy.executors import SingleThreadedExecutor
@@ -35,7 +35,8 @@ def node_session(seq_dir: Path, work: Path, log_name: str = "node.log"):
     from vis_ros.ros.player import SequencePlayer
     from vis_ros.ros.recorder import OutputRecorder
 
-    proc = start_node_process({"qos_reliability": "reliable", "diagnostics_period": 0.5}, work / log_name, work)
+    proc = start_node_process({"qos_reliability": "reliable", "diagnostics_period": 0.5, **(parameters or {})},
+                              work / log_name, work)
     use_large_message_transport()  # the player publishes VGA images, as a camera driver would
     context = rclpy.context.Context()
     rclpy.init(context=context)

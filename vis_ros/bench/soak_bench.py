@@ -35,7 +35,7 @@ def rss_slope_mb_per_1000(samples: list[tuple[int, float]]) -> float:
     return float(np.polyfit(frames, rss, 1)[0] * 1000.0)
 
 
-def bench_soak(frames: int = 10_000, rate_hz: float = 100.0, samples: int = 20) -> dict:
+def bench_soak(frames: int = 10_000, rate_hz: float = 150.0, samples: int = 20) -> dict:
     """Publish `frames` frames at `rate_hz` to a node process; report RSS slope and accounting."""
     from vis_ros.bench.node_session import node_session, spin_for
     from vis_ros.core.sim.dataset import write_sequence

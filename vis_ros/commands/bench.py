@@ -21,8 +21,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--soak", type=int, default=0, metavar="FRAMES",
                         help="only the soak: FRAMES frames through a node process (10000 for the README"
                              " figure); RSS slope and frame accounting")
-    parser.add_argument("--soak-rate", type=float, default=100.0,
-                        help="soak: frames per second (default 100, more than the node processes here, so the"
+    parser.add_argument("--soak-rate", type=float, default=150.0,
+                        help="soak: frames per second (default 150, more than the node processes here, so the"
                              " stale-drop path runs too)")
     parser.add_argument("--out", type=Path, default=Path("out/bench.json"))
 
@@ -40,6 +40,13 @@ def run(args: argparse.Namespace) -> int:
         report["soak"] = bench_soak(args.soak, args.soak_rate)
         return _write(report, args.out)
     report["engine"] = bench_engine(resolve_model(args.model), args.frames, threads=args.threads)
+    if args.model is None:  # the embedded model at both precisions, side by side
+        from vis_ros.bench.engine_bench import bench_precisions
+        from vis_ros.core.engine.precision import DEFAULT_INT8_MODEL_NAME
+        from vis_ros.core.model_path import share_file
+
+        report["precision"] = bench_precisions(resolve_model(None), share_file("models", DEFAULT_INT8_MODEL_NAME),
+                                               args.frames, threads=args.threads)
     from vis_ros.bench.fusion_bench import bench_fusion
 
     report["fusion"] = bench_fusion()
@@ -47,10 +54,11 @@ def run(args: argparse.Namespace) -> int:
 
     report["tracker"] = bench_tracker()
     if not args.no_node:
-        from vis_ros.bench.node_bench import bench_conversion, bench_node
+        from vis_ros.bench.node_bench import bench_conversion, bench_node, bench_node_int8
 
         report["conversion"] = bench_conversion()
         report["node"] = bench_node()
+        report["node_int8"] = bench_node_int8()
     return _write(report, args.out)
 
 

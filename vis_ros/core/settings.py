@@ -26,6 +26,7 @@ class EngineSettings:
     """What configure loads: fixed until the next cleanup + configure."""
 
     model: str
+    precision: str
     backend: str
     device: str
     threads: int
@@ -130,18 +131,20 @@ def build_segmenter(settings: NodeSettings):
     The node, process-bag and the tracking evaluation all build theirs here,
     so they run the same pipeline.
     """
+    from vis_ros.core.engine.precision import choose_model
     from vis_ros.core.engine.segmenter import Segmenter
-    from vis_ros.core.model_path import resolve_model
 
     engine = settings.engine
+    choice = choose_model(engine.model, engine.precision)
     apply_opencv_threads(engine)
     options: dict[str, Any] = {"intra_op_threads": engine.threads}
     if engine.device == "cpu":
         options["providers"] = ["CPUExecutionProvider"]
     elif engine.device == "cuda":
         options["providers"] = ["CUDAExecutionProvider", "CPUExecutionProvider"]
-    return Segmenter(resolve_model(engine.model), backend=engine.backend, decoder=settings.decoder,
-                     labels_file=engine.labels_file or None, **options)
+    return Segmenter(choice.path, backend=engine.backend, decoder=settings.decoder,
+                     labels_file=engine.labels_file or None, precision=f"{choice.precision} ({choice.reason})",
+                     **options)
 
 
 def build_pipeline(settings: NodeSettings, segmenter=None):

@@ -66,7 +66,8 @@ class PipelineWorker:
     def describe(self) -> str:
         """Name the model, backend, input size, classes and kernel path, for the log."""
         spec = self.segmenter.spec
-        return (f"{self.segmenter.model_path.name} on {self.segmenter.backend.describe()},"
+        precision = f" [{self.segmenter.precision}]" if self.segmenter.precision else ""
+        return (f"{self.segmenter.model_path.name}{precision} on {self.segmenter.backend.describe()},"
                 f" input {spec.input_hw[1]}x{spec.input_hw[0]}, {spec.num_classes} classes;"
                 f" masks on {native.describe()}")
 

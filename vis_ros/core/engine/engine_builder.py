@@ -5,8 +5,9 @@ version and build options, so a robot never silently loads a foreign engine.
 
 The engine file carries the model's ONNX metadata (names, imgsz, ...) and the
 EngineKey in its header (see engine_file.py). INT8 uses entropy calibration
-on a folder of images, pre-processed exactly as at inference, with a
-calibration cache beside the engine so rebuilds skip calibration.
+on a folder of images, read and pre-processed by the same code as
+`vis-ros quantize` (core/engine/calibration.py), with a calibration cache
+beside the engine so rebuilds skip calibration.
 """
 from __future__ import annotations
 
@@ -15,9 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vis_ros.core.engine.backends.engine_file import EngineKey, file_sha256, write_engine
+from vis_ros.core.engine.calibration import CalibrationSource, calibration_tensors
 from vis_ros.core.engine.errors import ModelLoadError
-
-_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
 
 
 @dataclass(frozen=True)
@@ -51,23 +51,6 @@ def engine_key(onnx_path: Path, options: BuildOptions, gpu_name: str, capability
 def cached_engine_path(onnx_path: Path, cache_dir: Path, key: EngineKey) -> Path:
     """Return where the engine for `key` is cached (one file per model, GPU and options)."""
     return Path(cache_dir) / f"{Path(onnx_path).stem}-{key.slug()}.engine"
-
-
-def calibration_batches(folder: Path, input_hw, count: int):
-    """Letterboxed NCHW float32 batches of 1 from the images in `folder`."""
-    import cv2
-
-    from vis_ros.core.engine.preprocess import Preprocessor
-
-    files = sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in _IMAGE_SUFFIXES)[:count]
-    if not files:
-        raise ValueError(f"no images ({', '.join(_IMAGE_SUFFIXES)}) under {folder}")
-    pre = Preprocessor(input_hw)
-    for f in files:
-        bgr = cv2.imread(str(f), cv2.IMREAD_COLOR)
-        if bgr is not None:
-            tensor, _ = pre(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
-            yield tensor.copy()
 
 
 def _calibrator(trt, batches, cache_file: Path):
@@ -152,7 +135,8 @@ def build_engine(onnx_path, cache_dir, options: BuildOptions = BuildOptions(), o
         config.set_flag(trt.BuilderFlag.INT8)
         cache = target.with_suffix(".calib")
         config.int8_calibrator = _calibrator(
-            trt, calibration_batches(options.calibration_dir, spec.input_hw, options.calibration_images), cache)
+            trt, calibration_tensors(CalibrationSource(folder=options.calibration_dir,
+                                                       count=options.calibration_images), spec.input_hw), cache)
     image = network.get_input(0)
     if image.shape[0] == -1:
         profile = builder.create_optimization_profile()

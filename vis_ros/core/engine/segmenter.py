@@ -27,8 +27,9 @@ class Segmenter:
     """Loads a YOLO-seg model once and segments RGB images with it."""
 
     def __init__(self, model_path, backend: str = "auto", decoder: DecoderConfig = DecoderConfig(),
-                 labels_file: Path | None = None, **backend_options):
+                 labels_file: Path | None = None, precision: str = "", **backend_options):
         self.model_path = Path(model_path)
+        self.precision = precision  # what the log says runs (core/engine/precision.py)
         self.backend = create_backend(backend, self.model_path, **backend_options)
         labels = read_labels_file(labels_file) if labels_file else None
         self.spec: ModelSpec = build_spec(self.backend.inputs, self.backend.outputs,

@@ -1,0 +1,150 @@
+"""INT8 quantization for the CPU: calibration sources, the quantizer, precision choice.
+
+The shipped INT8 embedded model is held to the FP32 one on held-out sim
+frames (tolerances below, measured with margin: on 12 frames, 77 of 77
+confident detections matched, box IoU min 0.91 / median 0.98, score
+difference max 0.095, mask IoU min 0.93 / median 0.989).
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from vis_ros.core.engine.calibration import CalibrationSource, calibration_tensors
+from vis_ros.core.engine.decoder import DecoderConfig
+from vis_ros.core.engine.errors import ModelLayoutError
+from vis_ros.core.engine.precision import ModelChoice, choose_model
+from vis_ros.core.engine.quantize import decode_tail, model_precision, quantize_model
+from vis_ros.core.engine.segmenter import Segmenter
+from vis_ros.core.model_path import default_model_path, share_file
+from vis_ros.core.sim.scene import SimOptions
+from vis_ros.core.sim.sequence import generate_sequence
+
+INT8_MODEL = "vis_ros_default_int8.onnx"
+
+
+def _box_iou(a, b):
+    x0, y0, x1, y1 = max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])
+    inter = max(x1 - x0, 0) * max(y1 - y0, 0)
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({}, "exactly one calibration source"),
+    ({"sim_frames": 4, "folder": "x"}, "exactly one calibration source"),
+    ({"sim_frames": 4, "count": 0}, "count must be >= 1"),
+])
+def test_a_calibration_source_is_exactly_one_of_folder_bag_or_sim(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        CalibrationSource(**kwargs)
+
+
+def test_unreadable_images_are_skipped_and_counted_and_none_readable_is_an_error(tmp_path):
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        cv2.imwrite(str(tmp_path / f"good{i}.png"), rng.integers(0, 256, (48, 64, 3), dtype=np.uint8))
+    (tmp_path / "broken.png").write_bytes(b"not a png")
+    (tmp_path / "notes.txt").write_text("ignored: not an image suffix")
+    source = CalibrationSource(folder=tmp_path, count=10)
+    tensors = list(calibration_tensors(source, (256, 320)))
+    assert len(tensors) == 3 and source.skipped == 1
+    assert tensors[0].shape == (1, 3, 256, 320) and tensors[0].dtype == np.float32
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "broken.jpg").write_bytes(b"\xff\xd8 nothing")
+    with pytest.raises(ValueError, match=f"no readable calibration image in images under {empty} \\(1 unreadable\\)"):
+        list(CalibrationSource(folder=empty).images())
+    with pytest.raises(ValueError, match="does not exist"):
+        list(CalibrationSource(folder=tmp_path / "missing").images())
+
+
+def test_calibration_images_come_from_a_bag_topic_and_from_the_simulator(tmp_path):
+    from vis_ros.core.sim.dataset import SimDataset, write_sequence
+    from vis_ros.io.bag_export import COLOR_TOPIC, export_bag
+
+    write_sequence(tmp_path / "seq", 2_000_051, 3)
+    export_bag(SimDataset(tmp_path / "seq"), tmp_path / "bag")
+    from_bag = list(CalibrationSource(bag=tmp_path / "bag", topic=COLOR_TOPIC).images())
+    assert len(from_bag) == 3 and from_bag[0].shape == (480, 640, 3)
+    with pytest.raises(ValueError, match="has no topic /nope"):
+        list(CalibrationSource(bag=tmp_path / "bag", topic="/nope").images())
+    assert len(list(CalibrationSource(sim_frames=2).images())) == 2
+
+
+def test_an_ultralytics_layout_export_quantizes_and_decodes_like_fp32(tmp_path):
+    from yolo_onnx import yolo_seg_model
+
+    fp32 = yolo_seg_model(tmp_path / "yolo.onnx", input_hw=(320, 320), num_classes=3,
+                          boxes=[(100, 120, 80, 60, 1, 0.9), (220, 200, 60, 90, 2, 0.8)],
+                          metadata={"names": "{0: 'a', 1: 'b', 2: 'c'}", "imgsz": "[320, 320]"})
+    report = quantize_model(fp32, tmp_path / "yolo_int8.onnx", CalibrationSource(sim_frames=8))
+    assert report.calibration_images == 8 and model_precision(report.out) == "int8"
+    image = np.full((480, 640, 3), 40, np.uint8)
+    image[100:380, 80:560] = 230  # the helper's masks follow image brightness: bright inside the boxes
+    a, b = Segmenter(fp32)(image).detections, Segmenter(report.out)(image).detections
+    assert [(d.class_id, d.score) for d in a] == [(d.class_id, d.score) for d in b] and len(a) == 2
+    for da, db in zip(a, b, strict=True):
+        ma, mb = da.full_mask(480, 640), db.full_mask(480, 640)
+        assert ma.sum() > 100 and (ma & mb).sum() / (ma | mb).sum() >= 0.9
+
+
+def test_a_model_not_in_the_yolo_seg_layout_is_refused_as_the_node_refuses_it(tmp_path):
+    from yolo_onnx import yolo_seg_model
+
+    bad = yolo_seg_model(tmp_path / "one_output.onnx", drop_output1=True)
+    with pytest.raises(ModelLayoutError):
+        quantize_model(bad, tmp_path / "out.onnx", CalibrationSource(sim_frames=2))
+
+
+def test_the_decode_tail_stays_float_and_stops_at_the_head_convolutions():
+    import onnx
+
+    model = onnx.load(str(default_model_path()))
+    tail = decode_tail(model, "output0")
+    ops = {n.name: n.op_type for n in model.graph.node}
+    assert tail and "Conv" not in {ops[name] for name in tail}
+    assert {"Concat", "Sigmoid", "Softplus", "Reshape"} <= {ops[name] for name in tail}
+    assert not any(name.startswith("/proto") for name in tail)  # prototypes run in int8
+
+
+def test_the_shipped_int8_model_matches_fp32_on_held_out_sim_frames():
+    path = share_file("models", INT8_MODEL)
+    assert model_precision(path) == "int8" and model_precision(default_model_path()) == "fp32"
+    config = DecoderConfig(score_threshold=0.4)
+    fp32, int8 = Segmenter(default_model_path(), decoder=config), Segmenter(path, decoder=config)
+    assert int8.class_names == fp32.class_names
+    box_ious, mask_ious, confident = [], [], 0
+    for seed in range(6):
+        image = next(generate_sequence(1_000_100 + seed, 1, SimOptions(objects=8))[1]).rgb
+        quantized = int8(image).detections
+        for det in (d for d in fp32(image).detections if d.score >= 0.5):
+            confident += 1
+            best = max(quantized, key=lambda q, d=det: _box_iou(d.box, q.box))
+            assert _box_iou(det.box, best.box) >= 0.8 and best.class_id == det.class_id
+            assert abs(best.score - det.score) <= 0.15
+            box_ious.append(_box_iou(det.box, best.box))
+            ma, mb = det.full_mask(480, 640), best.full_mask(480, 640)
+            mask_ious.append((ma & mb).sum() / max((ma | mb).sum(), 1))
+    assert confident >= 20
+    assert np.median(box_ious) >= 0.95 and np.median(mask_ious) >= 0.95 and min(mask_ious) >= 0.85
+
+
+@pytest.mark.parametrize("precision, flags, expected", [
+    ("auto", ("avx512_vnni",), "int8"), ("auto", (), "fp32"), ("int8", (), "int8"), ("fp32", ("amx_int8",), "fp32")])
+def test_the_embedded_model_is_chosen_by_precision_and_cpu(precision, flags, expected):
+    choice = choose_model("", precision, int8_flags=flags)
+    assert isinstance(choice, ModelChoice) and choice.precision == expected
+    assert choice.path.name == (INT8_MODEL if expected == "int8" else default_model_path().name)
+    if precision == "auto":
+        assert choice.reason.startswith("auto: ")
+
+
+def test_a_given_model_runs_at_its_own_precision_and_another_is_refused_with_the_fix(tmp_path):
+    fp32 = str(default_model_path())
+    assert choose_model(fp32, "auto").precision == "fp32"
+    with pytest.raises(ValueError, match="precision int8 asked for, but model .* is fp32; make one with `vis-ros"
+                                         " quantize"):
+        choose_model(fp32, "int8")
+    with pytest.raises(ValueError, match="precision must be one of"):
+        choose_model("", "int4")
