@@ -1,10 +1,11 @@
 """Fingerprint of what the node's pipeline publishes, to show a refactor changed nothing.
 
-Runs the node's default pipeline (vis_ros.core.settings.node_defaults) over
-8 simulated sequences x 30 frames (8 objects each), frame by frame and with
-keyframe_interval 3, serializes each frame's published InstanceArray with the
-node's own writer, and prints one SHA-256 per mode. Same digests before and
-after a change: byte-identical output on these 240 frames.
+Runs the node's default pipeline (vis_ros.core.settings.node_defaults) with
+the embedded model at each precision over 8 simulated sequences x 30 frames
+(8 objects each), frame by frame and with keyframe_interval 3, serializes
+each frame's published InstanceArray with the node's own writer, and prints
+one SHA-256 per precision and mode. Same digests before and after a change:
+byte-identical output on these 240 frames.
 
     source tools/env.sh && python -P tools/pipeline_fingerprint.py
 """
@@ -20,9 +21,9 @@ from vis_ros.io.instance_wire import serialize_instance_array
 SEQUENCES, FRAMES, SEED_BASE = 8, 30, 9000
 
 
-def fingerprint(keyframe_interval: int, segmenter) -> str:
+def fingerprint(keyframe_interval: int, segmenter, precision: str) -> str:
     """Return the SHA-256 of every published frame's bytes, in order."""
-    settings = node_defaults(keyframe_interval=keyframe_interval)
+    settings = node_defaults(keyframe_interval=keyframe_interval, precision=precision)
     digest = hashlib.sha256()
     for seed in range(SEED_BASE, SEED_BASE + SEQUENCES):
         pipeline = build_pipeline(settings, segmenter)
@@ -36,9 +37,10 @@ def fingerprint(keyframe_interval: int, segmenter) -> str:
 
 def main() -> int:
     """Print the digest of each mode."""
-    segmenter = build_segmenter(node_defaults())
-    for interval in (1, 3):
-        print(f"keyframe_interval {interval}: {fingerprint(interval, segmenter)}")
+    for precision in ("fp32", "int8"):
+        segmenter = build_segmenter(node_defaults(precision=precision))
+        for interval in (1, 3):
+            print(f"{precision} keyframe_interval {interval}: {fingerprint(interval, segmenter, precision)}")
     return 0
 
 

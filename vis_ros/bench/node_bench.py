@@ -87,15 +87,15 @@ def bench_node(frames: int = 150) -> dict:
     }
 
 
-def bench_node_int8(frames: int = 150) -> dict:
-    """Measure the node at 30 Hz on the embedded INT8 model: overhead against its shorter engine time."""
+def bench_node_at(precision: str, frames: int = 150) -> dict:
+    """Measure the node at 30 Hz on the embedded model at `precision`: overhead against its engine time."""
     from vis_ros.core.sim.dataset import write_sequence
     from vis_ros.core.sim.scene import SimOptions
 
-    work = Path(tempfile.mkdtemp(prefix="vis_ros_bench_int8_"))
+    work = Path(tempfile.mkdtemp(prefix=f"vis_ros_bench_{precision}_"))
     write_sequence(work / "seq", 2_000_021, 60, SimOptions(objects=8))
-    steady = _run(30.0, frames, work / "seq", work, {"precision": "int8"})
-    return {"stages_p50_ms": {s: _p(steady, s, 50) for s in ("engine", *_OVERHEAD_STAGES)},
+    steady = _run(30.0, frames, work / "seq", work, {"precision": precision})
+    return {"precision": precision, "stages_p50_ms": {s: _p(steady, s, 50) for s in ("engine", *_OVERHEAD_STAGES)},
             "end_to_end_ms": {"p50": _p(steady, "end_to_end", 50), "p95": _p(steady, "end_to_end", 95)},
             "overhead_over_engine": _overhead_ratio(steady)}
 
