@@ -64,6 +64,12 @@ class Rig:
             self.executor.spin_once(timeout_sec=0.01)
         assert self.handled() == done, self.node.worker.snapshot()["counters"]
 
+    def wait_outputs(self, count: int, timeout_s: float = 5.0) -> None:
+        """Spin until `count` InstanceArrays have arrived at the camera node."""
+        deadline = time.monotonic() + timeout_s
+        while len(self.outputs) < count and time.monotonic() < deadline:
+            self.executor.spin_once(timeout_sec=0.01)
+
     def handled(self) -> int:
         c = self.node.worker.snapshot()["counters"]
         return c["frames_processed"] + c["frames_invalid"]
@@ -90,6 +96,7 @@ def test_zero_stamps_are_processed_at_arrival_time_and_never_poison_latency(rclp
         for rgb in frames:
             rig.send(rgb, stamp=Time(sec=0, nanosec=0))
             time.sleep(1 / 30)
+        rig.wait_outputs(len(frames))
         snap = rig.node.worker.snapshot()
         assert snap["counters"]["frames_unstamped"] == len(frames)
         assert "end_to_end" not in snap["latency_ms"] and "transport" not in snap["latency_ms"]
@@ -149,6 +156,7 @@ def test_an_image_size_change_restarts_tracking_and_says_so(rclpy_context, frame
             rig.send(rgb)
         for rgb in frames[4:8]:
             rig.send(cv2.resize(rgb, (320, 240)))
+        rig.wait_outputs(8)
         assert rig.node.worker.counters["pipeline_resets"] == 1
         assert "image size changed from 640x480 to 320x240: tracking restarted" in capfd.readouterr().err
         assert rig.outputs[-1].width == 320
