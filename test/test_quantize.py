@@ -140,6 +140,12 @@ def test_the_embedded_model_is_chosen_by_precision_and_cpu(precision, flags, exp
         assert choice.reason.startswith("auto: ")
 
 
+def test_auto_keeps_fp32_when_the_engine_runs_on_a_gpu():
+    choice = choose_model("", "auto", int8_flags=("avx512_vnni",), on_cpu=False)
+    assert (choice.precision, choice.reason) == ("fp32", "auto: the engine runs on a GPU")
+    assert choose_model("", "int8", int8_flags=(), on_cpu=False).precision == "int8"  # asked for: honoured
+
+
 def test_a_given_model_runs_at_its_own_precision_and_another_is_refused_with_the_fix(tmp_path):
     fp32 = str(default_model_path())
     assert choose_model(fp32, "auto").precision == "fp32"

@@ -135,7 +135,7 @@ def build_segmenter(settings: NodeSettings):
     from vis_ros.core.engine.segmenter import Segmenter
 
     engine = settings.engine
-    choice = choose_model(engine.model, engine.precision)
+    choice = choose_model(engine.model, engine.precision, on_cpu=_engine_on_cpu(engine))
     apply_opencv_threads(engine)
     options: dict[str, Any] = {"intra_op_threads": engine.threads}
     if engine.device == "cpu":
@@ -145,6 +145,16 @@ def build_segmenter(settings: NodeSettings):
     return Segmenter(choice.path, backend=engine.backend, decoder=settings.decoder,
                      labels_file=engine.labels_file or None, precision=f"{choice.precision} ({choice.reason})",
                      **options)
+
+
+def _engine_on_cpu(engine: EngineSettings) -> bool:
+    """Whether ONNX Runtime will run on the CPU: forced, or no GPU provider is installed."""
+    if engine.device != "auto":
+        return engine.device == "cpu"
+    import onnxruntime
+
+    gpu = {"CUDAExecutionProvider", "TensorrtExecutionProvider", "ROCMExecutionProvider"}
+    return not gpu & set(onnxruntime.get_available_providers())
 
 
 def build_pipeline(settings: NodeSettings, segmenter=None):

@@ -2,8 +2,9 @@
 
 With `model` empty the node runs an embedded model: FP32, or its INT8 copy
 (`vis-ros quantize`, measured accuracy in models/README.md). `auto` takes
-INT8 where the CPU has int8 dot-product instructions (x86 VNNI or AMX, Arm
-dot product), which is where INT8 pays, and FP32 elsewhere. A model file
+INT8 when the engine runs on a CPU with int8 dot-product instructions (x86
+VNNI or AMX, Arm dot product), which is where INT8 pays, and FP32 elsewhere
+(on a GPU too). A model file
 given by the user runs as it is; asking for a precision it does not have is
 refused at configure, saying how to make one that does.
 """
@@ -37,11 +38,18 @@ def cpu_int8_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> tuple[str, ...]:
     return tuple(flag for flag in INT8_CPU_FLAGS if flag in words)
 
 
-def choose_model(model: str, precision: str, int8_flags: tuple[str, ...] | None = None) -> ModelChoice:
-    """Resolve `model` (empty: embedded) and `precision`; ValueError saying why a pair cannot run."""
+def choose_model(model: str, precision: str, int8_flags: tuple[str, ...] | None = None,
+                 on_cpu: bool = True) -> ModelChoice:
+    """Resolve `model` (empty: embedded) and `precision`; ValueError saying why a pair cannot run.
+
+    `on_cpu`: whether the engine runs on the CPU; `auto` keeps FP32 on a GPU,
+    where the INT8 CPU model is not what pays.
+    """
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {list(PRECISIONS)}, got {precision!r}")
     if model in ("", "default"):
+        if precision == "auto" and not on_cpu:
+            return ModelChoice(default_model_path(), "fp32", "auto: the engine runs on a GPU")
         return _embedded(precision, cpu_int8_flags() if int8_flags is None else int8_flags)
     path = Path(model).expanduser()
     if path.suffix != ".onnx" or not path.is_file():  # engines carry their own precision; missing: said at load
