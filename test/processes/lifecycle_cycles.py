@@ -8,17 +8,9 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 import sys
 from collections import Counter
-
-
-def rss_mb() -> float:
-    """Return this process's resident set size in MB (Linux /proc)."""
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024.0
-    raise RuntimeError("no VmRSS in /proc/self/status")
 
 
 def entity_counts() -> dict:
@@ -44,6 +36,7 @@ def main() -> int:
     from rclpy.lifecycle import TransitionCallbackReturn
     from rclpy.parameter import Parameter
 
+    from vis_ros.bench.soak_bench import process_rss_mb
     from vis_ros.ros.node import VisRosNode
 
     cycles = int(sys.argv[1])
@@ -60,7 +53,7 @@ def main() -> int:
         if any(r != ok for r in results):
             print(json.dumps({"cycle": cycle, "error": [str(r) for r in results]}), flush=True)
             return 1
-        print(json.dumps({"cycle": cycle, "rss_mb": rss_mb(), **entity_counts()}), flush=True)
+        print(json.dumps({"cycle": cycle, "rss_mb": process_rss_mb(os.getpid()), **entity_counts()}), flush=True)
     node.destroy_node()
     rclpy.shutdown()
     return 0

@@ -18,6 +18,7 @@ from vis_ros.core.fusion.camera import PinholeCamera
 from vis_ros.core.fusion.fuser import DepthFuser
 from vis_ros.core.fusion.transform import transform_frame3d, transform_points
 from vis_ros.core.settings import DepthSettings
+from vis_ros.core.warn_once import WarnOnce
 from vis_ros.msg import Instance3DArray
 from vis_ros.ros.convert import frame3d_to_msg, ns_to_stamp
 from vis_ros.ros.image_msgs import depth_from_msg
@@ -31,7 +32,7 @@ class ThreeDOutputs:
         self.node = node
         self.fuser = DepthFuser()
         self.markers = MarkerTracker()
-        self._said: set[str] = set()
+        self.say_once = WarnOnce(node.get_logger())
         qos = QoSProfile(depth=5)
         self.instances_3d = node.create_lifecycle_publisher(Instance3DArray, "~/instances_3d", qos)
         self.marker_array = node.create_lifecycle_publisher(MarkerArray, "~/markers", qos)
@@ -56,12 +57,6 @@ class ThreeDOutputs:
             self._tf_listener = self.tf_buffer = None
         for publisher in (self.instances_3d, self.marker_array, self.points):
             self.node.destroy_lifecycle_publisher(publisher)
-
-    def say_once(self, text: str) -> None:
-        """Log a warning the first time `text` is said."""
-        if text not in self._said:
-            self._said.add(text)
-            self.node.get_logger().warning(text)
 
     def publish(self, frame, depth_msg, info_msg, settings: DepthSettings) -> None:
         """Fuse one frame with its depth and publish instances, markers and points."""

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import NamedTuple
 
 from vis_ros.core import native
 from vis_ros.core.engine.errors import EngineError
@@ -31,9 +32,19 @@ from vis_ros.core.rolling_stats import RateMeter, RollingStats
 from vis_ros.core.settings import NodeSettings, build_pipeline
 from vis_ros.core.stamps import stamp_to_ns
 from vis_ros.core.tracking.tracker import StampWentBackwardsError
+from vis_ros.core.warn_once import WarnOnce
 from vis_ros.ros.image_msgs import rgb_from_msg
 
 MAX_CLOCK_OFFSET_S = 10.0
+
+
+class _Arrival(NamedTuple):
+    """When a frame arrived and what its stamp is worth, judged once in the callback."""
+
+    received_s: float  # monotonic
+    arrival_ns: int  # node clock
+    stamp_ns: int
+    timed: bool  # stamp set and within MAX_CLOCK_OFFSET_S of the node's clock: latency measurable
 
 
 class PipelineWorker:
@@ -52,7 +63,7 @@ class PipelineWorker:
         self.input_health = InputHealth("image")
         self.last_error = ""
         self._last_error_s: float | None = None
-        self._said: set[str] = set()
+        self._warn_once = WarnOnce(node.get_logger())
         self._depth = None  # the node's DepthInputs while active with use_depth
         self._settings_lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -89,10 +100,10 @@ class PipelineWorker:
         self.input_rate.tick(now_s)
         publisher = (info.get("publisher_gid") or {}).get("data")
         self.input_health.on_received(now_s, stamp_ns, publisher, info.get("publication_sequence_number"))
-        if stamp_ns and abs(now_ns - stamp_ns) <= MAX_CLOCK_OFFSET_S * 1e9:
-            # Transport age: image stamp -> this callback (middleware and executor delay).
+        timed = stamp_ns != 0 and abs(now_ns - stamp_ns) <= MAX_CLOCK_OFFSET_S * 1e9
+        if timed:  # transport age: image stamp -> this callback (middleware and executor delay)
             self.stats.add("transport", (now_ns - stamp_ns) * 1e-9)
-        self.slot.put((msg, now_s, now_ns))
+        self.slot.put((msg, _Arrival(now_s, now_ns, stamp_ns, timed)))
 
     def start(self, depth=None) -> None:
         """Process frames on a thread, pairing them with `depth` (DepthInputs) if given."""
@@ -116,9 +127,9 @@ class PipelineWorker:
             item = self.slot.take(timeout=0.2)
             if item is None:
                 continue
-            msg, received, arrival_ns = item
+            msg, arrival = item
             try:
-                self._process(msg, received, arrival_ns)
+                self._process(msg, arrival)
             except EngineError as exc:
                 self._reject(str(exc))
             except Exception as exc:  # keep running on anything a frame can cause
@@ -132,31 +143,24 @@ class PipelineWorker:
     def _error(self, error: str) -> None:
         self.last_error, self._last_error_s = error, time.monotonic()
 
-    def _say_once(self, key: str, text: str) -> None:
-        if key not in self._said:
-            self._said.add(key)
-            self.node.get_logger().warning(text)
-
-    def _stamp(self, msg, arrival_ns: int) -> tuple[int, bool]:
-        """Return the stamp to process the frame at, and whether latency can be measured from it."""
-        stamp_ns = stamp_to_ns(msg.header.stamp)
-        if stamp_ns == 0:
+    def _stamp(self, arrival: _Arrival) -> int:
+        """Return the stamp to process the frame at; count and name an unusable input stamp."""
+        if arrival.stamp_ns == 0:
             self.counters["frames_unstamped"] += 1
-            self._say_once("unstamped", "images arrive with stamp 0 (header not set by the camera driver):"
-                           " processing them at their arrival time; latency is not measured for them")
-            return arrival_ns, False
-        if abs(arrival_ns - stamp_ns) > MAX_CLOCK_OFFSET_S * 1e9:
+            self._warn_once("images arrive with stamp 0 (header not set by the camera driver): processing"
+                            " them at their arrival time; latency is not measured for them", key="unstamped")
+            return arrival.arrival_ns
+        if not arrival.timed:
             self.counters["frames_stamp_off_clock"] += 1
-            self._say_once("off_clock", f"image stamps are {(arrival_ns - stamp_ns) * 1e-9:.1f} s off this"
-                           " node's clock (use_sim_time set on one side only, or an unsynchronised camera"
-                           " clock): latency is not measured for these frames")
-            return stamp_ns, False
-        return stamp_ns, True
+            self._warn_once(f"image stamps are {(arrival.arrival_ns - arrival.stamp_ns) * 1e-9:.1f} s off this"
+                            " node's clock (use_sim_time set on one side only, or an unsynchronised camera"
+                            " clock): latency is not measured for these frames", key="off_clock")
+        return arrival.stamp_ns
 
-    def _process(self, msg, received: float, arrival_ns: int) -> None:
+    def _process(self, msg, arrival: _Arrival) -> None:
         t0 = time.perf_counter()
         rgb = rgb_from_msg(msg)
-        stamp_ns, timed = self._stamp(msg, arrival_ns)
+        stamp_ns = self._stamp(arrival)
         convert_s = time.perf_counter() - t0
         with self._settings_lock:
             settings = self.settings
@@ -176,7 +180,7 @@ class PipelineWorker:
             self._publish_3d(frame, settings)
             self.stats.add("fusion", time.perf_counter() - t2)
         publish_s = time.perf_counter() - t1
-        self._record(out, stamp_ns if timed else None, received, convert_s, publish_s)
+        self._record(out, stamp_ns if arrival.timed else None, arrival.received_s, convert_s, publish_s)
 
     def _publish_3d(self, frame, settings: NodeSettings) -> None:
         depth, info = self._depth.lookup(frame.stamp_ns)
