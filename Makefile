@@ -10,6 +10,8 @@ VENV := .venv
 ROOT := $(abspath .)
 DEPS_STAMP := $(VENV)/.deps-stamp
 BUILD_STAMP := install/.build-stamp
+# Test-only interface packages (test/interfaces/README.md): built for the tests, never installed.
+TEST_INTERFACES_STAMP := build/test_interfaces/.build-stamp
 ENV := source tools/env.sh
 # Everything colcon installs: a change to any of these needs a rebuild.
 PACKAGE_SOURCES := package.xml CMakeLists.txt $(wildcard msg/*.msg) \
@@ -52,10 +54,14 @@ $(BUILD_STAMP): $(DEPS_STAMP) $(PACKAGE_SOURCES)
 lint: $(DEPS_STAMP)
 	$(VENV)/bin/ruff check vis_ros test launch tools scripts/vis-ros scripts/vis_ros_node
 
-test: setup lint
+$(TEST_INTERFACES_STAMP): $(DEPS_STAMP) tools/build_test_interfaces.sh $(shell find test/interfaces -type f)
+	$(ENV) && tools/build_test_interfaces.sh
+	touch $@
+
+test: setup lint $(TEST_INTERFACES_STAMP)
 	$(ENV) && pytest
 
-test-fast: setup
+test-fast: setup $(TEST_INTERFACES_STAMP)
 	$(ENV) && pytest -m "not slow"
 
 demo: setup

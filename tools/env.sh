@@ -10,6 +10,12 @@ if [ -f "${_vis_ros_root}/install/setup.bash" ]; then
   # shellcheck disable=SC1091
   source "${_vis_ros_root}/install/setup.bash"
 fi
+# The test-only interface packages (test/interfaces, built by `make test`) where
+# they were built: vision_msgs and moveit_msgs have no wheels here.
+if [ -f "${_vis_ros_root}/build/test_interfaces/install/local_setup.bash" ]; then
+  # shellcheck disable=SC1091
+  source "${_vis_ros_root}/build/test_interfaces/install/local_setup.bash"
+fi
 unset _vis_ros_root
 # The installed executables (`vis-ros`, `vis_ros_node`), as `ros2 run` would find them.
 _vis_ros_bin="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/install/vis_ros/lib/vis_ros"

@@ -98,6 +98,17 @@ PARAMS = (
     ParamSpec("tf_timeout", 0.05, "seconds to wait for the transform", 0.0, 5.0),
     ParamSpec("publish_markers", True, "publish ~/markers (boxes and labels) with depth on"),
     ParamSpec("publish_points", True, "publish ~/points (segmented points, instance_id field) with depth on"),
+    ParamSpec("publish_detections_3d", True, "publish ~/detections_3d (vision_msgs/Detection3DArray) with depth"
+              " on, while someone subscribes; needs vision_msgs", read_only=True),
+    ParamSpec("publish_collision_objects", True, "with depth on and a target_frame, keep confirmed tracks in"
+              " MoveIt's planning scene as box moveit_msgs/CollisionObject (ADD, MOVE, REMOVE); needs"
+              " moveit_msgs", read_only=True),
+    ParamSpec("collision_object_topic", "/collision_object", "topic of the collision objects (MoveIt's"
+              " planning scene monitor listens on /collision_object)", read_only=True),
+    ParamSpec("collision_object_rate", 2.0, "most MOVE updates per collision object per second (image time)",
+              0.1, 30.0),
+    ParamSpec("collision_object_classes", [""], "only these class names become collision objects (empty: every"
+              " published class)"),
     ParamSpec("compressed_input", False, "subscribe to sensor_msgs/CompressedImage on image/compressed",
               read_only=True),
     ParamSpec("qos_reliability", "best_effort", "subscription reliability", read_only=True,
@@ -105,6 +116,10 @@ PARAMS = (
     ParamSpec("qos_depth", 5, "subscription history depth", 1, 100, read_only=True),
     ParamSpec("publish_labels", True, "publish ~/labels (16UC1 track ids) while someone subscribes"),
     ParamSpec("publish_overlay", True, "publish ~/overlay while someone subscribes"),
+    ParamSpec("publish_detections", True, "publish ~/detections (vision_msgs/Detection2DArray) while someone"
+              " subscribes; needs vision_msgs", read_only=True),
+    ParamSpec("publish_label_info", True, "publish ~/label_info (vision_msgs/LabelInfo, transient local) at"
+              " activate and when the score tracks start from changes; needs vision_msgs", read_only=True),
     ParamSpec("frame_id_override", "", "frame_id for outputs (empty: the image's)", read_only=True),
     ParamSpec("diagnostics_period", 1.0, "seconds between /diagnostics messages", 0.1, 60.0, read_only=True),
     ParamSpec("autostart", False, "configure and activate on start (unmanaged use)", read_only=True),

@@ -54,6 +54,8 @@ class OutputSettings:
     class_filter: tuple[str, ...]
     publish_labels: bool
     publish_overlay: bool
+    publish_detections: bool
+    publish_label_info: bool
     frame_id_override: str
     diagnostics_period: float
 
@@ -67,6 +69,11 @@ class DepthSettings:
     tf_timeout: float
     publish_markers: bool
     publish_points: bool
+    publish_detections_3d: bool
+    publish_collision_objects: bool
+    collision_object_topic: str
+    collision_object_rate: float
+    collision_object_classes: tuple[str, ...]
 
 
 @dataclass(frozen=True)

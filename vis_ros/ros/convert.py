@@ -64,16 +64,20 @@ def frame_from_msg(msg: InstanceArray) -> InstanceFrame:
     )
 
 
+def box_pose(instance: Instance3D) -> Pose:
+    """Return the pose of a 3D instance's box (its centre and orientation)."""
+    (px, py, pz), (qx, qy, qz, qw) = instance.position, instance.orientation
+    return Pose(position=Point(x=px, y=py, z=pz), orientation=Quaternion(x=qx, y=qy, z=qz, w=qw))
+
+
 def instance3d_to_msg(instance: Instance3D) -> Instance3DMsg:
     """Build the Instance3D message of a 3D instance."""
-    px, py, pz = instance.position
-    qx, qy, qz, qw = instance.orientation
     return Instance3DMsg(
         id=instance.track_id,
         class_id=instance.class_id,
         class_name=instance.class_name,
         score=float(instance.score),
-        pose=Pose(position=Point(x=px, y=py, z=pz), orientation=Quaternion(x=qx, y=qy, z=qz, w=qw)),
+        pose=box_pose(instance),
         size=Vector3(x=instance.size[0], y=instance.size[1], z=instance.size[2]),
         velocity=Vector3(x=instance.velocity[0], y=instance.velocity[1], z=instance.velocity[2]),
         num_points=instance.num_points,

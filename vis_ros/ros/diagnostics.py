@@ -13,7 +13,8 @@ from vis_ros.core.input_health import InputReport
 
 
 def diagnostics_msg(stamp, node_name: str, backend: str, snapshot: dict, input_report: InputReport | None,
-                    error: tuple[str, float | None], recent_error_s: float, active: bool) -> DiagnosticArray:
+                    error: tuple[str, float | None], recent_error_s: float, active: bool,
+                    outputs_off: str = "") -> DiagnosticArray:
     """Build the node's DiagnosticArray: every counter, rate and latency, and one status level."""
     counters, rates = snapshot["counters"], snapshot["rates"]
     values = [KeyValue(key="backend", value=backend)]
@@ -29,7 +30,8 @@ def diagnostics_msg(stamp, node_name: str, backend: str, snapshot: dict, input_r
                    KeyValue(key="transport_loss_counted_from", value=str(input_report.source))]
     last_error, age = error
     values += [KeyValue(key="last_error", value=last_error),
-               KeyValue(key="last_error_age_s", value="" if age is None else f"{age:.1f}")]
+               KeyValue(key="last_error_age_s", value="" if age is None else f"{age:.1f}"),
+               KeyValue(key="outputs_off", value=outputs_off)]
     if not active:
         level, message = DiagnosticStatus.OK, "inactive"
     elif input_report is not None and input_report.problem:

@@ -76,7 +76,9 @@ class VisRosNode(LifecycleNode):
             self.get_logger().error(f"activate failed: {exc}")
             return TransitionCallbackReturn.FAILURE
         self.worker.start(self._inputs.depth)
-        return super().on_activate(state)
+        result = super().on_activate(state)  # activates the publishers
+        self._outputs.announce_labels(self.worker.segmenter.class_names, self.worker.start_score())
+        return result
 
     def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
         """Unsubscribe and stop the worker; the engine stays loaded."""
@@ -97,12 +99,14 @@ class VisRosNode(LifecycleNode):
         return TransitionCallbackReturn.SUCCESS
 
     def stop_processing(self) -> None:
-        """Mirror of on_activate: unsubscribe, then let the worker finish its frame."""
+        """Mirror of on_activate: unsubscribe, let the worker finish its frame, remove collision objects."""
         if self._inputs is not None:
             self._inputs.destroy()
             self._inputs = None
         if self.worker is not None:
             self.worker.stop()
+        if self._outputs is not None:
+            self._outputs.withdraw()
 
     def _teardown(self) -> None:
         """Mirror of on_configure (also of a configure that failed part-way)."""

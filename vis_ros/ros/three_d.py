@@ -1,7 +1,9 @@
 """The node's 3D branch: depth + CameraInfo -> Instance3DArray, markers, points, TF.
 
 Created with the node's other outputs at configure and destroyed with them at
-cleanup: its three publishers and, with a target_frame, the tf2 listener
+cleanup: its publishers (~/instances_3d, ~/markers, ~/points; where
+vision_msgs is importable ~/detections_3d; with a target_frame and
+moveit_msgs the collision objects) and, with a target_frame, the tf2 listener
 (whose /tf and /tf_static subscriptions are unregistered at destroy).
 """
 from __future__ import annotations
@@ -23,22 +25,36 @@ from vis_ros.msg import Instance3DArray
 from vis_ros.ros.convert import frame3d_to_msg, ns_to_stamp
 from vis_ros.ros.image_msgs import depth_from_msg
 from vis_ros.ros.markers import MarkerTracker, points_cloud
+from vis_ros.ros.outputs import message_module
+from vis_ros.ros.vision_detections import detections_3d_msg
 
 
 class ThreeDOutputs:
     """The node's 3D outputs while configured with use_depth; see the module docstring."""
 
-    def __init__(self, node, settings: DepthSettings):
+    def __init__(self, node, settings: DepthSettings, vision_msgs=None, off: list[str] | None = None):
         self.node = node
         self.fuser = DepthFuser()
         self.markers = MarkerTracker()
         self.say_once = WarnOnce(node.get_logger())
-        qos = QoSProfile(depth=5)
-        self.instances_3d = node.create_lifecycle_publisher(Instance3DArray, "~/instances_3d", qos)
-        self.marker_array = node.create_lifecycle_publisher(MarkerArray, "~/markers", qos)
-        self.points = node.create_lifecycle_publisher(PointCloud2, "~/points", qos)
+        self._vm, self.detections_3d, self.collisions = vision_msgs, None, None
+        self.instances_3d = self.marker_array = self.points = None
         self.target_frame = settings.target_frame
         self.tf_buffer = self._tf_listener = None
+        try:
+            self._create(settings, off if off is not None else [])
+        except Exception:
+            self.destroy()
+            raise
+
+    def _create(self, settings: DepthSettings, off: list[str]) -> None:
+        qos = QoSProfile(depth=5)
+        self.instances_3d = self.node.create_lifecycle_publisher(Instance3DArray, "~/instances_3d", qos)
+        self.marker_array = self.node.create_lifecycle_publisher(MarkerArray, "~/markers", qos)
+        self.points = self.node.create_lifecycle_publisher(PointCloud2, "~/points", qos)
+        if self._vm is not None and settings.publish_detections_3d:
+            self.detections_3d = self.node.create_lifecycle_publisher(self._vm.Detection3DArray,
+                                                                      "~/detections_3d", qos)
         if self.target_frame:
             try:
                 import tf2_ros
@@ -48,15 +64,47 @@ class ThreeDOutputs:
                 self.target_frame = ""
             else:
                 self.tf_buffer = tf2_ros.Buffer()
-                self._tf_listener = tf2_ros.TransformListener(self.tf_buffer, node)
+                self._tf_listener = tf2_ros.TransformListener(self.tf_buffer, self.node)
+        if settings.publish_collision_objects:
+            self._collision_objects(settings, off)
+
+    def _collision_objects(self, settings: DepthSettings, off: list[str]) -> None:
+        """Start the collision-object output, or say in `off` why it cannot run."""
+        if not self.target_frame:
+            why = ("no TF (tf2_ros is not importable)" if settings.target_frame else "no target_frame set") + \
+                  ": collision objects in the moving camera frame would be wrong; set target_frame to a" \
+                  " world-fixed frame (map, odom, world) or publish_collision_objects:=false"
+            off.append(f"collision objects on {settings.collision_object_topic}: {why}")
+            return
+        moveit_msgs, why_not = message_module("moveit_msgs")
+        if moveit_msgs is None:
+            off.append(f"collision objects on {settings.collision_object_topic}: {why_not}")
+            return
+        from vis_ros.ros.collision_objects import CollisionObjectOutput
+
+        self.collisions = CollisionObjectOutput(self.node, moveit_msgs, settings)
 
     def destroy(self) -> None:
         """Unregister the TF listener and destroy the three publishers (cleanup)."""
         if self._tf_listener is not None:
             self._tf_listener.unregister()  # destroys its /tf and /tf_static subscriptions
             self._tf_listener = self.tf_buffer = None
-        for publisher in (self.instances_3d, self.marker_array, self.points):
-            self.node.destroy_lifecycle_publisher(publisher)
+        for publisher in (self.instances_3d, self.marker_array, self.points, self.detections_3d):
+            if publisher is not None:
+                self.node.destroy_lifecycle_publisher(publisher)
+        if self.collisions is not None:
+            self.collisions.destroy()
+            self.collisions = None
+
+    def reconfigure(self, settings: DepthSettings) -> None:
+        """Take the run-time changeable settings of the collision objects."""
+        if self.collisions is not None:
+            self.collisions.reconfigure(settings)
+
+    def withdraw(self) -> None:
+        """REMOVE the collision objects this node placed (deactivate)."""
+        if self.collisions is not None:
+            self.collisions.withdraw()
 
     def publish(self, frame, depth_msg, info_msg, settings: DepthSettings) -> None:
         """Fuse one frame with its depth and publish instances, markers and points."""
@@ -79,6 +127,10 @@ class ThreeDOutputs:
             points = {tid: transform_points(p, rotation, translation) for tid, p in points.items()}
         header = Header(stamp=ns_to_stamp(frame.stamp_ns), frame_id=frame3d.frame_id)
         self.instances_3d.publish(frame3d_to_msg(frame3d))
+        if self.detections_3d is not None and self.detections_3d.get_subscription_count() > 0:
+            self.detections_3d.publish(detections_3d_msg(self._vm, frame3d))
+        if self.collisions is not None:
+            self.collisions.publish(frame3d, frame)
         if settings.publish_markers:
             self.marker_array.publish(self.markers.build(header, frame3d))
         if settings.publish_points:

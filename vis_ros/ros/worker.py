@@ -87,6 +87,14 @@ class PipelineWorker:
         with self._settings_lock:
             self.settings = settings
             self.pipeline.reconfigure(settings.pipeline, tracker=settings.tracker, decoder=settings.decoder)
+        if self.outputs.three_d is not None:
+            self.outputs.three_d.reconfigure(settings.depth)
+        if self._running:
+            self.outputs.announce_labels(self.segmenter.class_names, self.start_score())
+
+    def start_score(self) -> float:
+        """Return the score tracks start from: LabelInfo's threshold."""
+        return self.settings.tracker.high_score
 
     # -- threads ----------------------------------------------------------------------
     def on_image(self, msg, info) -> None:

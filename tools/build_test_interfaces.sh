@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Build the test-only interface packages (test/interfaces: vision_msgs,
+# object_recognition_msgs, moveit_msgs) into a prefix of their own,
+# build/test_interfaces/install, which tools/env.sh sources when it exists and
+# nothing installs. Only the packages that are not importable already are
+# built: on a robot with the real ones, the tests use those.
+# Run inside the project environment (source tools/env.sh).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+out="${root}/build/test_interfaces"
+python="${root}/.venv/bin/python"
+missing=()
+for package in vision_msgs object_recognition_msgs moveit_msgs; do
+  if [ -e "${out}/install/${package}" ] || ! "${python}" -c "import ${package}.msg" 2>/dev/null; then
+    missing+=("${package}")
+  fi
+done
+mkdir -p "${out}/install"
+if [ "${#missing[@]}" -eq 0 ]; then
+  echo "build_test_interfaces: vision_msgs and moveit_msgs are installed; nothing to build"
+  exit 0
+fi
+colcon --log-base "${out}/log" build --base-paths "${root}/test/interfaces" --packages-select "${missing[@]}" \
+  --build-base "${out}/build" --install-base "${out}/install" --event-handlers console_cohesion- \
+  --cmake-args -DPython3_EXECUTABLE="${python}" -DBUILD_TESTING=OFF \
+    -DPython3_NumPy_INCLUDE_DIR="$("${python}" "${root}/tools/fix_ros_cmake_paths.py" --numpy-include)"
