@@ -60,6 +60,19 @@ def kernel_path(request, monkeypatch):
 
 
 @pytest.fixture
+def tf2_ros(monkeypatch):
+    """Provide the real tf2_ros where it is installed, else its contract (helpers/tf2_ros_contract)."""
+    import importlib
+    import importlib.util
+
+    if importlib.util.find_spec("tf2_ros") is None:
+        import tf2_ros_contract
+
+        monkeypatch.setitem(sys.modules, "tf2_ros", tf2_ros_contract.module())
+    return importlib.import_module("tf2_ros")
+
+
+@pytest.fixture
 def rclpy_context():
     """Yield a fresh rclpy context, shut down after the test."""
     rclpy = pytest.importorskip("rclpy", reason="rclpy is needed for ROS tests")

@@ -7,8 +7,6 @@ activate leaves nothing behind, so a retry subscribes once.
 """
 from __future__ import annotations
 
-import importlib.util
-import sys
 import threading
 
 import pytest
@@ -22,16 +20,6 @@ from rclpy.parameter import Parameter  # noqa: E402
 from vis_ros.ros.node import VisRosNode  # noqa: E402
 
 SUCCESS, FAILURE = TransitionCallbackReturn.SUCCESS, TransitionCallbackReturn.FAILURE
-
-
-@pytest.fixture
-def tf2_ros(monkeypatch):
-    """Provide the real tf2_ros where it is installed, else its contract (helpers/tf2_ros_contract)."""
-    if importlib.util.find_spec("tf2_ros") is None:
-        import tf2_ros_contract
-
-        monkeypatch.setitem(sys.modules, "tf2_ros", tf2_ros_contract.module())
-    return sys.modules.get("tf2_ros")
 
 
 def _entities(node) -> dict:

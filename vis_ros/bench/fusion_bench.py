@@ -22,13 +22,19 @@ from vis_ros.core.sim.scene import SimOptions
 from vis_ros.core.sim.sequence import generate_sequence
 
 
-def bench_fusion(repeats: int = 30, count: int = 20) -> dict:
-    """Time depth fusion of `count` instances on one frame, `repeats` times (milliseconds)."""
+def busy_frame(count: int = 20):
+    """Return the camera, a sim frame, its depth in metres, `count` instances on it and the distinct objects."""
     camera, frames = generate_sequence(3_000_500, 1, SimOptions(objects=15))
     frame = next(frames)
     depth = frame.depth_mm.astype(np.float32) * 0.001
     seen = gt_instances(frame.instance_ids, frame.objects, min_pixels=50)
     instances = tuple(replace(seen[i % len(seen)], track_id=10_000 + i) for i in range(count))
+    return camera, frame, depth, instances, len(seen)
+
+
+def bench_fusion(repeats: int = 30, count: int = 20) -> dict:
+    """Time depth fusion of `count` instances on one frame, `repeats` times (milliseconds)."""
+    camera, frame, depth, instances, distinct = busy_frame(count)
     fuser = DepthFuser()
     per_frame = []
     for i in range(repeats):
@@ -37,4 +43,4 @@ def bench_fusion(repeats: int = 30, count: int = 20) -> dict:
         t0 = time.perf_counter()
         fuser(frame2d, depth, camera)
         per_frame.append(time.perf_counter() - t0)
-    return {"instances": count, "distinct_objects": len(seen), "frame_ms": summarize_ms(per_frame)}
+    return {"instances": count, "distinct_objects": distinct, "frame_ms": summarize_ms(per_frame)}

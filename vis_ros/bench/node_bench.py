@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +33,59 @@ def bench_conversion(width: int = 1280, height: int = 720, repeats: int = 200) -
         rgb_from_msg(msg)
         samples.append(time.perf_counter() - t0)
     return {"image": f"{width}x{height} rgb8", "callback_to_numpy_ms": summarize_ms(samples)}
+
+
+def bench_ecosystem_outputs(repeats: int = 100, count: int = 20) -> dict:
+    """Per-frame cost of the vision_msgs and collision-object outputs for `count` instances (ms).
+
+    Message building plus serialization (what rclpy's publish does with a
+    Python message), beside the same for ~/instances; the collision objects
+    move every frame, so each frame sends `count` MOVEs. None where the
+    packages are not importable.
+    """
+    from rclpy.serialization import serialize_message
+
+    from vis_ros.bench.fusion_bench import busy_frame
+    from vis_ros.core.collision_scene import CollisionScene, CollisionSceneConfig
+    from vis_ros.core.fusion.fuser import DepthFuser
+    from vis_ros.core.instances import InstanceFrame, TrackState
+    from vis_ros.io.instance_wire import serialize_instance_array
+    from vis_ros.ros.collision_objects import collision_object_msg
+    from vis_ros.ros.outputs import message_module
+    from vis_ros.ros.vision_detections import detections_2d_msg, detections_3d_msg
+
+    vm, why_not_vision = message_module("vision_msgs")
+    mm, why_not_moveit = message_module("moveit_msgs")
+    camera, sim_frame, depth, instances, _ = busy_frame(count)
+    instances = tuple(replace(i, state=TrackState.CONFIRMED) for i in instances)
+    frame2d = InstanceFrame(sim_frame.stamp_ns, "cam", camera.height, camera.width, True, instances)
+    frame3d, _, _ = DepthFuser()(frame2d, depth, camera)
+    states = {i.track_id: TrackState.CONFIRMED for i in instances}
+    scene = CollisionScene("bench", CollisionSceneConfig(move_rate_hz=30.0))
+    samples = {"instances": [], "detections": [], "detections_3d": [], "collision_objects": []}
+    for k in range(repeats):
+        t0 = time.perf_counter()
+        serialize_instance_array(frame2d)
+        t1 = time.perf_counter()
+        samples["instances"].append(t1 - t0)
+        if vm is not None:
+            serialize_message(detections_2d_msg(vm, frame2d))
+            t2 = time.perf_counter()
+            serialize_message(detections_3d_msg(vm, frame3d))
+            samples["detections"].append(t2 - t1)
+            samples["detections_3d"].append(time.perf_counter() - t2)
+        if mm is not None:
+            moved = replace(frame3d, stamp_ns=frame3d.stamp_ns + k * 10**8, instances=tuple(
+                replace(i, position=(i.position[0] + 0.01 * (k % 2), *i.position[1:])) for i in frame3d.instances))
+            t3 = time.perf_counter()
+            for update in scene.update(moved, states):
+                serialize_message(collision_object_msg(mm, update))
+            samples["collision_objects"].append(time.perf_counter() - t3)
+    report = {"instances": count}
+    for name, values in samples.items():
+        report[f"{name}_ms"] = summarize_ms(values[1:]) if values else None  # the first builds the scene
+    report["not_importable"] = [why for why in (why_not_vision, why_not_moveit) if why]
+    return report
 
 
 def _run(rate_hz: float, frames: int, seq_dir: Path, work: Path, parameters: dict | None = None) -> dict:
