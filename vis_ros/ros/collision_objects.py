@@ -75,7 +75,12 @@ class CollisionObjectOutput:
 
     def withdraw(self) -> None:
         """REMOVE every object this node placed (deactivate): a stopped node leaves no ghosts."""
-        self._send(self.scene.clear())
+        updates = self.scene.clear()
+        if updates and not self.node.context.ok():  # Ctrl-C: rclpy shut the context down first
+            self.node.get_logger().warning(f"{len(updates)} collision objects left in the planning scene:"
+                                           " ROS shut down before they could be removed")
+            return
+        self._send(updates)
 
     def _send(self, updates: list[CollisionUpdate]) -> None:
         if not self.publisher.is_activated:
