@@ -135,7 +135,7 @@ def test_collision_objects_follow_tracks_into_and_out_of_the_planning_scene(rig)
         assert operations[0] == ADD and operations[-1] == REMOVE, (object_id, operations)
         assert operations.count(REMOVE) == 1, (object_id, operations)  # every object left the view
     assert any(MOVE in [m.operation for m in messages] for messages in by_object.values())
-    assert node._outputs.three_d.collisions.scene.object_count == 0
+    assert node._outputs.cameras[0].three_d.collisions.scene.object_count == 0
 
 
 def test_a_deactivate_removes_every_object_still_in_the_scene(rig):

@@ -102,7 +102,7 @@ def test_missing_camera_info_and_garbage_depth_are_reported_and_survived(setup):
     _spin(executor, 1.0)
     assert got["2d"] and not got["3d"]  # 2D keeps flowing without CameraInfo
     assert node.worker.counters["frames_without_3d"] >= 3
-    assert "CameraInfo" in node._inputs.depth.lookup(0)[1]
+    assert "CameraInfo" in node._inputs[0].depth.lookup(0)[1]
 
 
 @pytest.mark.parametrize("encoding", ["16UC1", "32FC1"])

@@ -25,8 +25,8 @@ class SlotCounters:
 class LatestFrameSlot:
     """A one-frame hand-over from callbacks to one worker thread; newest frame wins."""
 
-    def __init__(self):
-        self._cond = threading.Condition()
+    def __init__(self, condition: threading.Condition | None = None):
+        self._cond = condition if condition is not None else threading.Condition()
         self._item: Any = None
         self._closed = False
         self.counters = SlotCounters()
@@ -39,8 +39,13 @@ class LatestFrameSlot:
             if replaced:
                 self.counters.dropped_stale += 1
             self._item = item
-            self._cond.notify()
+            self._cond.notify_all()
             return replaced
+
+    @property
+    def waiting(self) -> bool:
+        """Whether a frame is waiting to be taken (call with the condition held, or for a glance)."""
+        return self._item is not None
 
     def take(self, timeout: float | None = None) -> Any:
         """Take the newest frame, waiting up to `timeout` s; None on timeout or when closed."""

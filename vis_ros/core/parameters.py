@@ -64,6 +64,13 @@ PARAMS = (
     ParamSpec("opencv_threads", 1, "OpenCV threads, process-wide (0: OpenCV's default, all cores); 1 is"
               " fastest for the node's small images (masks, boxes, 320x240 flow), where waking a pool"
               " costs more than it saves", 0, 64, read_only=True),
+    ParamSpec("cameras", [""], "camera names, e.g. [front, left]: per camera <name>/image (+ <name>/depth,"
+              " <name>/camera_info) in and ~/<name>/... out, one engine for all; empty: one camera on image,"
+              " outputs as ~/instances", read_only=True),
+    ParamSpec("max_batch", 4, "most cameras' frames in one engine call (a fixed-batch model runs them one"
+              " after another)", 1, 64, read_only=True),
+    ParamSpec("batch_wait_ms", 5.0, "milliseconds a batch waits for more cameras' frames (only for cameras"
+              " expected within it)", 0.0, 100.0),
     ParamSpec("labels_file", "", "class names, one per line (overrides model metadata)", read_only=True),
     ParamSpec("score_threshold", 0.4, "minimum score for a detection to start or lead a track"
               " (lower-scored ones down to track_low_score only extend tracks)", 0.0, 1.0),

@@ -16,7 +16,7 @@ from enum import StrEnum
 import numpy as np
 
 from vis_ros.core.engine.decoder import DecoderConfig
-from vis_ros.core.engine.segmenter import Segmenter
+from vis_ros.core.engine.segmenter import SegmentationResult, Segmenter
 from vis_ros.core.instances import InstanceFrame
 from vis_ros.core.propagation import FlowField, FlowPropagator, warp_masks
 from vis_ros.core.tracking.config import TrackerConfig
@@ -83,13 +83,29 @@ class PipelineOutput:
     keyframe_reason: KeyframeReason
     timings_s: dict = field(default_factory=dict)
     resized_from: tuple[int, int] | None = None  # (height, width) before a size change reset tracking
+    batch_size: int = 0  # images in the engine call this frame was in (0: propagated, no engine)
+
+
+@dataclass(frozen=True)
+class EngineRequest:
+    """A frame that needs the engine: what begin() decided, for complete() to finish."""
+
+    rgb: np.ndarray
+    stamp_ns: int
+    frame_id: str
+    reason: KeyframeReason
+    timings_s: dict
+    resized_from: tuple[int, int] | None
+    known_tracks: frozenset  # track ids before a NEW_OBJECT keyframe (did the engine find anything new?)
 
 
 class SegmentTrackPipeline:
     """Segmenter + tracker for one camera, with keyframes and flow propagation between them."""
 
-    def __init__(self, segmenter: Segmenter, tracker: Tracker, config: PipelineConfig = PipelineConfig()):
+    def __init__(self, segmenter: Segmenter, tracker: Tracker, config: PipelineConfig = PipelineConfig(),
+                 camera=None):
         self.segmenter, self.tracker, self.config = segmenter, tracker, config
+        self.camera = camera  # this camera's key in a segmenter shared by several
         self.propagator = FlowPropagator(config.flow_scale, config.flow_preset, config.flow_patch_stride)
         self._since_keyframe: int | None = None
         # A "new object" keyframe whose engine run found nothing new mutes that
@@ -123,6 +139,17 @@ class SegmentTrackPipeline:
 
     def process(self, rgb: np.ndarray, stamp_ns: int, frame_id: str = "") -> PipelineOutput:
         """Segment (or propagate) and track one RGB image taken at `stamp_ns`."""
+        step = self.begin(rgb, stamp_ns, frame_id)
+        if isinstance(step, PipelineOutput):
+            return step
+        return self.complete(step, self.segmenter.segment_batch([(self.camera, rgb)])[0])
+
+    def begin(self, rgb: np.ndarray, stamp_ns: int, frame_id: str = "") -> PipelineOutput | EngineRequest:
+        """Everything before the engine: a propagated frame's output, or the request for the engine.
+
+        The multi-camera worker runs begin() for every camera's frame, the
+        engine once for all the requests, then complete() for each.
+        """
         height, width = rgb.shape[:2]
         resized_from = None
         if self._image_hw not in (None, (height, width)):
@@ -148,25 +175,37 @@ class SegmentTrackPipeline:
         elif not reason:
             reason = KeyframeReason.NO_FLOW
         if reason:
-            new_object = reason is KeyframeReason.NEW_OBJECT
-            known = {t.track_id for t in self.tracker.tracks} if new_object else set()
-            result = self.segmenter(rgb)
-            timings.update(result.timings_s)
-            t2 = time.perf_counter()
-            instances = self.tracker.update(result.detections, stamp_ns, (height, width), rgb)
-            self._since_keyframe = 0
-            if new_object:
-                self._new_object_muted = {t.track_id for t in self.tracker.tracks} <= known
-            elif reason.regular:
-                self._new_object_muted = False
-        else:
-            t2 = time.perf_counter()
-            instances = self.tracker.apply_propagated(moved, stamp_ns, (height, width))
-            self._since_keyframe += 1
+            known = frozenset(t.track_id for t in self.tracker.tracks) if reason is KeyframeReason.NEW_OBJECT \
+                else frozenset()
+            return EngineRequest(rgb, stamp_ns, frame_id, reason, timings, resized_from, known)
+        t2 = time.perf_counter()
+        instances = self.tracker.apply_propagated(moved, stamp_ns, (height, width))
+        self._since_keyframe += 1
+        return self._output(rgb, stamp_ns, frame_id, reason, instances, timings, t2, resized_from)
+
+    def complete(self, request: EngineRequest, result: SegmentationResult) -> PipelineOutput:
+        """Track the engine's detections for a frame begin() asked the engine for."""
+        timings = {**request.timings_s, **result.timings_s}
+        t2 = time.perf_counter()
+        height, width = request.rgb.shape[:2]
+        instances = self.tracker.update(result.detections, request.stamp_ns, (height, width), request.rgb)
+        self._since_keyframe = 0
+        reason = request.reason
+        if reason is KeyframeReason.NEW_OBJECT:
+            self._new_object_muted = {t.track_id for t in self.tracker.tracks} <= request.known_tracks
+        elif reason.regular:
+            self._new_object_muted = False
+        return self._output(request.rgb, request.stamp_ns, request.frame_id, reason, instances, timings, t2,
+                            request.resized_from, result.batch_size)
+
+    @staticmethod
+    def _output(rgb, stamp_ns, frame_id, reason, instances, timings, track_start, resized_from,
+                batch_size: int = 0) -> PipelineOutput:
+        height, width = rgb.shape[:2]
         frame = InstanceFrame(stamp_ns=stamp_ns, frame_id=frame_id, height=height, width=width,
                               keyframe=bool(reason), instances=tuple(instances))
-        timings["track"] = time.perf_counter() - t2  # the tracker, its bookkeeping and the output frame
-        return PipelineOutput(frame, reason, timings, resized_from)
+        timings["track"] = time.perf_counter() - track_start  # the tracker, its bookkeeping and the output frame
+        return PipelineOutput(frame, reason, timings, resized_from, batch_size)
 
     def _propagate(self, flow: FlowField) -> tuple[dict, KeyframeReason]:
         """Warp every tracked mask; return them and the reason to run the engine instead (NONE if none)."""

@@ -9,6 +9,7 @@ Field names are the parameter names of vis_ros.core.parameters.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
@@ -34,16 +35,39 @@ class EngineSettings:
     labels_file: str
 
 
+CAMERA_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*(/[A-Za-z][A-Za-z0-9_]*)*")
+
+
+def check_camera_names(names: tuple[str, ...]) -> None:
+    """Refuse camera names that cannot prefix ROS topics, and duplicates; ValueError naming the value."""
+    for name in names:
+        if not CAMERA_NAME.fullmatch(name) or "__" in name:
+            raise ValueError(f"cameras: {name!r} is not a valid ROS name (letters, digits and single"
+                             " underscores, starting with a letter; '/' between parts)")
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ValueError(f"cameras: {duplicates} named more than once")
+
+
 @dataclass(frozen=True)
 class InputSettings:
     """What activate subscribes to, and how."""
 
+    cameras: tuple[str, ...]  # () is the one unnamed camera (topics as for a single-camera node)
     compressed_input: bool
     qos_reliability: str
     qos_depth: int
     use_depth: bool
     sync_slop: float
     sync_queue_size: int
+
+
+@dataclass(frozen=True)
+class BatchSettings:
+    """How the cameras' frames share engine calls."""
+
+    max_batch: int
+    batch_wait_ms: float
 
 
 @dataclass(frozen=True)
@@ -82,6 +106,7 @@ class NodeSettings:
 
     engine: EngineSettings
     inputs: InputSettings
+    batch: BatchSettings
     outputs: OutputSettings
     depth: DepthSettings
     decoder: DecoderConfig
@@ -93,7 +118,9 @@ class NodeSettings:
     def from_values(cls, values: Mapping[str, Any]) -> NodeSettings:
         """Build settings from every parameter's value; ValueError naming the first bad one."""
         values = checked_values(values)
-        return cls(engine=_group(EngineSettings, values), inputs=_group(InputSettings, values),
+        inputs = _group(InputSettings, values)
+        check_camera_names(inputs.cameras)
+        return cls(engine=_group(EngineSettings, values), inputs=inputs, batch=_group(BatchSettings, values),
                    outputs=_group(OutputSettings, values), depth=_group(DepthSettings, values),
                    decoder=_decoder_config(values), tracker=_tracker_config(values),
                    pipeline=PipelineConfig(keyframe_interval=values["keyframe_interval"]),
@@ -164,13 +191,17 @@ def _engine_on_cpu(engine: EngineSettings) -> bool:
     return not gpu & set(onnxruntime.get_available_providers())
 
 
-def build_pipeline(settings: NodeSettings, segmenter=None):
-    """Segmenter (built here unless given, to share one engine) + tracker + keyframes."""
+def build_pipeline(settings: NodeSettings, segmenter=None, ids=None, camera=None):
+    """Segmenter (built here unless given, to share one engine) + tracker + keyframes.
+
+    For one of several cameras: `ids` is the node's shared TrackIds and
+    `camera` the key of its pre-processing buffer in the shared segmenter.
+    """
     from vis_ros.core.pipeline import SegmentTrackPipeline
     from vis_ros.core.tracking.tracker import Tracker
 
     segmenter = segmenter if segmenter is not None else build_segmenter(settings)
-    return SegmentTrackPipeline(segmenter, Tracker(settings.tracker), settings.pipeline)
+    return SegmentTrackPipeline(segmenter, Tracker(settings.tracker, ids), settings.pipeline, camera=camera)
 
 
 def node_defaults(**overrides: Any) -> NodeSettings:

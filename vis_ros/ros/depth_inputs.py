@@ -21,8 +21,9 @@ from vis_ros.core.stamps import stamp_to_ns
 class DepthInputs:
     """The depth and camera_info subscriptions and the pairs they make; see the module docstring."""
 
-    def __init__(self, node, qos, slop_s: float, queue_size: int):
+    def __init__(self, node, qos, slop_s: float, queue_size: int, prefix: str = ""):
         self.node = node
+        self.depth_topic, self.info_topic = f"{prefix}depth", f"{prefix}camera_info"
         self._pairs: collections.deque = collections.deque(maxlen=queue_size)
         self._lock = threading.Lock()
         self.slop_ns = int(slop_s * 1e9)
@@ -32,8 +33,8 @@ class DepthInputs:
         try:
             import message_filters
 
-            depth = message_filters.Subscriber(node, Image, "depth", qos_profile=qos)
-            info = message_filters.Subscriber(node, CameraInfo, "camera_info", qos_profile=qos)
+            depth = message_filters.Subscriber(node, Image, self.depth_topic, qos_profile=qos)
+            info = message_filters.Subscriber(node, CameraInfo, self.info_topic, qos_profile=qos)
             depth.registerCallback(self._seen_depth)
             info.registerCallback(self._seen_info)
             self._sync = message_filters.ApproximateTimeSynchronizer([depth, info], queue_size, slop_s)
@@ -43,8 +44,8 @@ class DepthInputs:
         except ImportError:
             self._sync = ApproxTimeSync(2, queue_size, slop_s, self._paired)
             self.subscriptions = [
-                node.create_subscription(Image, "depth", self._on_depth, qos),
-                node.create_subscription(CameraInfo, "camera_info", self._on_info, qos)]
+                node.create_subscription(Image, self.depth_topic, self._on_depth, qos),
+                node.create_subscription(CameraInfo, self.info_topic, self._on_info, qos)]
             self.backend = "vis_ros.core.approx_sync"
 
     def destroy(self) -> None:
@@ -80,7 +81,7 @@ class DepthInputs:
             if abs(best[0] - stamp_ns) <= self.slop_ns:
                 return best[1], best[2]
         if self.last_info_ns is None:
-            return None, "no CameraInfo received on camera_info"
+            return None, f"no CameraInfo received on {self.info_topic}"
         if self.last_depth_ns is None:
-            return None, "no depth image received on depth"
+            return None, f"no depth image received on {self.depth_topic}"
         return None, "no depth + CameraInfo pair within sync_slop of the image stamp"

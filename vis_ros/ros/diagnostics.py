@@ -1,6 +1,8 @@
 """The node's health as diagnostic_msgs/DiagnosticArray (rates, drops, losses, latency, errors).
 
-The level reports the current state, not the history: WARN while images are
+One status per camera (`<node>: pipeline` for the one unnamed camera, else
+`<node>: <camera>`), then `<node>: engine` (engine calls by batch size,
+engine time per call). A camera's level reports its current state, not the history: WARN while images are
 being lost in transport, while the input has a problem (no publisher matched,
 a silent one), or while the last error is recent; OK again once they stop.
 The counters keep the history.
@@ -12,18 +14,15 @@ from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from vis_ros.core.input_health import InputReport
 
 
-def diagnostics_msg(stamp, node_name: str, backend: str, snapshot: dict, input_report: InputReport | None,
-                    error: tuple[str, float | None], recent_error_s: float, active: bool,
-                    outputs_off: str = "") -> DiagnosticArray:
-    """Build the node's DiagnosticArray: every counter, rate and latency, and one status level."""
+def camera_status(node_name: str, label: str, backend: str, snapshot: dict, input_report: InputReport | None,
+                  error: tuple[str, float | None], recent_error_s: float, active: bool,
+                  outputs_off: str = "") -> DiagnosticStatus:
+    """Build one camera's status: every counter, rate and latency, and one level."""
     counters, rates = snapshot["counters"], snapshot["rates"]
     values = [KeyValue(key="backend", value=backend)]
     values += [KeyValue(key=f"{k}_hz", value=f"{v:.2f}") for k, v in rates.items()]
     values += [KeyValue(key=k, value=str(v)) for k, v in counters.items()]
-    for stage, pct in snapshot["latency_ms"].items():
-        if pct is not None:
-            values.append(KeyValue(key=f"latency_{stage}_p50_ms", value=f"{pct[0]:.2f}"))
-            values.append(KeyValue(key=f"latency_{stage}_p95_ms", value=f"{pct[1]:.2f}"))
+    values += _latencies(snapshot["latency_ms"], "latency_")
     if input_report is not None:
         values += [KeyValue(key="input_topic", value=input_report.topic),
                    KeyValue(key="transport_loss_rate", value=f"{input_report.loss_rate:.3f}"),
@@ -42,8 +41,33 @@ def diagnostics_msg(stamp, node_name: str, backend: str, snapshot: dict, input_r
         level, message = DiagnosticStatus.WARN, "no input images"
     else:
         level, message = DiagnosticStatus.OK, "running"
-    status = DiagnosticStatus(level=level, name=f"{node_name}: pipeline", message=message,
-                              hardware_id=backend, values=values)
-    array = DiagnosticArray(status=[status])
+    return DiagnosticStatus(level=level, name=f"{node_name}: {label}", message=message, hardware_id=backend,
+                            values=values)
+
+
+def engine_status(node_name: str, backend: str, engine: dict) -> DiagnosticStatus:
+    """Build the engine's status: calls by batch size and engine time per call by batch size."""
+    batches = engine["batches"]
+    values = [KeyValue(key=f"engine_calls_batch_{size}", value=str(count)) for size, count in batches.items()]
+    values += _latencies(engine["latency_ms"], "engine_time_")
+    calls = sum(batches.values())
+    mean = sum(size * count for size, count in batches.items()) / calls if calls else 0.0
+    return DiagnosticStatus(level=DiagnosticStatus.OK, name=f"{node_name}: engine",
+                            message=f"{calls} engine calls, {mean:.2f} images per call", hardware_id=backend,
+                            values=values)
+
+
+def _latencies(latency_ms: dict, prefix: str) -> list[KeyValue]:
+    values = []
+    for stage, pct in latency_ms.items():
+        if pct is not None:
+            values.append(KeyValue(key=f"{prefix}{stage}_p50_ms", value=f"{pct[0]:.2f}"))
+            values.append(KeyValue(key=f"{prefix}{stage}_p95_ms", value=f"{pct[1]:.2f}"))
+    return values
+
+
+def diagnostics_msg(stamp, statuses: list[DiagnosticStatus]) -> DiagnosticArray:
+    """Build the node's DiagnosticArray from its statuses."""
+    array = DiagnosticArray(status=statuses)
     array.header.stamp = stamp
     return array

@@ -20,26 +20,32 @@ from vis_ros.core.input_health import InputHealth, InputReport
 from vis_ros.core.settings import InputSettings
 
 
-class NodeInputs:
-    """The node's subscriptions while active; see the module docstring."""
+class CameraInputs:
+    """One camera's subscriptions while active; see the module docstring.
 
-    def __init__(self, node, settings: InputSettings, on_image, health: InputHealth):
+    `prefix` is "" for the unnamed camera, else "<name>/": the topics are
+    <prefix>image (or <prefix>image/compressed), <prefix>depth and
+    <prefix>camera_info, all relative to the node's namespace and remappable.
+    """
+
+    def __init__(self, node, settings: InputSettings, on_image, health: InputHealth, prefix: str = ""):
         self.node, self.health = node, health
         self.depth = None
         self._matched = 0
         reliability = (ReliabilityPolicy.RELIABLE if settings.qos_reliability == "reliable"
                        else ReliabilityPolicy.BEST_EFFORT)
         qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=settings.qos_depth, reliability=reliability)
-        msg_type, topic = (CompressedImage, "image/compressed") if settings.compressed_input else (Image, "image")
+        msg_type, topic = (CompressedImage, f"{prefix}image/compressed") if settings.compressed_input \
+            else (Image, f"{prefix}image")
         self.image_topic = node.resolve_topic_name(topic)
         self._image = self._subscribe_image(msg_type, topic, on_image, qos)
         try:
             if settings.use_depth:
                 from vis_ros.ros.depth_inputs import DepthInputs
 
-                self.depth = DepthInputs(node, qos, settings.sync_slop, settings.sync_queue_size)
-                node.get_logger().info(f"depth on: {node.resolve_topic_name('depth')} +"
-                                       f" {node.resolve_topic_name('camera_info')} paired by"
+                self.depth = DepthInputs(node, qos, settings.sync_slop, settings.sync_queue_size, prefix)
+                node.get_logger().info(f"depth on: {node.resolve_topic_name(prefix + 'depth')} +"
+                                       f" {node.resolve_topic_name(prefix + 'camera_info')} paired by"
                                        f" {self.depth.backend}, slop {settings.sync_slop} s")
         except Exception:
             self.destroy()

@@ -18,9 +18,9 @@ from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackRet
 from vis_ros.core.memory import release_freed_memory
 from vis_ros.core.settings import NodeSettings
 from vis_ros.processes.fastdds_profile import use_large_message_transport
-from vis_ros.ros.inputs import NodeInputs
+from vis_ros.ros.inputs import CameraInputs
 from vis_ros.ros.node_parameters import NodeParameters
-from vis_ros.ros.outputs import NodeOutputs
+from vis_ros.ros.outputs import NodeOutputs, camera_prefix
 from vis_ros.ros.worker import PipelineWorker
 
 SHUTDOWN_GRACE_S = 1.0
@@ -38,7 +38,7 @@ class VisRosNode(LifecycleNode):
         super().__init__(node_name, **kwargs)
         self.worker: PipelineWorker | None = None
         self._outputs: NodeOutputs | None = None
-        self._inputs: NodeInputs | None = None
+        self._inputs: list[CameraInputs] | None = None
         self._diagnostics_timer = None
         self.finalized = False  # set by the shutdown transition: main() then exits
         self.parameters = NodeParameters(self, self._reconfigure)
@@ -69,13 +69,17 @@ class VisRosNode(LifecycleNode):
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
         """Subscribe and start the worker; on failure nothing stays subscribed."""
+        self._inputs = []
         try:
-            self._inputs = NodeInputs(self, self.worker.settings.inputs, self.worker.on_image,
-                                      self.worker.input_health)
+            for camera in self.worker.cameras:
+                self._inputs.append(CameraInputs(self, self.worker.settings.inputs,
+                                                 self.worker.image_callback(camera.index), camera.input_health,
+                                                 camera_prefix(camera.name)))
         except Exception as exc:
             self.get_logger().error(f"activate failed: {exc}")
+            self._destroy_inputs()
             return TransitionCallbackReturn.FAILURE
-        self.worker.start(self._inputs.depth)
+        self.worker.start([inputs.depth for inputs in self._inputs])
         result = super().on_activate(state)  # activates the publishers
         self._outputs.announce_labels(self.worker.segmenter.class_names, self.worker.start_score())
         return result
@@ -100,13 +104,16 @@ class VisRosNode(LifecycleNode):
 
     def stop_processing(self) -> None:
         """Mirror of on_activate: unsubscribe, let the worker finish its frame, remove collision objects."""
-        if self._inputs is not None:
-            self._inputs.destroy()
-            self._inputs = None
+        self._destroy_inputs()
         if self.worker is not None:
             self.worker.stop()
         if self._outputs is not None:
             self._outputs.withdraw()
+
+    def _destroy_inputs(self) -> None:
+        for inputs in self._inputs or []:
+            inputs.destroy()
+        self._inputs = None
 
     def _teardown(self) -> None:
         """Mirror of on_configure (also of a configure that failed part-way)."""
@@ -120,9 +127,11 @@ class VisRosNode(LifecycleNode):
 
     def _publish_diagnostics(self) -> None:
         worker = self.worker
-        report = self._inputs.report() if self._inputs is not None and worker.running else None
-        self._outputs.publish_diagnostics(worker.segmenter.backend.describe(), worker.snapshot(), report,
-                                          worker.recent_error(), worker.running)
+        reports = [i.report() for i in self._inputs] if self._inputs and worker.running else None
+        cameras = [(c.label, c.snapshot(), reports[c.index] if reports else None, c.recent_error())
+                   for c in worker.cameras]
+        self._outputs.publish_diagnostics(worker.segmenter.backend.describe(), cameras, worker.engine_snapshot(),
+                                          worker.running)
 
 
 def main(args=None) -> int:

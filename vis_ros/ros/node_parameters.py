@@ -11,6 +11,7 @@ values it left.
 from __future__ import annotations
 
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult
+from rclpy.exceptions import InvalidParameterValueException
 
 from vis_ros.core.parameters import PARAMS, ParamSpec, shadowed_settings
 from vis_ros.core.settings import NodeSettings
@@ -22,10 +23,27 @@ class NodeParameters:
     def __init__(self, node, on_change):
         self.node, self._on_change = node, on_change
         self._warned: frozenset[str] = frozenset()
+        self._refused_at_start: list[str] = []
         for spec in PARAMS:
-            node.declare_parameter(spec.name, spec.default, _descriptor(spec))
+            self._declare(spec)
         node.add_on_set_parameters_callback(self._check)
         node.add_post_set_parameters_callback(self._applied)
+
+    def _declare(self, spec: ParamSpec) -> None:
+        """Declare one parameter; a start value out of its range is kept aside for configure to refuse.
+
+        rclpy checks descriptor ranges while declaring and would raise out of
+        the node's constructor (a traceback, no lifecycle); this way configure
+        fails with the parameter, its range and the value, as for any other
+        bad value, and the node stays up to be given a good one.
+        """
+        try:
+            self.node.declare_parameter(spec.name, spec.default, _descriptor(spec))
+        except InvalidParameterValueException as exc:
+            given = _given_value(str(exc))
+            self._refused_at_start.append(f"{spec.name} must be in [{spec.low}, {spec.high}], got {given}"
+                                          " (the value it was started with)")
+            self.node.declare_parameter(spec.name, spec.default, _descriptor(spec), ignore_override=True)
 
     def values(self) -> dict:
         """Return every parameter's current value by name: the one place they are read from ROS."""
@@ -33,6 +51,8 @@ class NodeParameters:
 
     def settings(self) -> NodeSettings:
         """Build the settings of the current values (ValueError naming a bad one); warn shadowed ones."""
+        if self._refused_at_start:
+            raise ValueError("; ".join(self._refused_at_start))
         values = self.values()
         settings = NodeSettings.from_values(values)
         self.warn_shadowed(values)
@@ -57,6 +77,13 @@ class NodeParameters:
 
     def _applied(self, params) -> None:
         self.warn_shadowed(self.values())
+
+
+def _given_value(message: str) -> str:
+    """The value in rclpy's "Invalid parameter value (V) for parameter. ..." message."""
+    start = message.find("(") + 1
+    end = message.find(") for parameter")
+    return message[start:end] if 0 < start <= end else "a value out of range"
 
 
 def _descriptor(spec: ParamSpec) -> ParameterDescriptor:

@@ -1,10 +1,10 @@
-"""The node's 3D branch: depth + CameraInfo -> Instance3DArray, markers, points, TF.
+"""One camera's 3D branch: depth + CameraInfo -> Instance3DArray, markers, points, TF.
 
 Created with the node's other outputs at configure and destroyed with them at
-cleanup: its publishers (~/instances_3d, ~/markers, ~/points; where
-vision_msgs is importable ~/detections_3d; with a target_frame and
-moveit_msgs the collision objects) and, with a target_frame, the tf2 listener
-(whose /tf and /tf_static subscriptions are unregistered at destroy).
+cleanup: its publishers (~/<prefix>instances_3d, markers, points; where
+vision_msgs is importable ~/<prefix>detections_3d; with a target_frame and
+moveit_msgs the collision objects). The TF listener is the node's (one for
+every camera, NodeOutputs owns it); without one, 3D stays in the camera frame.
 """
 from __future__ import annotations
 
@@ -32,39 +32,30 @@ from vis_ros.ros.vision_detections import detections_3d_msg
 class ThreeDOutputs:
     """The node's 3D outputs while configured with use_depth; see the module docstring."""
 
-    def __init__(self, node, settings: DepthSettings, vision_msgs=None, off: list[str] | None = None):
+    def __init__(self, node, settings: DepthSettings, vision_msgs=None, off: list[str] | None = None,
+                 prefix: str = "", tf_buffer=None):
         self.node = node
         self.fuser = DepthFuser()
         self.markers = MarkerTracker()
         self.say_once = WarnOnce(node.get_logger())
         self._vm, self.detections_3d, self.collisions = vision_msgs, None, None
         self.instances_3d = self.marker_array = self.points = None
-        self.target_frame = settings.target_frame
-        self.tf_buffer = self._tf_listener = None
+        self.tf_buffer = tf_buffer
+        self.target_frame = settings.target_frame if tf_buffer is not None else ""
         try:
-            self._create(settings, off if off is not None else [])
+            self._create(settings, off if off is not None else [], prefix)
         except Exception:
             self.destroy()
             raise
 
-    def _create(self, settings: DepthSettings, off: list[str]) -> None:
+    def _create(self, settings: DepthSettings, off: list[str], prefix: str) -> None:
         qos = QoSProfile(depth=5)
-        self.instances_3d = self.node.create_lifecycle_publisher(Instance3DArray, "~/instances_3d", qos)
-        self.marker_array = self.node.create_lifecycle_publisher(MarkerArray, "~/markers", qos)
-        self.points = self.node.create_lifecycle_publisher(PointCloud2, "~/points", qos)
+        self.instances_3d = self.node.create_lifecycle_publisher(Instance3DArray, f"~/{prefix}instances_3d", qos)
+        self.marker_array = self.node.create_lifecycle_publisher(MarkerArray, f"~/{prefix}markers", qos)
+        self.points = self.node.create_lifecycle_publisher(PointCloud2, f"~/{prefix}points", qos)
         if self._vm is not None and settings.publish_detections_3d:
             self.detections_3d = self.node.create_lifecycle_publisher(self._vm.Detection3DArray,
-                                                                      "~/detections_3d", qos)
-        if self.target_frame:
-            try:
-                import tf2_ros
-            except ImportError:
-                self.say_once("target_frame is set but tf2_ros is not importable: 3D outputs stay"
-                              " in the camera frame")
-                self.target_frame = ""
-            else:
-                self.tf_buffer = tf2_ros.Buffer()
-                self._tf_listener = tf2_ros.TransformListener(self.tf_buffer, self.node)
+                                                                      f"~/{prefix}detections_3d", qos)
         if settings.publish_collision_objects:
             self._collision_objects(settings, off)
 
@@ -85,10 +76,7 @@ class ThreeDOutputs:
         self.collisions = CollisionObjectOutput(self.node, moveit_msgs, settings)
 
     def destroy(self) -> None:
-        """Unregister the TF listener and destroy the three publishers (cleanup)."""
-        if self._tf_listener is not None:
-            self._tf_listener.unregister()  # destroys its /tf and /tf_static subscriptions
-            self._tf_listener = self.tf_buffer = None
+        """Destroy the publishers (cleanup)."""
         for publisher in (self.instances_3d, self.marker_array, self.points, self.detections_3d):
             if publisher is not None:
                 self.node.destroy_lifecycle_publisher(publisher)

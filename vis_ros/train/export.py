@@ -12,6 +12,7 @@ from pathlib import Path
 import onnx
 import torch
 
+from vis_ros.core.engine.batch_axis import make_batch_dynamic
 from vis_ros.train.model import TinySeg
 
 
@@ -25,7 +26,7 @@ def export_onnx(model: TinySeg, path: Path, class_names: list[str], input_hw: tu
     torch.onnx.export(model, (dummy,), str(path), input_names=["images"],
                       output_names=["output0", "output1"], opset_version=17, dynamo=False,
                       do_constant_folding=True)
-    proto = onnx.load(str(path))
+    proto = make_batch_dynamic(onnx.load(str(path)))
     metadata = {
         "description": "vis_ros embedded default instance-segmentation model (TinySeg)",
         "author": "vis_ros",

@@ -37,6 +37,7 @@ class ModelSpec:
     class_names: tuple[str, ...]
     num_prototypes: int
     prototype_hw: tuple[int, int]
+    batch: int | None = 1  # the input's fixed batch size; None: a dynamic batch axis (any size)
 
     @property
     def num_classes(self) -> int:
@@ -128,4 +129,5 @@ def build_spec(inputs: list[TensorInfo], outputs: list[TensorInfo], metadata: di
         detections_name=detections.name, prototypes_name=prototypes.name,
         class_names=tuple(names), num_prototypes=num_protos,
         prototype_hw=(int(height) // 4, int(width) // 4),
+        batch=image.shape[0] if isinstance(image.shape[0], int) and image.shape[0] > 0 else None,
     )

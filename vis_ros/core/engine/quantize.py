@@ -94,13 +94,17 @@ def quantize_model(onnx_in: Path, onnx_out: Path, source: CalibrationSource,
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     from vis_ros.core.engine.backends import create_backend
+    from vis_ros.core.engine.batch_axis import BATCH_AXIS, has_dynamic_batch, set_io_batch
     from vis_ros.core.engine.model_spec import build_spec
 
     backend = create_backend("onnxruntime", Path(onnx_in), providers=["CPUExecutionProvider"])
     spec = build_spec(backend.inputs, backend.outputs, backend.metadata)
     with tempfile.TemporaryDirectory(prefix="vis_ros_quantize_") as tmp:
-        prepared = Path(tmp) / "prepared.onnx"
-        quant_pre_process(str(onnx_in), str(prepared))
+        prepared, pinned = Path(tmp) / "prepared.onnx", Path(tmp) / "pinned.onnx"
+        original = onnx.load(str(onnx_in))
+        dynamic = has_dynamic_batch(original)
+        onnx.save(set_io_batch(original, 1) if dynamic else original, str(pinned))
+        quant_pre_process(str(pinned), str(prepared))
         model = onnx.load(str(prepared))
         for i, node in enumerate(model.graph.node):  # exclusion works by name
             node.name = node.name or f"vis_ros_node_{i}"
@@ -111,6 +115,8 @@ def quantize_model(onnx_in: Path, onnx_out: Path, source: CalibrationSource,
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                         calibrate_method=CalibrationMethod.MinMax, nodes_to_exclude=float_nodes)
     quantized = onnx.load(str(onnx_out))
+    if dynamic:
+        set_io_batch(quantized, BATCH_AXIS)
     metadata = dict(backend.metadata)
     metadata.update({PRECISION_KEY: "int8", "vis_ros_calibration": f"{reader.count} images: {source.describe()}"})
     del quantized.metadata_props[:]

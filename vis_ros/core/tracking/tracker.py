@@ -30,6 +30,23 @@ class StampWentBackwardsError(ValueError):
     """An image older than the last one (bag loop, clock reset): call reset()."""
 
 
+class TrackIds:
+    """Track ids handed out in order, never twice: shared by the trackers of one node's cameras.
+
+    One source for every camera's tracker makes ids unique across the node,
+    so a consumer can merge the cameras' streams without a camera prefix.
+    The node's worker is the only thread that takes ids.
+    """
+
+    def __init__(self, first: int = 1):
+        self._next = first
+
+    def take(self) -> int:
+        """Return the next id."""
+        value, self._next = self._next, self._next + 1
+        return value
+
+
 class Tracker:
     """Persistent IDs for one camera's detections.
 
@@ -39,9 +56,9 @@ class Tracker:
     per-track gathering and scattering.
     """
 
-    def __init__(self, config: TrackerConfig = TrackerConfig()):
+    def __init__(self, config: TrackerConfig = TrackerConfig(), ids: TrackIds | None = None):
         self.reconfigure(config)
-        self._next_id = 1
+        self._ids = ids if ids is not None else TrackIds()
         self._frame = 0
         self.reset()
 
@@ -226,13 +243,12 @@ class Tracker:
             old.state, old.hits = TrackState.CONFIRMED, self.config.min_hits
             old.vote(d.det.class_id, d.det.class_name, d.det.score)
             return old
-        track = Track(track_id=self._next_id, birth_frame=self._frame, roi=d.roi, mask=d.mask,
+        track = Track(track_id=self._ids.take(), birth_frame=self._frame, roi=d.roi, mask=d.mask,
                       score=d.det.score, last_update_ns=stamp_ns,
                       descriptor=descriptor, _area=d.area, _area_of=d.mask)
         track.vote(d.det.class_id, d.det.class_name, d.det.score)
         if self.config.min_hits <= 1 or d.det.score >= self.config.confirm_score:
             track.state = TrackState.CONFIRMED
-        self._next_id += 1
         return track
 
     def _reidentify(self, d: MaskedDetection, descriptor, stamp_ns: int) -> Track | None:

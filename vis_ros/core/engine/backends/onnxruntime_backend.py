@@ -69,25 +69,31 @@ class OnnxRuntimeBackend:
         self.outputs = [TensorInfo(o.name, tuple(o.shape), _ORT_TYPES.get(o.type, o.type))
                         for o in self.session.get_outputs()]
         self.metadata = dict(self.session.get_modelmeta().custom_metadata_map)
-        self._binding = None
-        self._buffers: dict[str, np.ndarray] = {}
-        if all(isinstance(d, int) for o in self.outputs for d in o.shape) and \
-                self.providers[0] == "CPUExecutionProvider":
-            self._binding = self.session.io_binding()
+        # One I/O binding per batch size seen, where every output dimension but the
+        # batch is static (a dynamic-batch model serves several cameras per call).
+        self._bindable = self.providers[0] == "CPUExecutionProvider" and \
+            all(isinstance(d, int) for o in self.outputs for d in o.shape[1:])
+        self._bindings: dict[int, tuple] = {}
+
+    def _binding_for(self, batch_size: int):
+        if batch_size not in self._bindings:
+            binding, buffers = self.session.io_binding(), {}
             for o in self.outputs:
-                buffer = np.empty(o.shape, np.dtype(o.dtype))
-                self._buffers[o.name] = buffer
-                self._binding.bind_output(o.name, "cpu", 0, buffer.dtype, buffer.shape,
-                                          buffer.ctypes.data)
+                fixed = o.shape[0] if isinstance(o.shape[0], int) and o.shape[0] > 0 else batch_size
+                buffer = buffers[o.name] = np.empty((fixed, *o.shape[1:]), np.dtype(o.dtype))
+                binding.bind_output(o.name, "cpu", 0, buffer.dtype, buffer.shape, buffer.ctypes.data)
+            self._bindings[batch_size] = (binding, buffers)
+        return self._bindings[batch_size]
 
     def run(self, batch: np.ndarray) -> dict[str, np.ndarray]:
         """Run one batch; outputs by name (with I/O binding, views of reused buffers)."""
-        if self._binding is None or batch.shape != self.inputs[0].shape:
+        if not self._bindable:
             values = self.session.run(None, {self.inputs[0].name: batch})
             return {o.name: v for o, v in zip(self.outputs, values, strict=True)}
-        self._binding.bind_cpu_input(self.inputs[0].name, batch)
-        self.session.run_with_iobinding(self._binding)
-        return self._buffers
+        binding, buffers = self._binding_for(batch.shape[0])
+        binding.bind_cpu_input(self.inputs[0].name, batch)
+        self.session.run_with_iobinding(binding)
+        return buffers
 
     def describe(self) -> str:
         """Name ONNX Runtime and the provider that runs the model."""

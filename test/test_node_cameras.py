@@ -1,0 +1,167 @@
+"""Several cameras on one node and one engine: names, topics, batching, isolation, unique ids.
+
+In-process with real rclpy and the embedded model (dynamic batch axis).
+The cross-process version, with camera publishers in their own processes,
+is test_node_cameras_processes.py.
+"""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+rclpy = pytest.importorskip("rclpy")
+pytestmark = pytest.mark.ros
+
+from diagnostic_msgs.msg import DiagnosticArray  # noqa: E402
+from rclpy.executors import SingleThreadedExecutor  # noqa: E402
+from rclpy.lifecycle import TransitionCallbackReturn  # noqa: E402
+from rclpy.parameter import Parameter  # noqa: E402
+from rclpy.qos import QoSProfile, ReliabilityPolicy  # noqa: E402
+from sensor_msgs.msg import Image  # noqa: E402
+from std_msgs.msg import Header  # noqa: E402
+
+from vis_ros.core.sim.scene import SimOptions  # noqa: E402
+from vis_ros.core.sim.sequence import generate_sequence  # noqa: E402
+from vis_ros.core.stamps import stamp_to_ns  # noqa: E402
+from vis_ros.msg import InstanceArray  # noqa: E402
+from vis_ros.ros.image_msgs import image_msg  # noqa: E402
+from vis_ros.ros.node import VisRosNode  # noqa: E402
+
+SUCCESS, FAILURE = TransitionCallbackReturn.SUCCESS, TransitionCallbackReturn.FAILURE
+RELIABLE = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+CAMERAS = ("front", "left")
+
+
+def _node(context, **params):
+    return VisRosNode(context=context, parameter_overrides=[Parameter(k, value=v) for k, v in params.items()])
+
+
+@pytest.mark.parametrize("cameras, message", [
+    (["front", "2nd"], "cameras: '2nd' is not a valid ROS name"),
+    (["front", "front"], "cameras: ['front'] named more than once"),
+    (["a b"], "cameras: 'a b' is not a valid ROS name"),
+    (["x__y"], "cameras: 'x__y' is not a valid ROS name")])
+def test_bad_camera_names_fail_configure_naming_them(rclpy_context, capfd, cameras, message):
+    node = _node(rclpy_context, cameras=cameras)
+    try:
+        assert node.trigger_configure() == FAILURE
+        assert message in capfd.readouterr().err
+    finally:
+        node.destroy_node()
+
+
+def test_max_batch_below_one_fails_configure_naming_it(rclpy_context, capfd):
+    node = _node(rclpy_context, cameras=list(CAMERAS), max_batch=0)
+    try:
+        assert node.trigger_configure() == FAILURE
+        assert "max_batch must be in [1, 64], got 0" in capfd.readouterr().err
+    finally:
+        node.destroy_node()
+
+
+class Cameras:
+    """The node with two named cameras, and a publisher + listener per camera."""
+
+    def __init__(self, context, **params):
+        self.node = _node(context, cameras=list(CAMERAS), qos_reliability="reliable", track_min_hits=1, **params)
+        self.rig = rclpy.create_node("cameras", context=context)
+        self.executor = SingleThreadedExecutor(context=context)
+        self.executor.add_node(self.node)
+        self.executor.add_node(self.rig)
+        self.images = {c: self.rig.create_publisher(Image, f"/{c}/image", RELIABLE) for c in CAMERAS}
+        self.outputs = {c: [] for c in CAMERAS}
+        for c in CAMERAS:
+            self.rig.create_subscription(InstanceArray, f"/vis_ros/{c}/instances", self.outputs[c].append, RELIABLE)
+        self.diagnostics = []
+        self.rig.create_subscription(DiagnosticArray, "/diagnostics", self.diagnostics.append, 10)
+        assert self.node.trigger_configure() == SUCCESS and self.node.trigger_activate() == SUCCESS
+        self.spin(until=lambda: all(p.get_subscription_count() for p in self.images.values()))
+
+    def spin(self, seconds: float = 5.0, until=lambda: False) -> None:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end and not until():
+            self.executor.spin_once(timeout_sec=0.01)
+
+    def send(self, frames: dict) -> None:
+        """Publish one frame per camera in `frames` ({camera: (rgb, frame_id)}) and wait for each output."""
+        expected = {c: len(self.outputs[c]) + (c in frames) for c in CAMERAS}
+        handled = {c: self.handled(c) + (c in frames) for c in CAMERAS}
+        for camera, (rgb, frame_id) in frames.items():
+            stamp = self.rig.get_clock().now().to_msg()
+            self.images[camera].publish(image_msg(Header(stamp=stamp, frame_id=frame_id), rgb, "rgb8"))
+        self.spin(until=lambda: all(self.handled(c) >= handled[c] for c in CAMERAS))
+        self.spin(1.0, until=lambda: all(len(self.outputs[c]) >= expected[c] for c in CAMERAS
+                                         if self.handled(c) == self.processed(c) + self.invalid(c)))
+
+    def camera(self, name: str):
+        return next(c for c in self.node.worker.cameras if c.name == name)
+
+    def processed(self, name: str) -> int:
+        return self.camera(name).counters["frames_processed"]
+
+    def invalid(self, name: str) -> int:
+        return self.camera(name).counters["frames_invalid"]
+
+    def handled(self, name: str) -> int:
+        return self.processed(name) + self.invalid(name)
+
+    def close(self) -> None:
+        self.node.trigger_deactivate()
+        self.node.trigger_cleanup()
+        self.node.destroy_node()
+        self.rig.destroy_node()
+
+
+@pytest.fixture
+def cameras(rclpy_context):
+    rig = Cameras(rclpy_context)
+    yield rig
+    rig.close()
+
+
+def _sequence(seed, frames, width=640, height=480):
+    _, it = generate_sequence(seed, frames, SimOptions(width=width, height=height, objects=4, object_speed=0.05))
+    return [f.rgb for f in it]
+
+
+def test_two_cameras_get_their_own_outputs_with_unique_ids_from_one_engine(cameras):
+    front, left = _sequence(5_000_001, 6), _sequence(5_000_002, 6, 320, 240)
+    for a, b in zip(front, left, strict=True):
+        cameras.send({"front": (a, "front_optical"), "left": (b, "left_optical")})
+    got = cameras.outputs
+    assert len(got["front"]) == len(got["left"]) == 6
+    assert {m.header.frame_id for m in got["front"]} == {"front_optical"}
+    assert {m.header.frame_id for m in got["left"]} == {"left_optical"}
+    assert (got["left"][-1].width, got["left"][-1].height) == (320, 240)
+    ids = {c: {i.id for m in got[c] for i in m.instances} for c in CAMERAS}
+    assert ids["front"] and ids["left"] and not ids["front"] & ids["left"]  # unique across the node
+    engine = cameras.node.worker.engine_snapshot()["batches"]
+    assert engine.get(2, 0) >= 4, engine  # the frames of both cameras shared engine calls
+    cameras.spin(1.5)
+    statuses = {s.name: s for s in cameras.diagnostics[-1].status}
+    assert set(statuses) == {"vis_ros: front", "vis_ros: left", "vis_ros: engine"}
+    values = {kv.key: kv.value for kv in statuses["vis_ros: engine"].values}
+    assert int(values["engine_calls_batch_2"]) >= 4 and "engine_time_batch_2_p50_ms" in values
+    front_values = {kv.key: kv.value for kv in statuses["vis_ros: front"].values}
+    assert front_values["frames_processed"] == "6" and front_values["input_topic"] == "/front/image"
+
+
+def test_an_invalid_frame_or_a_size_change_on_one_camera_leaves_the_other_alone(cameras):
+    front, left = _sequence(5_000_003, 8), _sequence(5_000_004, 8)
+    for k in range(4):
+        cameras.send({"front": (front[k], "f"), "left": (left[k], "l")})
+    left_ids = {i.id for i in cameras.outputs["left"][-1].instances}
+    bad = image_msg(Header(stamp=cameras.rig.get_clock().now().to_msg(), frame_id="f"), front[4], "rgb8")
+    bad.encoding = "yuv422_yuy2"
+    cameras.images["front"].publish(bad)
+    cameras.send({"left": (left[4], "l")})
+    cameras.spin(1.0, until=lambda: cameras.invalid("front") == 1)
+    assert cameras.invalid("front") == 1 and cameras.invalid("left") == 0
+    assert "yuv422_yuy2" in cameras.camera("front").last_error and not cameras.camera("left").last_error
+    cameras.send({"front": (front[5][::2, ::2].copy(), "f"), "left": (left[5], "l")})  # front shrinks
+    assert cameras.camera("front").counters["pipeline_resets"] == 1
+    assert cameras.camera("left").counters["pipeline_resets"] == 0
+    assert {i.id for i in cameras.outputs["left"][-1].instances} & left_ids  # left kept its tracks
+    front_ids_after = {i.id for i in cameras.outputs["front"][-1].instances}
+    assert front_ids_after and not front_ids_after & {i.id for m in cameras.outputs["front"][:4] for i in m.instances}
