@@ -23,7 +23,6 @@ from std_msgs.msg import Header  # noqa: E402
 
 from vis_ros.core.sim.scene import SimOptions  # noqa: E402
 from vis_ros.core.sim.sequence import generate_sequence  # noqa: E402
-from vis_ros.core.stamps import stamp_to_ns  # noqa: E402
 from vis_ros.msg import InstanceArray  # noqa: E402
 from vis_ros.ros.image_msgs import image_msg  # noqa: E402
 from vis_ros.ros.node import VisRosNode  # noqa: E402
