@@ -80,7 +80,7 @@ class NodeParameters:
 
 
 def _given_value(message: str) -> str:
-    """The value in rclpy's "Invalid parameter value (V) for parameter. ..." message."""
+    """Return the value V of rclpy's "Invalid parameter value (V) for parameter. ..." message."""
     start = message.find("(") + 1
     end = message.find(") for parameter")
     return message[start:end] if 0 < start <= end else "a value out of range"
