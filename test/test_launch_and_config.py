@@ -92,5 +92,38 @@ def test_launch_description_builds():
     arguments = {a.name for a in description.get_launch_arguments()}
     assert {"model", "camera", "image_topic", "namespace", "params_file", "use_sim_time", "autostart",
             "qos_reliability", "rviz"} <= arguments
-    (node,) = [e for e in description.entities if isinstance(e, LifecycleNode)]
+    assert {"cameras", "image_template", "depth_template", "info_template", "use_depth"} <= arguments
+    from launch.actions import OpaqueFunction
+    from launch.utilities import perform_substitutions
+
+    from launch import LaunchContext
+
+    context = LaunchContext()
+    for argument in description.get_launch_arguments():
+        context.launch_configurations[argument.name] = perform_substitutions(context, argument.default_value)
+    (opaque,) = [e for e in description.entities if isinstance(e, OpaqueFunction)]
+    (node,) = module._node(context)
+    assert isinstance(node, LifecycleNode)
     assert (node.node_package, node.node_executable) == ("vis_ros", "vis_ros_node")
+    context.launch_configurations["cameras"] = "[front,left]"
+    (two,) = module._node(context)
+    assert isinstance(two, LifecycleNode) and opaque is not None
+
+
+def test_launch_remaps_each_named_camera_to_its_driver_topics():
+    from vis_ros.processes.camera_topics import camera_remappings, parse_cameras
+
+    assert parse_cameras("") == [] and parse_cameras("[front, left]") == ["front", "left"]
+    assert parse_cameras("front,left") == ["front", "left"]
+    remaps = dict(camera_remappings(["front", "left"]))
+    assert remaps["front/image"] == "/front/camera/color/image_raw"
+    assert remaps["left/depth"] == "/left/camera/aligned_depth_to_color/image_raw"
+    assert remaps["left/camera_info"] == "/left/camera/color/camera_info"
+    assert remaps["front/image/compressed"] == "/front/camera/color/image_raw/compressed"
+    custom = dict(camera_remappings(["a"], image="/cams/{name}/rgb", depth="/cams/{name}/d", info="/cams/{name}/k"))
+    assert custom == {"a/image": "/cams/a/rgb", "a/image/compressed": "/cams/a/rgb/compressed",
+                      "a/depth": "/cams/a/d", "a/camera_info": "/cams/a/k"}
+    with pytest.raises(ValueError, match="has no {name}"):
+        camera_remappings(["a"], image="/fixed/image")
+    with pytest.raises(ValueError, match="cameras must be a list of names"):
+        parse_cameras("[1, 2]")
