@@ -78,3 +78,25 @@ def export_bag(dataset: SimDataset, out: Path, storage: str = "mcap") -> Path:
             ):
                 writer.write(connection, stamp, store.serialize_cdr(msg, name))
     return out
+
+
+def export_cameras_bag(datasets: dict[str, SimDataset], out: Path) -> dict[str, str]:
+    """Write several sequences as cameras' colour topics (/<name>/color/image_raw), frame by frame.
+
+    Returns each camera's topic. For several-camera process-bag runs and tests.
+    """
+    out = Path(out)
+    if out.exists():
+        raise FileExistsError(f"{out} exists; rosbag2 writes a new directory")
+    store = typestore()
+    topics = {name: f"/{name}/color/image_raw" for name in datasets}
+    with Writer(out, version=9, storage_plugin=_STORAGE["mcap"]) as writer:
+        connections = {name: writer.add_connection(topic, "sensor_msgs/msg/Image", typestore=store)
+                       for name, topic in topics.items()}
+        for index in range(max(len(d) for d in datasets.values())):
+            for name, dataset in datasets.items():
+                if index < len(dataset):
+                    frame = dataset[index]
+                    msg = image_message(store.types, frame.stamp_ns, f"{name}_optical", frame.rgb, "rgb8")
+                    writer.write(connections[name], frame.stamp_ns, store.serialize_cdr(msg, "sensor_msgs/msg/Image"))
+    return topics
