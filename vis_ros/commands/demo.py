@@ -4,7 +4,10 @@ Renders a simulated RGB-D sequence, starts the vis_ros node in its own
 process, plays the sequence to it as camera topics at camera rate, records
 the node's outputs, and writes under --out: overlay.avi, a few overlay PNGs,
 and summary.json (frames in/out, dropped, latency p50/p95, IDs seen, and
-tracking quality against the simulator's ground truth).
+tracking quality against the simulator's ground truth). With --cameras N,
+N different sequences play as N cameras (cam1, cam2, ...) to one node with
+one engine; the video puts the cameras side by side and the summary has one
+entry per camera.
 """
 from __future__ import annotations
 
@@ -23,6 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rate", type=float, default=30.0, help="camera rate, Hz")
     parser.add_argument("--keyframe-interval", type=int, default=1)
     parser.add_argument("--model", default="", help="model for the node (default: embedded)")
+    parser.add_argument("--cameras", type=int, default=1, choices=range(1, 7), metavar="N",
+                        help="play N different sequences as N cameras to one node (1-6)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -34,18 +39,22 @@ def run(args: argparse.Namespace) -> int:
     from vis_ros.core.sim.scene import SimOptions
     from vis_ros.processes.fastdds_profile import use_large_message_transport
     from vis_ros.processes.node_process import start_node_process, stop_node_process
-    from vis_ros.ros.player import SequencePlayer
+    from vis_ros.ros.player import COLOR, DEPTH, INFO, SequencePlayer, play_together
     from vis_ros.ros.recorder import OutputRecorder
 
     args.out.mkdir(parents=True, exist_ok=True)
-    seq_dir = args.out / "sequence"
     t_start = time.monotonic()
-    print(f"rendering {args.frames} frames (seed {args.seed}) ...", flush=True)
-    write_sequence(seq_dir, args.seed, args.frames, SimOptions(objects=8, object_speed=0.2))
-    dataset = SimDataset(seq_dir)
-    node_proc = start_node_process({"qos_reliability": "reliable", "model": args.model,
-                                    "keyframe_interval": args.keyframe_interval},
-                                   args.out / "node.log", args.out)
+    names = [""] if args.cameras == 1 else [f"cam{i + 1}" for i in range(args.cameras)]
+    datasets = {}
+    for k, name in enumerate(names):
+        seq_dir = args.out / ("sequence" if not name else f"sequence_{name}")
+        print(f"rendering {args.frames} frames (seed {args.seed + k}) ...", flush=True)
+        write_sequence(seq_dir, args.seed + k, args.frames, SimOptions(objects=8, object_speed=0.2))
+        datasets[name] = SimDataset(seq_dir)
+    parameters = {"qos_reliability": "reliable", "model": args.model, "keyframe_interval": args.keyframe_interval}
+    if names != [""]:
+        parameters["cameras"] = names
+    node_proc = start_node_process(parameters, args.out / "node.log", args.out)
     use_large_message_transport()  # the player publishes VGA images, as a camera driver would
     rclpy.init()
     try:
@@ -53,37 +62,41 @@ def run(args: argparse.Namespace) -> int:
         executor = SingleThreadedExecutor()
         executor.add_node(node)
         spin = lambda timeout_s=0.001: executor.spin_once(timeout_sec=timeout_s)  # noqa: E731
-        player = SequencePlayer(node, dataset)
-        recorder = OutputRecorder(node)
-        if not player.wait_for_subscriber(60.0, spin):
+        players, recorders = {}, {}
+        for name, dataset in datasets.items():
+            topics = (COLOR, DEPTH, INFO) if not name else (f"/{name}/image", f"/{name}/depth", f"/{name}/camera_info")
+            players[name] = SequencePlayer(node, dataset, topics=topics)
+            recorders[name] = OutputRecorder(node, f"/vis_ros/{name}" if name else "/vis_ros")
+        if not all(p.wait_for_subscriber(60.0, spin) for p in players.values()):
             print("error: the node did not subscribe within 60 s; see node.log", file=sys.stderr)
             return 1
-        deadline = time.monotonic() + 20.0  # let the recorder's subscriptions match too
-        while time.monotonic() < deadline and node.count_publishers("/vis_ros/instances") == 0:
+        outputs = [f"/vis_ros/{n}/instances" if n else "/vis_ros/instances" for n in names]
+        deadline = time.monotonic() + 20.0  # let the recorders' subscriptions match too
+        while time.monotonic() < deadline and not all(node.count_publishers(t) for t in outputs):
             spin(0.01)
         time.sleep(1.0)
-        print(f"playing at {args.rate:g} Hz ...", flush=True)
-        player.play(args.rate, spin)
+        print(f"playing {len(names)} camera(s) at {args.rate:g} Hz ...", flush=True)
+        play_together(list(players.values()), args.rate, spin)
         deadline = time.monotonic() + 5.0
         while time.monotonic() < deadline:
             spin(0.01)
-        summary = _summarise(player, recorder, dataset)
+        per_camera = {name: _summarise(players[name], recorders[name], datasets[name], name) for name in names}
     finally:
         stop_node_process(node_proc)
         rclpy.shutdown()
-    _write_media(recorder, args.out)
+    _write_media([recorders[n] for n in names], args.out)
+    summary = per_camera[""] if names == [""] else {"cameras": per_camera}
     summary["wall_time_s"] = round(time.monotonic() - t_start, 1)
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2))
     print(json.dumps(summary, indent=2))
-    counters = summary["node_counters"]
-    ok = (summary["frames_out"] > 0 and int(counters.get("frames_invalid", 1)) == 0
-          and len(recorder.overlays) > 0)
+    ok = all(s["frames_out"] > 0 and int(s["node_counters"].get("frames_invalid", 1)) == 0
+             for s in per_camera.values()) and all(r.overlays for r in recorders.values())
     if not ok:
         print(f"error: demo failed (invalid frames or no overlay); see {args.out / 'node.log'}", file=sys.stderr)
     return 0 if ok else 1
 
 
-def _summarise(player, recorder, dataset) -> dict:
+def _summarise(player, recorder, dataset, camera: str = "") -> dict:
     import numpy as np
 
     from vis_ros.evaluation.tracking_metrics import score_playback, summarize
@@ -91,7 +104,7 @@ def _summarise(player, recorder, dataset) -> dict:
     latencies = [(arrival - f.stamp_ns) / 1e6 for arrival, f in recorder.frames]
     gt_rec = score_playback([f for _, f in recorder.frames], player.stamp_to_index, dataset)
     ids = {int(t) for frame_ids in gt_rec.tracker_ids for t in frame_ids}
-    counters = recorder.last_counters()
+    counters = recorder.last_counters(camera)
     metrics = summarize([gt_rec]) if gt_rec.gt_ids else {}
     return {
         "frames_in": player.published,
@@ -114,18 +127,29 @@ def _float(value):
     return None if value is None else float(value)
 
 
-def _write_media(recorder, out: Path) -> None:
+def _write_media(recorders, out: Path) -> None:
+    """overlay.avi and four overlay PNGs; several cameras side by side, frame by frame."""
     import cv2
     import numpy as np
 
-    frames = sorted(recorder.overlays, key=lambda x: x[0])
-    if not frames:
+    streams = [[rgb for _, rgb in sorted(r.overlays, key=lambda x: x[0])] for r in recorders]
+    count = min(len(s) for s in streams)
+    if count == 0:
         return
-    h, w = frames[0][1].shape[:2]
+    height = max(s[0].shape[0] for s in streams)
+    frames = [np.hstack([_pad_to(s[i], height) for s in streams]) for i in range(count)]
+    h, w = frames[0].shape[:2]
     video = cv2.VideoWriter(str(out / "overlay.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 15.0, (w, h))
-    for _, rgb in frames:
+    for rgb in frames:
         video.write(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
     video.release()
-    for k, idx in enumerate(np.linspace(0, len(frames) - 1, 4).astype(int) if len(frames) > 1 else [0]):
-        cv2.imwrite(str(out / f"overlay_{k}.png"), cv2.cvtColor(frames[idx][1], cv2.COLOR_RGB2BGR))
+    for k, idx in enumerate(np.linspace(0, count - 1, 4).astype(int) if count > 1 else [0]):
+        cv2.imwrite(str(out / f"overlay_{k}.png"), cv2.cvtColor(frames[idx], cv2.COLOR_RGB2BGR))
 
+
+def _pad_to(rgb, height: int):
+    import numpy as np
+
+    if rgb.shape[0] == height:
+        return rgb
+    return np.vstack([rgb, np.zeros((height - rgb.shape[0], *rgb.shape[1:]), rgb.dtype)])

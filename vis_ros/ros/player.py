@@ -27,13 +27,14 @@ COLOR, DEPTH, INFO = "/camera/color/image_raw", "/camera/aligned_depth_to_color/
 class SequencePlayer:
     """Publishes a recorded sim sequence as live colour, depth and camera_info topics."""
 
-    def __init__(self, node: Node, dataset: SimDataset, reliable: bool = True):
+    def __init__(self, node: Node, dataset: SimDataset, reliable: bool = True,
+                 topics: tuple[str, str, str] = (COLOR, DEPTH, INFO)):
         self.node, self.dataset = node, dataset
         qos = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE if reliable
                          else ReliabilityPolicy.BEST_EFFORT)
-        self.color = node.create_publisher(Image, COLOR, qos)
-        self.depth = node.create_publisher(Image, DEPTH, qos)
-        self.info = node.create_publisher(CameraInfo, INFO, qos)
+        self.color = node.create_publisher(Image, topics[0], qos)
+        self.depth = node.create_publisher(Image, topics[1], qos)
+        self.info = node.create_publisher(CameraInfo, topics[2], qos)
         self.frame_id = dataset.manifest["frame_id"]
         self.stamp_to_index: dict[int, int] = {}
         self.published = 0
@@ -81,13 +82,20 @@ class SequencePlayer:
 
     def play(self, rate_hz: float, spin=None, frames: int | None = None) -> None:
         """All frames at `rate_hz`, calling spin(timeout_s) between frames to serve callbacks."""
-        count = frames or len(self.dataset)
-        self.preload(count)
-        period = 1.0 / rate_hz
-        start = time.monotonic()
-        for i in range(count):
-            self.publish(i % len(self.dataset))
-            while (left := start + (i + 1) * period - time.monotonic()) > 0:
-                spin(min(left, 0.01)) if spin else time.sleep(left)
+        play_together([self], rate_hz, spin, frames)
+
+
+def play_together(players: list[SequencePlayer], rate_hz: float, spin=None, frames: int | None = None) -> None:
+    """Play several cameras at once: frame i of every player, every 1 / rate_hz seconds."""
+    count = frames or min(len(p.dataset) for p in players)
+    for player in players:
+        player.preload(count)
+    period = 1.0 / rate_hz
+    start = time.monotonic()
+    for i in range(count):
+        for player in players:
+            player.publish(i % len(player.dataset))
+        while (left := start + (i + 1) * period - time.monotonic()) > 0:
+            spin(min(left, 0.01)) if spin else time.sleep(left)
 
 

@@ -38,10 +38,11 @@ class OutputRecorder:
     def _on_overlay(self, msg) -> None:
         self.overlays.append((stamp_to_ns(msg.header.stamp), rgb_from_msg(msg).copy()))
 
-    def last_counters(self) -> dict:
-        """Return the counters of the last pipeline status received on /diagnostics."""
+    def last_counters(self, camera: str = "") -> dict:
+        """Return the counters of a camera's last status on /diagnostics (the unnamed camera's by default)."""
+        label = f": {camera or 'pipeline'}"
         for array in reversed(self.diagnostics):
             for status in array.status:
-                if status.name.endswith(": pipeline"):
+                if status.name.endswith(label):
                     return {kv.key: kv.value for kv in status.values}
         return {}
