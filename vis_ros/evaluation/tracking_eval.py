@@ -95,3 +95,53 @@ def evaluate_tracking(model_path, sequences: int = 30, frames: int = 90, interva
                 m["throughput_vs_frame_by_frame"] = m["fps"] / base["fps"]
                 m["mask_iou_drop_vs_frame_by_frame"] = base["mean_mask_iou"] - m["mean_mask_iou"]
     return report
+
+
+def evaluate_cameras_tracking(model_path, cameras: int = 4, frames: int = 90, threads: int = 0) -> dict:
+    """IDF1 per camera: the first `cameras` tracking sequences alone, and as cameras of one batched node.
+
+    Batched as the multi-camera node runs them: frame i of every camera,
+    one engine call for those that need it, one tracker per camera, one id
+    source. Sequences are rendered as they are used (four in memory at
+    once would be ~1 GB).
+    """
+    from vis_ros.core.pipeline import PipelineOutput
+    from vis_ros.core.settings import build_pipeline
+    from vis_ros.core.tracking.tracker import TrackIds
+
+    settings = node_defaults(model=str(model_path), threads=threads)
+    segmenter = build_segmenter(settings)
+    segmenter.warm_up(3)
+
+    def frames_of(k):
+        return generate_sequence(TRACKING_SEED_BASE + k, frames, TRACKING_SIM)[1]
+
+    def record(rec, f, out):
+        h, w = f.rgb.shape[:2]
+        rec.add(gt_masks(f.instance_ids, ((o.object_id, o.visible_pixels) for o in f.objects)),
+                published_masks(out.frame.instances, h, w))
+
+    alone = []
+    for k in range(cameras):
+        pipeline, rec = build_pipeline(settings, segmenter, camera=k), SequenceRecorder()
+        for f in frames_of(k):
+            record(rec, f, pipeline.process(f.rgb, f.stamp_ns))
+        alone.append(rec)
+    ids = TrackIds()
+    pipelines = [build_pipeline(settings, segmenter, ids=ids, camera=k) for k in range(cameras)]
+    batched = [SequenceRecorder() for _ in range(cameras)]
+    for frame_set in zip(*(frames_of(k) for k in range(cameras)), strict=True):
+        steps = [p.begin(f.rgb, f.stamp_ns) for p, f in zip(pipelines, frame_set, strict=True)]
+        waiting = [k for k, s in enumerate(steps) if not isinstance(s, PipelineOutput)]
+        results = segmenter.segment_batch([(k, steps[k].rgb) for k in waiting])
+        for k, result in zip(waiting, results, strict=True):
+            steps[k] = pipelines[k].complete(steps[k], result)
+        for rec, f, out in zip(batched, frame_set, steps, strict=True):
+            record(rec, f, out)
+    per_camera = {}
+    for k in range(cameras):
+        one, many = summarize([alone[k]])["IDF1"], summarize([batched[k]])["IDF1"]
+        per_camera[f"cam{k + 1}"] = {"seed": TRACKING_SEED_BASE + k, "IDF1_alone": one, "IDF1_batched": many,
+                                     "drop": one - many}
+    return {"cameras": cameras, "frames_per_camera": frames, "per_camera": per_camera,
+            "max_drop": max(c["drop"] for c in per_camera.values())}

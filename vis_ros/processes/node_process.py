@@ -21,7 +21,7 @@ def start_node_process(parameters: dict, log_path: Path, cwd: Path,
     args = [sys.executable, "-P", "-m", "vis_ros.ros.node", "--ros-args", "-p", "autostart:=true"]
     for name, value in parameters.items():
         args += ["-p", f"{name}:={_yaml_value(value)}"]
-    for source, target in (remaps or {"image": "/camera/color/image_raw"}).items():
+    for source, target in ({"image": "/camera/color/image_raw"} if remaps is None else remaps).items():
         args += ["-r", f"{source}:={target}"]
     with open(log_path, "w") as log:  # the child keeps its own copy of the descriptor
         return subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=cwd, start_new_session=True)

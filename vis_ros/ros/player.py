@@ -28,8 +28,8 @@ class SequencePlayer:
     """Publishes a recorded sim sequence as live colour, depth and camera_info topics."""
 
     def __init__(self, node: Node, dataset: SimDataset, reliable: bool = True,
-                 topics: tuple[str, str, str] = (COLOR, DEPTH, INFO)):
-        self.node, self.dataset = node, dataset
+                 topics: tuple[str, str, str] = (COLOR, DEPTH, INFO), with_depth: bool = True):
+        self.node, self.dataset, self.with_depth = node, dataset, with_depth
         qos = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE if reliable
                          else ReliabilityPolicy.BEST_EFFORT)
         self.color = node.create_publisher(Image, topics[0], qos)
@@ -63,8 +63,9 @@ class SequencePlayer:
         now = self.node.get_clock().now()
         header = Header(stamp=now.to_msg(), frame_id=self.frame_id)
         self.color.publish(image_msg(header, rgb, "rgb8"))
-        self.depth.publish(image_msg(header, depth_mm, "16UC1"))
-        self.info.publish(self.camera_info(header))
+        if self.with_depth:
+            self.depth.publish(image_msg(header, depth_mm, "16UC1"))
+            self.info.publish(self.camera_info(header))
         self.stamp_to_index[now.nanoseconds] = index
         self.published += 1
         return now.nanoseconds
