@@ -59,6 +59,41 @@ def test_dynamic_batch_engine_gets_batch_one(tmp_path):
     assert len(seg(np.zeros((480, 640, 3), np.uint8)).detections) == 1
 
 
+def test_a_dynamic_batch_engine_runs_several_cameras_in_one_execution_up_to_its_profile(tmp_path):
+    memory = trt.FakeCudaMemory()
+    seg = _segmenter(_engine(tmp_path, trt.yolo_seg_tensors(dynamic_batch=True), max_batch=4), memory)
+    assert seg.backend.max_batch == 4 and seg.batches and seg.spec.batch is None
+    bright, dark = np.zeros((480, 640, 3), np.uint8), np.zeros((240, 320, 3), np.uint8)
+    bright[200:260, 260:380] = 255
+    results = seg.segment_batch([(0, bright), (1, dark), (2, bright)])
+    assert seg.backend.context.executions == 1 and [r.batch_size for r in results] == [3, 3, 3]
+    assert [len(r.detections) for r in results] == [1, 1, 1]
+    assert results[0].detections[0].mask.sum() > 0 and results[1].detections[0].mask.sum() == 0
+    assert results[2].detections[0].box == pytest.approx(results[0].detections[0].box)
+    assert results[1].detections[0].box == pytest.approx((130, 100, 190, 140))  # its own letterbox (half size)
+    six = seg.segment_batch([(k, bright) for k in range(6)])  # more than the profile: two executions
+    assert len(six) == 6 and seg.backend.context.executions == 3
+    (alone,) = seg.segment_batch([(0, bright)])
+    assert alone.detections[0].box == pytest.approx(results[0].detections[0].box)
+    with pytest.raises(ModelLayoutError, match="does not fit engine input"):
+        seg.backend.run(np.zeros((5, 3, 256, 320), np.float32))
+
+
+def test_the_fake_refuses_a_batch_outside_the_profile_and_undersized_buffers(tmp_path):
+    engine = trt.Runtime(trt.ILogger()).deserialize_cuda_engine(
+        trt.make_plan(trt.yolo_seg_tensors(dynamic_batch=True), max_batch=2))
+    assert engine.get_tensor_profile_shape("images", 0)[2] == (2, 3, 256, 320)
+    context = engine.create_execution_context()
+    assert not context.set_input_shape("images", (3, 3, 256, 320))
+    assert context.set_input_shape("images", (2, 3, 256, 320))
+    assert context.get_tensor_shape("output1") == (2, 32, 64, 80)
+    memory = trt.FakeCudaMemory()
+    for name in ("images", "output0", "output1"):
+        context.set_tensor_address(name, memory.device_empty((1, *context.get_tensor_shape(name)[1:]), np.float32))
+    with pytest.raises(RuntimeError, match="needs"):
+        context.execute_async_v3(memory.stream_handle)
+
+
 def test_engine_of_another_tensorrt_version_is_refused_with_the_reason(tmp_path):
     path = _engine(tmp_path, trt_version="8.6.1")
     with pytest.raises(ModelLoadError, match="expecting library version 10.3.0 got 8.6.1"):

@@ -78,9 +78,10 @@ class Runtime:
         return ICudaEngine(spec)
 
 
-def make_plan(tensors, boxes=(), trt_version=__version__) -> bytes:
+def make_plan(tensors, boxes=(), trt_version=__version__, max_batch=1) -> bytes:
+    """Return a plan; `max_batch` is the largest batch of its one optimization profile (dynamic inputs)."""
     return MAGIC + json.dumps({"trt_version": trt_version, "tensors": tensors,
-                               "boxes": list(boxes)}).encode()
+                               "boxes": list(boxes), "max_batch": max_batch}).encode()
 
 
 class ICudaEngine:
@@ -88,6 +89,7 @@ class ICudaEngine:
         self._tensors = {t["name"]: t for t in spec["tensors"]}
         self._order = [t["name"] for t in spec["tensors"]]
         self._boxes = spec["boxes"]
+        self._max_batch = spec.get("max_batch", 1)
 
     @property
     def num_io_tensors(self) -> int:
@@ -108,6 +110,16 @@ class ICudaEngine:
 
     def get_tensor_shape(self, name) -> tuple:
         return tuple(self._tensor(name)["shape"])
+
+    def get_tensor_profile_shape(self, name, profile_index: int):
+        """(min, opt, max) shapes of an input with a dynamic batch, as TensorRT reports them."""
+        tensor = self._tensor(name)
+        if tensor["mode"] != "INPUT":
+            raise ValueError(f"get_tensor_profile_shape on output tensor {name!r}")
+        if profile_index != 0 or -1 not in tensor["shape"]:
+            raise RuntimeError(f"no optimization profile {profile_index} for {name!r}")
+        rest = tuple(tensor["shape"][1:])
+        return (1, *rest), (1, *rest), (self._max_batch, *rest)
 
     def get_tensor_dtype(self, name) -> DataType:
         return DataType[self._tensor(name)["dtype"]]
@@ -131,8 +143,14 @@ class IExecutionContext:
         declared = tensor["shape"]
         if len(shape) != len(declared) or any(d != -1 and d != s for d, s in zip(declared, shape, strict=True)):
             return False
+        if declared[0] == -1 and not 1 <= shape[0] <= self.engine._max_batch:  # outside the profile
+            return False
         self._shapes[name] = shape
         return True
+
+    def _batch(self) -> int | None:
+        inputs = [t for t in self.engine._tensors.values() if t["mode"] == "INPUT"]
+        return self._shapes[inputs[0]["name"]][0] if inputs and inputs[0]["name"] in self._shapes else None
 
     def get_tensor_shape(self, name) -> tuple:
         tensor = self.engine._tensor(name)
@@ -141,7 +159,8 @@ class IExecutionContext:
         if any(t["mode"] == "INPUT" and t["name"] not in self._shapes and -1 in t["shape"]
                for t in self.engine._tensors.values()):
             return tuple(-1 for _ in tensor["shape"])
-        return tuple(tensor["shape"])
+        shape = tuple(tensor["shape"])
+        return (self._batch(), *shape[1:]) if shape[0] == -1 else shape
 
     def set_tensor_address(self, name, address) -> bool:
         self.engine._tensor(name)
@@ -172,21 +191,22 @@ class IExecutionContext:
         by_mode = {"INPUT": [], "OUTPUT": []}
         for name, t in self.engine._tensors.items():
             by_mode[t["mode"]].append(name)
-        image = memory.lookup(self._addresses[by_mode["INPUT"][0]]).astype(np.float32)
+        count = self._batch()  # only the first `count` rows of each (max-batch sized) buffer
+        image = memory.lookup(self._addresses[by_mode["INPUT"][0]])[:count].astype(np.float32)
         for name in by_mode["OUTPUT"]:
-            out = memory.lookup(self._addresses[name])
+            out = memory.lookup(self._addresses[name])[:count]
             if out.ndim == 4:  # prototypes: image brightness pooled 4x4, minus 0.5
                 n, c, h, w = image.shape
                 pooled = image.reshape(n, c, h // 4, 4, w // 4, 4).mean(axis=(1, 3, 5))
                 out[...] = (pooled - 0.5)[:, None] * np.ones((1, out.shape[1], 1, 1))
                 out[:, 1:] = 0.0
-            else:  # detections: the plan's boxes, 4 + nc + nm rows
+            else:  # detections: the plan's boxes in every image, 4 + nc + nm rows
                 out[...] = 0.0
                 nc = out.shape[1] - 4 - 32
                 for a, (cx, cy, bw, bh, cls, score) in enumerate(self.engine._boxes):
-                    out[0, 0:4, a] = (cx, cy, bw, bh)
-                    out[0, 4 + cls, a] = score
-                    out[0, 4 + nc, a] = 20.0
+                    out[:, 0:4, a] = (cx, cy, bw, bh)
+                    out[:, 4 + cls, a] = score
+                    out[:, 4 + nc, a] = 20.0
 
 
 class FakeCudaMemory:
@@ -252,11 +272,11 @@ class FakeCudaMemory:
 def yolo_seg_tensors(input_hw=(256, 320), num_classes=6, dynamic_batch=False, outputs=2):
     h, w = input_hw
     anchors = (h // 8) * (w // 8) + (h // 16) * (w // 16) + (h // 32) * (w // 32)
-    tensors = [{"name": "images", "mode": "INPUT", "dtype": "FLOAT",
-                "shape": [-1 if dynamic_batch else 1, 3, h, w]},
+    batch = -1 if dynamic_batch else 1  # outputs follow the input's batch, as TensorRT reports them
+    tensors = [{"name": "images", "mode": "INPUT", "dtype": "FLOAT", "shape": [batch, 3, h, w]},
                {"name": "output0", "mode": "OUTPUT", "dtype": "FLOAT",
-                "shape": [1, 4 + num_classes + 32, anchors]}]
+                "shape": [batch, 4 + num_classes + 32, anchors]}]
     if outputs == 2:
         tensors.append({"name": "output1", "mode": "OUTPUT", "dtype": "FLOAT",
-                        "shape": [1, 32, h // 4, w // 4]})
+                        "shape": [batch, 32, h // 4, w // 4]})
     return tensors

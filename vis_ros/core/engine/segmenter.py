@@ -80,6 +80,9 @@ class Segmenter:
         """
         if not images:
             return []
+        limit = getattr(self.backend, "max_batch", None)  # a TensorRT profile's largest batch
+        if self.batches and limit and len(images) > limit:
+            return [r for i in range(0, len(images), limit) for r in self.segment_batch(images[i:i + limit])]
         if not self.batches or len(images) == 1:
             return [self._one(key, rgb) for key, rgb in images]
         t0 = time.perf_counter()

@@ -94,10 +94,14 @@ class TensorRTBackend:
         self._allocate()
 
     def _allocate(self) -> None:
-        """Fix the input shape (batch 1 where dynamic), then size and bind every buffer."""
+        """Fix the input's size, then size every buffer for the largest batch and bind it.
+
+        A dynamic batch axis runs up to the optimization profile's largest
+        batch (`build-engine --max-batch`); each call sets the batch it has.
+        """
         ctx = self.context
         image = self.inputs[0]
-        shape = tuple(d if isinstance(d, int) and d > 0 else 1 for d in image.shape)
+        h, w = image.shape[2], image.shape[3]
         if any(not isinstance(d, int) or d <= 0 for d in image.shape[1:]):
             import ast
 
@@ -106,28 +110,48 @@ class TensorRTBackend:
                 raise ModelLayoutError(f"engine input '{image.name}' has dynamic size {image.shape}"
                                        " and no imgsz metadata")
             h, w = (imgsz, imgsz) if isinstance(imgsz, int) else imgsz
-            shape = (1, 3, int(h), int(w))
-        if not ctx.set_input_shape(image.name, shape):
-            raise ModelLayoutError(f"engine rejects input shape {shape} for '{image.name}'")
-        self.inputs = [TensorInfo(image.name, shape, image.dtype)]
+        self._dynamic_batch = not (isinstance(image.shape[0], int) and image.shape[0] > 0)
+        self.max_batch = self._profile_max_batch(image.name) if self._dynamic_batch else int(image.shape[0])
+        self._image_chw = (3, int(h), int(w))
+        full = (self.max_batch, *self._image_chw)
+        if not ctx.set_input_shape(image.name, full):
+            raise ModelLayoutError(f"engine rejects input shape {full} for '{image.name}'")
+        self._batch = self.max_batch
+        batch_dim = "batch" if self._dynamic_batch and self.max_batch > 1 else self.max_batch
+        self.inputs = [TensorInfo(image.name, (batch_dim, *self._image_chw), image.dtype)]
         self._device, self._host = {}, {}
-        self._host_input = self.memory.host_empty(shape, image.dtype)
-        for info in self.inputs + self.outputs:
-            out_shape = shape if info is self.inputs[0] else tuple(ctx.get_tensor_shape(info.name))
+        self._host_input = self.memory.host_empty(full, image.dtype)
+        for info in [image] + self.outputs:
+            out_shape = full if info is image else tuple(ctx.get_tensor_shape(info.name))
             buffer = self.memory.device_empty(out_shape, info.dtype)
             self._device[info.name] = buffer
             if not ctx.set_tensor_address(info.name, self.memory.address(buffer)):
                 raise ModelLoadError(f"TensorRT rejected the address of tensor '{info.name}'")
-            if info is not self.inputs[0]:
+            if info is not image:
                 self._host[info.name] = self.memory.host_empty(out_shape, info.dtype)
-        self.outputs = [TensorInfo(o.name, self._host[o.name].shape, o.dtype) for o in self.outputs]
+        self.outputs = [TensorInfo(o.name, (batch_dim, *self._host[o.name].shape[1:]), o.dtype)
+                        for o in self.outputs]
+
+    def _profile_max_batch(self, name: str) -> int:
+        """Return the largest batch of the engine's first optimization profile (1 without one)."""
+        try:
+            return max(1, int(self.engine.get_tensor_profile_shape(name, 0)[2][0]))
+        except Exception:  # no profile (an engine built without one): batch 1
+            return 1
 
     def run(self, batch: np.ndarray) -> dict[str, np.ndarray]:
         """Run one batch; outputs by name, in pinned host buffers reused across calls."""
         image = self.inputs[0]
-        if batch.shape != image.shape:
-            raise ModelLayoutError(f"batch shape {batch.shape} != engine input {image.shape}")
-        np.copyto(self._host_input, batch, casting="same_kind")
+        count = batch.shape[0]
+        if tuple(batch.shape[1:]) != self._image_chw or not 1 <= count <= self.max_batch or \
+                (not self._dynamic_batch and count != self.max_batch):
+            raise ModelLayoutError(f"batch shape {batch.shape} does not fit engine input"
+                                   f" ({'1..' if self._dynamic_batch else ''}{self.max_batch}, {self._image_chw})")
+        if count != self._batch:
+            if not self.context.set_input_shape(image.name, (count, *self._image_chw)):
+                raise ModelLayoutError(f"engine rejects batch {count} for '{image.name}'")
+            self._batch = count
+        np.copyto(self._host_input[:count], batch, casting="same_kind")
         self.memory.copy_to_device(self._device[image.name], self._host_input)
         if not self.context.execute_async_v3(self.memory.stream_handle):
             detail = "; ".join(self._logger.errors[-3:]) or "no detail"
@@ -135,7 +159,7 @@ class TensorRTBackend:
         for name, host in self._host.items():
             self.memory.copy_to_host(host, self._device[name])
         self.memory.synchronize()
-        return self._host
+        return {name: host[:count] for name, host in self._host.items()}
 
     def describe(self) -> str:
         """Name TensorRT's version and the GPU."""
