@@ -160,3 +160,55 @@ def test_c_and_numpy_association_similarities_agree_bit_for_bit(compiled_kernels
                 slow = similarity_mask_box(tracks, dets, predicted, det_xyxy, weight, floor)
             assert fast.shape == slow.shape == (n, m)
             assert np.array_equal(fast, slow, equal_nan=True), (trial, weight, floor)
+
+
+def _fusion_cases():
+    """Sim instances on real (simulated) depth, plus masks made to hit each branch."""
+    from vis_ros.core.instances import PixelBox
+    from vis_ros.core.sim.ground_truth import gt_instances
+    from vis_ros.core.sim.scene import SimOptions
+    from vis_ros.core.sim.sequence import generate_sequence
+
+    camera, frames = generate_sequence(3_000_501, 1, SimOptions(objects=12))
+    frame = next(frames)
+    depth = frame.depth_mm.astype(np.float32) * np.float32(0.001)
+    cases = [(i.box, i.mask) for i in gt_instances(frame.instance_ids, frame.objects, min_pixels=10)]
+    rng = np.random.default_rng(5)
+    cases.append((PixelBox(100, 100, 3, 40), np.ones((40, 3), bool)))  # too thin to erode
+    cases.append((PixelBox(0, 0, 30, 30), np.zeros((30, 30), bool)))  # empty
+    cases.append((PixelBox(200, 200, 60, 50), rng.random((50, 60)) > 0.3))  # ragged
+    wall = depth.copy()
+    wall[300:340, 300:360] = 0.0  # no valid depth under this one
+    return camera, depth, wall, cases + [(PixelBox(300, 300, 60, 40), np.ones((40, 60), bool))]
+
+
+def test_c_and_numpy_fusion_points_agree(compiled_kernels, monkeypatch):
+    from vis_ros.core import native
+    from vis_ros.core.fusion.fuse import FusionConfig, fuse_instance
+
+    camera, depth, wall, cases = _fusion_cases()
+    up = np.array([0.05, -0.97, 0.24])
+    up /= np.linalg.norm(up)
+    compared = 0
+    for cfg in (FusionConfig(), FusionConfig(erode_px=0, nearest_cluster=False, max_points=10_000)):
+        for image in (depth, wall):
+            for roi, mask in cases:
+                monkeypatch.setattr(native, "kernels", compiled_kernels)
+                c = fuse_instance(roi, mask, image, camera, cfg, up)
+                monkeypatch.setattr(native, "kernels", None)
+                ref = fuse_instance(roi, mask, image, camera, cfg, up)
+                assert (c.num_points, c.confidence) == (ref.num_points, ref.confidence)
+                assert np.allclose(c.points, ref.points, rtol=0, atol=1e-12)
+                for name in ("centroid", "box_center", "box_size", "rotation"):
+                    assert np.allclose(getattr(c, name), getattr(ref, name), rtol=1e-9, atol=1e-9), name
+                compared += ref.confidence > 0
+    assert compared >= 20
+
+
+def test_fusion_kernel_refuses_an_roi_outside_the_depth_image(compiled_kernels):
+    points = np.empty((10, 3))
+    with pytest.raises(ValueError, match="leaves the 20x10 depth image"):
+        compiled_kernels.instance_points(np.ones((5, 5), np.uint8), (5, 5), 18, 0, np.ones((10, 20), np.float32),
+                                         (10, 20), (10.0, 5.0, 50.0, 50.0), 1, 10, 3, 0.1, 10.0, 3.0, 0.01, 0.05,
+                                         True, (1.0, 0, 0), (0, 0, 1.0), (0, -1.0, 0), points,
+                                         np.empty((10, 2), np.float32), np.empty(10))

@@ -1,4 +1,4 @@
-"""Depth fusion per frame as the node runs it, for 20 instances.
+"""Depth fusion per frame as the node runs it, for 20 instances (C kernels unless VIS_ROS_NUMPY_KERNELS=1).
 
 Depth fusion per frame as the node runs it (support plane, every instance,
 smoothing) for 20 instances on a 640x480 frame.
@@ -34,6 +34,9 @@ def busy_frame(count: int = 20):
 
 def bench_fusion(repeats: int = 30, count: int = 20) -> dict:
     """Time depth fusion of `count` instances on one frame, `repeats` times (milliseconds)."""
+    from vis_ros.core.settings import apply_opencv_threads, node_defaults
+
+    apply_opencv_threads(node_defaults().engine)  # OpenCV threads as the node sets them
     camera, frame, depth, instances, distinct = busy_frame(count)
     fuser = DepthFuser()
     per_frame = []

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from vis_ros.core import native
 from vis_ros.core.fusion.camera import PinholeCamera
 from vis_ros.core.fusion.support_plane import CAMERA_UP
 
@@ -96,6 +97,10 @@ def _plane_basis_of(up_bytes: bytes) -> tuple[np.ndarray, np.ndarray]:
     return e1, e2
 
 
+def _as_floats(vector: np.ndarray) -> tuple[float, float, float]:
+    return float(vector[0]), float(vector[1]), float(vector[2])
+
+
 def _kept_depths(z: np.ndarray, cfg: FusionConfig) -> tuple[np.ndarray, float]:
     """Which depths to keep (median band, nearest cluster), and their median."""
     order = np.sort(z)  # one sort serves the median and the cluster split
@@ -113,13 +118,15 @@ def _kept_depths(z: np.ndarray, cfg: FusionConfig) -> tuple[np.ndarray, float]:
     return keep, float(median)
 
 
-def fuse_instance(roi, mask: np.ndarray, depth_m: np.ndarray, camera: PinholeCamera,
-                  cfg: FusionConfig = FusionConfig(), up: np.ndarray | None = None) -> Estimate3D:
-    """roi/mask in depth-image pixels (mask local to roi); depth in metres, 0 = invalid.
+def _masked_points(roi, mask: np.ndarray, depth_m: np.ndarray, camera: PinholeCamera, cfg: FusionConfig,
+                   basis: tuple[np.ndarray, np.ndarray, np.ndarray]):
+    """Return the instance's kept 3D points and what the box needs of them, in numpy (the C kernel's reference).
 
-    `up` is the scene's vertical in the camera frame (see SupportPlane); the box
-    is a minimum-area rectangle in the plane orthogonal to it. Default: camera -y.
+    Returns (points, flat, heights, centroid, median depth, eroded px), or the
+    point count when there are too few. `flat` is the points on the horizontal
+    axes (float32, for minAreaRect), `heights` along `up`.
     """
+    e1, e2, up = basis
     mask = np.asarray(mask, dtype=bool)
     eroded_px = 0
     if cfg.erode_px and min(mask.shape) > 2 * cfg.erode_px + 2:
@@ -131,7 +138,7 @@ def fuse_instance(roi, mask: np.ndarray, depth_m: np.ndarray, camera: PinholeCam
             mask, eroded_px = eroded, cfg.erode_px
     pixels = cv2.findNonZero(mask.view(np.uint8))  # (N, 1, 2) x, y, row-major; 4x np.nonzero's speed
     if pixels is None:
-        return _empty(0)
+        return 0
     pixels = pixels.reshape(-1, 2)
     if len(pixels) > cfg.max_points:
         pixels = pixels[::int(math.ceil(len(pixels) / cfg.max_points))]
@@ -140,22 +147,59 @@ def fuse_instance(roi, mask: np.ndarray, depth_m: np.ndarray, camera: PinholeCam
     valid = (z > cfg.min_depth_m) & (z < cfg.max_depth_m)
     u, v, z = u[valid], v[valid], z[valid].astype(np.float64)
     if z.size < cfg.min_points:
-        return _empty(int(z.size))
+        return int(z.size)
     keep, z_typical = _kept_depths(z, cfg)
     u, v, z = u[keep], v[keep], z[keep]
     if z.size < cfg.min_points:
-        return _empty(int(z.size))
+        return int(z.size)
     points = np.stack([(u - camera.cx) * z / camera.fx, (v - camera.cy) * z / camera.fy, z], axis=1)
     centroid = np.ones(len(points)) @ points / len(points)  # mean(axis=0) at a quarter of its cost
+    flat = np.stack([points @ e1, points @ e2], axis=1).astype(np.float32)
+    return points, flat, points @ up, centroid, z_typical, eroded_px
+
+
+def _masked_points_c(roi, mask: np.ndarray, depth_m: np.ndarray, camera: PinholeCamera, cfg: FusionConfig,
+                     basis: tuple[np.ndarray, np.ndarray, np.ndarray]):
+    """Return what _masked_points returns, in one C call (native.kernels.instance_points)."""
+    e1, e2, up = basis
+    mask = np.ascontiguousarray(mask, dtype=bool)
+    points = np.empty((cfg.max_points, 3))
+    flat = np.empty((cfg.max_points, 2), np.float32)
+    heights = np.empty(cfg.max_points)
+    n, valid, eroded_px, median, *centroid = native.kernels.instance_points(
+        mask.view(np.uint8), mask.shape, roi.x, roi.y, depth_m, depth_m.shape,
+        (camera.cx, camera.cy, camera.fx, camera.fy), cfg.erode_px, cfg.max_points, cfg.min_points,
+        cfg.min_depth_m, cfg.max_depth_m, cfg.mad_k, cfg.min_band_m, cfg.cluster_gap_m, cfg.nearest_cluster,
+        tuple(e1), tuple(e2), tuple(up), points, flat, heights)
+    if valid < cfg.min_points:
+        return valid
+    if n < cfg.min_points:
+        return n
+    return points[:n], flat[:n], heights[:n], np.array(centroid), median, eroded_px
+
+
+def fuse_instance(roi, mask: np.ndarray, depth_m: np.ndarray, camera: PinholeCamera,
+                  cfg: FusionConfig = FusionConfig(), up: np.ndarray | None = None) -> Estimate3D:
+    """roi/mask in depth-image pixels (mask local to roi); depth in metres, 0 = invalid.
+
+    `up` is the scene's vertical in the camera frame (see SupportPlane); the box
+    is a minimum-area rectangle in the plane orthogonal to it. Default: camera -y.
+    The points come from one C call where the kernels are built and the depth
+    is float32 (depth_from_msg's), else from numpy: the same values, the sums
+    in another order (within 1e-12).
+    """
     up = CAMERA_UP if up is None else np.asarray(up, np.float64)
     e1, e2 = _plane_basis(up)
-    flat = np.stack([points @ e1, points @ e2], axis=1).astype(np.float32)
+    c_path = native.kernels is not None and depth_m.dtype == np.float32 and depth_m.flags.c_contiguous
+    found = (_masked_points_c if c_path else _masked_points)(roi, mask, depth_m, camera, cfg, (e1, e2, up))
+    if not isinstance(found, tuple):
+        return _empty(found)
+    points, flat, heights, centroid, z_typical, eroded_px = found
     (ra, rb), (w, d), angle = cv2.minAreaRect(flat)
     if angle > 45.0:  # canonical: box x axis is the one closest to the camera's x axis
         w, d, angle = d, w, angle - 90.0
     elif angle < -45.0:
         w, d, angle = d, w, angle + 90.0
-    heights = points @ up
     k_low, k_high = int(0.01 * (heights.size - 1)), int(0.99 * (heights.size - 1))
     heights = np.partition(heights, (k_low, k_high))
     h_low, h_high = heights[k_low], heights[k_high]
@@ -165,21 +209,28 @@ def fuse_instance(roi, mask: np.ndarray, depth_m: np.ndarray, camera: PinholeCam
     w += (2 * eroded_px + 1) * z_typical / camera.fx
     grow_h = (eroded_px + 0.5) * z_typical / camera.fy
     h_low, h_high = h_low - grow_h, h_high + grow_h
+    # The box's frame from here on in plain floats: on 3-vectors each numpy call costs
+    # more than the arithmetic (the same IEEE operations, in the same order).
+    (e1x, e1y, e1z), (e2x, e2y, e2z), (ux, uy, uz) = _as_floats(e1), _as_floats(e2), _as_floats(up)
     t = math.radians(angle)
-    x_axis = math.cos(t) * e1 + math.sin(t) * e2
-    z_axis = _cross(x_axis, -up)
-    centre_flat = np.array([ra, rb])
+    cos_t, sin_t = math.cos(t), math.sin(t)
+    xx, xy, xz = cos_t * e1x + sin_t * e2x, cos_t * e1y + sin_t * e2y, cos_t * e1z + sin_t * e2z
+    zx, zy, zz = xy * -uz - xz * -uy, xz * -ux - xx * -uz, xx * -uy - xy * -ux  # x_axis cross -up
+    ca, cb = float(ra), float(rb)
     if cfg.complete_depth and d < w:
         # Depth sees only the front: assume the object is at least as deep as it is
         # wide (true of balls, cans, cups, bottles, most boxes) and grow the box
         # away from the camera along its own depth axis.
-        away = np.array([z_axis @ e1, z_axis @ e2])
-        if away @ centre_flat < 0:
-            away = -away
-        centre_flat = centre_flat + away * (w - d) / 2
+        away_a, away_b = zx * e1x + zy * e1y + zz * e1z, zx * e2x + zy * e2y + zz * e2z
+        if away_a * ca + away_b * cb < 0:
+            away_a, away_b = -away_a, -away_b
+        ca, cb = ca + away_a * (w - d) / 2, cb + away_b * (w - d) / 2
         d = w
-    centre = centre_flat[0] * e1 + centre_flat[1] * e2 + up * (h_low + h_high) / 2
-    confidence = float(min(1.0, z.size / (5.0 * cfg.min_points)))
-    return Estimate3D(centroid=centroid, box_center=centre, box_size=np.array([w, h_high - h_low, d]),
-                      rotation=np.stack([x_axis, -up, z_axis], axis=1), num_points=int(z.size),
+    mid = float(h_low + h_high)
+    centre = np.array([ca * e1x + cb * e2x + ux * mid / 2, ca * e1y + cb * e2y + uy * mid / 2,
+                       ca * e1z + cb * e2z + uz * mid / 2])
+    rotation = np.array([[xx, -ux, zx], [xy, -uy, zy], [xz, -uz, zz]])
+    confidence = float(min(1.0, len(points) / (5.0 * cfg.min_points)))
+    return Estimate3D(centroid=centroid, box_center=centre, box_size=np.array([w, float(h_high - h_low), d]),
+                      rotation=rotation, num_points=len(points),
                       confidence=confidence, points=points)
