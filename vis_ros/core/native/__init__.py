@@ -2,7 +2,8 @@
 
 C kernels for the per-frame, per-instance work (kernels.c): the decoder's
 selection and masks, the tracker's Kalman filter and association
-similarity, mask propagation, and run-length coding.
+similarity, mask propagation, run-length coding, and depth fusion's
+per-instance points.
 
 colcon (CMakeLists.txt) and pip (setup.py) compile them into `_kernels`.
 Where that module is missing (a source checkout used without building),

@@ -3,8 +3,9 @@
  *
  * Every frame the node selects detections, builds a mask per instance,
  * predicts and corrects a Kalman state per track, scores track-detection
- * pairs for association, moves masks by optical flow between keyframes, and
- * run-length codes each published mask. In numpy that is dozens of calls on
+ * pairs for association, moves masks by optical flow between keyframes,
+ * run-length codes each published mask, and (with depth) turns each mask into
+ * its kept 3D points. In numpy that is dozens of calls on
  * small arrays, so the cost is the calls' fixed overhead, paid on caches the
  * engine has just flushed: about 0.4 ms of a 30 Hz frame here for the decoder
  * alone, against well under 0.1 ms of arithmetic. These functions do the same work in one call per frame (or per
