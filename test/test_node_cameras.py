@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 import pytest
 
 rclpy = pytest.importorskip("rclpy")
@@ -164,3 +165,35 @@ def test_an_invalid_frame_or_a_size_change_on_one_camera_leaves_the_other_alone(
     assert {i.id for i in cameras.outputs["left"][-1].instances} & left_ids  # left kept its tracks
     front_ids_after = {i.id for i in cameras.outputs["front"][-1].instances}
     assert front_ids_after and not front_ids_after & {i.id for m in cameras.outputs["front"][:4] for i in m.instances}
+
+
+def test_each_camera_decides_its_own_keyframes_and_due_keyframes_share_a_call(rclpy_context):
+    rig = Cameras(rclpy_context, keyframe_interval=3)
+    try:
+        front, left = _sequence(5_000_005, 6), _sequence(5_000_006, 6)
+        for a, b in zip(front, left, strict=True):
+            rig.send({"front": (a, "f"), "left": (b, "l")})
+        for name in CAMERAS:
+            keyframes = [m.keyframe for m in rig.outputs[name]]
+            assert len(keyframes) == 6 and keyframes[0] and not all(keyframes), (name, keyframes)
+            assert rig.camera(name).counters["keyframes"] == sum(keyframes)
+        batches = rig.node.worker.engine_snapshot()["batches"]
+        assert batches.get(2, 0) >= 1, batches  # the first keyframes were due together
+    finally:
+        rig.close()
+
+
+def test_a_fixed_batch_model_runs_the_cameras_one_after_another_and_says_so(rclpy_context, tmp_path, capfd):
+    from yolo_onnx import yolo_seg_model
+
+    model = yolo_seg_model(tmp_path / "fixed.onnx", input_hw=(256, 320), num_classes=3,
+                           boxes=[(160, 128, 100, 80, 1, 0.9)])
+    rig = Cameras(rclpy_context, model=str(model))
+    try:
+        assert "one after another (the model has a fixed batch of 1)" in capfd.readouterr().err
+        image = np.full((480, 640, 3), 200, np.uint8)
+        rig.send({"front": (image, "f"), "left": (image, "l")})
+        assert rig.processed("front") == rig.processed("left") == 1
+        assert rig.node.worker.engine_snapshot()["batches"] == {1: 2}
+    finally:
+        rig.close()
