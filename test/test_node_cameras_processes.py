@@ -20,7 +20,7 @@ rclpy = pytest.importorskip("rclpy")
 pytestmark = [pytest.mark.slow, pytest.mark.ros]
 
 from diagnostic_msgs.msg import DiagnosticArray  # noqa: E402
-from rclpy.executors import SingleThreadedExecutor  # noqa: E402
+from observer import observer_node, spin_until  # noqa: E402
 from rclpy.qos import QoSProfile, ReliabilityPolicy  # noqa: E402
 
 from vis_ros.core.stamps import stamp_to_ns  # noqa: E402
@@ -33,21 +33,8 @@ RELIABLE = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
 
 @pytest.fixture
 def observer():
-    context = rclpy.context.Context()
-    rclpy.init(context=context)
-    node = rclpy.create_node("cameras_observer", context=context)
-    executor = SingleThreadedExecutor(context=context)
-    executor.add_node(node)
-    yield node, executor
-    node.destroy_node()
-    rclpy.shutdown(context=context)
-
-
-def _spin_until(executor, predicate, timeout_s):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline and not predicate():
-        executor.spin_once(timeout_sec=0.02)
-    return predicate()
+    with observer_node("cameras_observer") as pair:
+        yield pair
 
 
 def _camera(topic, frame_id, seed, rate, plan, cwd):
@@ -72,7 +59,7 @@ def _run(observer, tmp_path, parameters, cameras, timeout_s=90.0):
                                "diagnostics_period": 0.5, **parameters}, log, tmp_path, remaps={})
     children = []
     try:
-        assert _spin_until(executor, lambda: diagnostics, 60.0), log.read_text()[-2000:]
+        assert spin_until(executor, lambda: diagnostics, 60.0), log.read_text()[-2000:]
         children = [_camera(f"/{name}/image", name, seed, rate, plan, tmp_path)
                     for name, (seed, rate, plan) in cameras.items()]
         deadline = time.monotonic() + timeout_s
@@ -81,7 +68,7 @@ def _run(observer, tmp_path, parameters, cameras, timeout_s=90.0):
         sent = {name: json.loads(c.communicate(timeout=30)[0].splitlines()[-1])
                 for name, c in zip(cameras, children, strict=True)}
         count = len(diagnostics)
-        _spin_until(executor, lambda: len(diagnostics) > count + 2, 5.0)  # counters after the last frames
+        spin_until(executor, lambda: len(diagnostics) > count + 2, 5.0)  # counters after the last frames
     finally:
         for child in children:
             if child.poll() is None:

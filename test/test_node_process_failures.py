@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.ros]
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus  # noqa: E402
 from lifecycle_msgs.msg import Transition  # noqa: E402
 from lifecycle_msgs.srv import ChangeState  # noqa: E402
-from rclpy.executors import SingleThreadedExecutor  # noqa: E402
+from observer import observer_node, spin_until  # noqa: E402
 
 from vis_ros.core.input_health import LossSource  # noqa: E402
 from vis_ros.processes.fastdds_profile import PROFILE_VARIABLE  # noqa: E402
@@ -32,21 +32,8 @@ PROCESSES = Path(__file__).parent / "processes"
 
 @pytest.fixture
 def observer():
-    context = rclpy.context.Context()
-    rclpy.init(context=context)
-    node = rclpy.create_node("failure_observer", context=context)
-    executor = SingleThreadedExecutor(context=context)
-    executor.add_node(node)
-    yield node, executor
-    node.destroy_node()
-    rclpy.shutdown(context=context)
-
-
-def _spin_until(executor, predicate, timeout_s):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline and not predicate():
-        executor.spin_once(timeout_sec=0.05)
-    return predicate()
+    with observer_node("failure_observer") as pair:
+        yield pair
 
 
 def _pipeline_values(array):
@@ -63,7 +50,7 @@ def test_a_default_settings_camera_losing_frames_is_counted_and_named_within_10_
     try:
         diagnostics = []
         node.create_subscription(DiagnosticArray, "/diagnostics", diagnostics.append, 10)
-        assert _spin_until(executor, lambda: diagnostics, 60.0), "the node never published diagnostics"
+        assert spin_until(executor, lambda: diagnostics, 60.0), "the node never published diagnostics"
         camera = subprocess.Popen([sys.executable, "-P", str(PROCESSES / "default_camera.py"), "12",
                                    "/lossy/image"], env=env, cwd=tmp_path, stdout=subprocess.PIPE, text=True)
         started = time.monotonic()
@@ -74,7 +61,7 @@ def test_a_default_settings_camera_losing_frames_is_counted_and_named_within_10_
             status, values = _pipeline_values(diagnostics[-1])
             return int(values.get("frames_lost_in_transport", "0")) > 0 and status.level == DiagnosticStatus.WARN
 
-        assert _spin_until(executor, lost_and_warned, 10.0), _pipeline_values(diagnostics[-1])
+        assert spin_until(executor, lost_and_warned, 10.0), _pipeline_values(diagnostics[-1])
         assert time.monotonic() - started <= 10.5
         status, values = _pipeline_values(diagnostics[-1])
         assert status.message.startswith("losing ") and "in transport on /lossy/image" in status.message
@@ -121,13 +108,13 @@ def test_a_lifecycle_shutdown_ends_the_node_process(observer, tmp_path):
     proc = start_node_process({}, tmp_path / "node.log", tmp_path)
     try:
         client = node.create_client(ChangeState, "/vis_ros/change_state")
-        assert _spin_until(executor, client.service_is_ready, 60.0), "no lifecycle service"
+        assert spin_until(executor, client.service_is_ready, 60.0), "no lifecycle service"
         request = ChangeState.Request(transition=Transition(id=Transition.TRANSITION_ACTIVE_SHUTDOWN))
         # A request sent before the server has matched this client is dropped (volatile
         # service QoS), so ask again until the node answers or exits.
         for _ in range(6):
             future = client.call_async(request)
-            if _spin_until(executor, lambda f=future: f.done() or proc.poll() is not None, 5.0):
+            if spin_until(executor, lambda f=future: f.done() or proc.poll() is not None, 5.0):
                 break
         assert future.done() and future.result().success or proc.poll() is not None
         proc.wait(timeout=15)

@@ -8,15 +8,13 @@ model's classes.
 """
 from __future__ import annotations
 
-import time
-
 import pytest
 
 rclpy = pytest.importorskip("rclpy")
 vision_msgs = pytest.importorskip("vision_msgs.msg", reason="built by make test from test/interfaces")
 pytestmark = [pytest.mark.slow, pytest.mark.ros]
 
-from rclpy.executors import SingleThreadedExecutor  # noqa: E402
+from observer import observer_node, spin_until  # noqa: E402
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy  # noqa: E402
 
 from vis_ros.core.parameters import BY_NAME  # noqa: E402
@@ -35,21 +33,8 @@ TOPICS = {"2d": (InstanceArray, "/vis_ros/instances"), "det2d": (vision_msgs.Det
 
 @pytest.fixture
 def observer():
-    context = rclpy.context.Context()
-    rclpy.init(context=context)
-    node = rclpy.create_node("vision_msgs_observer", context=context)
-    executor = SingleThreadedExecutor(context=context)
-    executor.add_node(node)
-    yield node, executor
-    node.destroy_node()
-    rclpy.shutdown(context=context)
-
-
-def _spin_until(executor, predicate, timeout_s):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline and not predicate():
-        executor.spin_once(timeout_sec=0.02)
-    return predicate()
+    with observer_node("vision_msgs_observer") as pair:
+        yield pair
 
 
 def _by_stamp(messages):
@@ -76,19 +61,22 @@ def test_detections_match_the_instances_frame_by_frame_across_processes(observer
         assert player.wait_for_subscriber(60.0, spin=lambda: executor.spin_once(timeout_sec=0.05)), \
             (tmp_path / "node.log").read_text()[-2000:]
         # The node builds vision_msgs only while someone subscribes: wait until it sees us.
-        assert _spin_until(executor, lambda: all(node.count_publishers(t) for _, t in TOPICS.values()), 30.0)
-        assert _spin_until(executor, lambda: labels, 10.0), "no latched LabelInfo"
-        _spin_until(executor, lambda: False, 1.0)
+        assert spin_until(executor, lambda: all(node.count_publishers(t) for _, t in TOPICS.values()), 30.0)
+        assert spin_until(executor, lambda: labels, 10.0), "no latched LabelInfo"
+        spin_until(executor, lambda: False, 1.0)
         for i in range(FRAMES):
-            expected = len(got["det3d"]) + 1
+            expected = len(got["det2d"]) + 1
             player.publish(i)
-            assert _spin_until(executor, lambda e=expected: len(got["det3d"]) >= e and len(got["det2d"]) >= e, 20.0), \
+            assert spin_until(executor, lambda e=expected: len(got["det2d"]) >= e and len(got["2d"]) >= e, 20.0), \
                 {k: len(v) for k, v in got.items()}
-        _spin_until(executor, lambda: False, 0.5)
+            # 3D follows unless the frame's depth came too late to pair (the node counts it as without 3D)
+            spin_until(executor, lambda e=expected: len(got["det3d"]) >= e, 2.0)
+        spin_until(executor, lambda: False, 0.5)
     finally:
         stop_node_process(proc)
 
-    assert {k: len(v) for k, v in got.items()} == dict.fromkeys(TOPICS, FRAMES)
+    assert len(got["2d"]) == len(got["det2d"]) == FRAMES
+    assert len(got["3d"]) == len(got["det3d"]) >= FRAMES - 2, {k: len(v) for k, v in got.items()}
     (info,) = labels
     assert [(c.class_id, c.class_name) for c in info.class_map] == list(enumerate(dataset.classes))
     assert info.threshold == pytest.approx(max(BY_NAME["score_threshold"].default,
@@ -121,4 +109,4 @@ def test_detections_match_the_instances_frame_by_frame_across_processes(observer
             assert (hypothesis.hypothesis.class_id, hypothesis.hypothesis.score) == (
                 instance.class_name, pytest.approx(instance.score))
             seen_3d += 1
-    assert seen_2d >= 3 * FRAMES and seen_3d >= 3 * FRAMES, (seen_2d, seen_3d)
+    assert seen_2d >= 3 * FRAMES and seen_3d >= 3 * (FRAMES - 2), (seen_2d, seen_3d)

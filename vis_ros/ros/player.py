@@ -62,10 +62,10 @@ class SequencePlayer:
         rgb, depth_mm = self._frame(index)
         now = self.node.get_clock().now()
         header = Header(stamp=now.to_msg(), frame_id=self.frame_id)
-        self.color.publish(image_msg(header, rgb, "rgb8"))
-        if self.with_depth:
+        if self.with_depth:  # first: the node pairs each image with the depth already there
             self.depth.publish(image_msg(header, depth_mm, "16UC1"))
             self.info.publish(self.camera_info(header))
+        self.color.publish(image_msg(header, rgb, "rgb8"))
         self.stamp_to_index[now.nanoseconds] = index
         self.published += 1
         return now.nanoseconds

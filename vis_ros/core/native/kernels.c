@@ -739,26 +739,31 @@ static PyObject *encode_runs(PyObject *self, PyObject *arg) {
     return result;
 }
 
-/* Sort doubles ascending (no NaN): quicksort, median-of-three, insertion sort below 16. qsort's
-   comparison callback costs three times as much on the few hundred depths of one instance. */
+/* Hoare partition of a[lo..hi] around the median of three: returns j with a[lo..j] <= a[j+1..hi]. */
+static Py_ssize_t partition_doubles(double *a, Py_ssize_t lo, Py_ssize_t hi) {
+    const double x = a[lo], y = a[lo + (hi - lo) / 2], z = a[hi];
+    const double pivot = x < y ? (y < z ? y : (x < z ? z : x)) : (x < z ? x : (y < z ? z : y));
+    Py_ssize_t i = lo, j = hi;
+    for (;;) {
+        while (a[i] < pivot) i++;
+        while (a[j] > pivot) j--;
+        if (i >= j) return j;
+        const double t = a[i]; a[i] = a[j]; a[j] = t;
+        i++; j--;
+    }
+}
+
+/* Sort doubles ascending (no NaN): quicksort, insertion sort below 16. qsort's comparison
+   callback costs three times as much on the few hundred depths of one instance. */
 static void sort_doubles(double *a, Py_ssize_t n) {
     while (n > 16) {
-        double x = a[0], y = a[n / 2], z = a[n - 1];
-        double pivot = x < y ? (y < z ? y : (x < z ? z : x)) : (x < z ? x : (y < z ? z : y));
-        Py_ssize_t i = 0, j = n - 1;
-        for (;;) {
-            while (a[i] < pivot) i++;
-            while (a[j] > pivot) j--;
-            if (i >= j) break;
-            double t = a[i]; a[i] = a[j]; a[j] = t;
-            i++; j--;
-        }
+        const Py_ssize_t j = partition_doubles(a, 0, n - 1);
         /* recurse on the smaller side, loop on the larger */
         if (j + 1 < n - j - 1) { sort_doubles(a, j + 1); a += j + 1; n -= j + 1; }
         else { sort_doubles(a + j + 1, n - j - 1); n = j + 1; }
     }
     for (Py_ssize_t i = 1; i < n; i++) {
-        double v = a[i];
+        const double v = a[i];
         Py_ssize_t k = i;
         while (k > 0 && a[k - 1] > v) { a[k] = a[k - 1]; k--; }
         a[k] = v;
@@ -769,16 +774,7 @@ static void sort_doubles(double *a, Py_ssize_t n) {
 static double select_double(double *a, Py_ssize_t n, Py_ssize_t k) {
     Py_ssize_t lo = 0, hi = n - 1;
     while (hi - lo > 16) {
-        double x = a[lo], y = a[(lo + hi) / 2], z = a[hi];
-        double pivot = x < y ? (y < z ? y : (x < z ? z : x)) : (x < z ? x : (y < z ? z : y));
-        Py_ssize_t i = lo, j = hi;
-        for (;;) {
-            while (a[i] < pivot) i++;
-            while (a[j] > pivot) j--;
-            if (i >= j) break;
-            double t = a[i]; a[i] = a[j]; a[j] = t;
-            i++; j--;
-        }
+        const Py_ssize_t j = partition_doubles(a, lo, hi);
         if (k <= j) hi = j; else lo = j + 1;
     }
     sort_doubles(a + lo, hi - lo + 1);
