@@ -118,7 +118,7 @@ def _spin_for(spin, seconds: float) -> None:
         spin(0.01)
 
 
-def bench_cameras(cameras: int = 4, frames: int = 150, rates_hz=(30.0, 90.0), rounds: int = 2,
+def bench_cameras(cameras: int = 4, frames: int = 150, rates_hz=(30.0,), rounds: int = 2,
                   parameters: dict | None = None) -> dict:
     """Compare (a) one node for all cameras with (b) a node per camera, taking turns at each rate."""
     with tempfile.TemporaryDirectory(prefix="vis_ros_cameras_") as tmp:
