@@ -237,3 +237,21 @@ class SegmentTrackPipeline:
             if untracked.any() and unexplained.sum() > cfg.new_object_fraction * untracked.sum():
                 return moved, KeyframeReason.NEW_OBJECT
         return moved, KeyframeReason.NONE
+
+
+def process_together(frames) -> list[PipelineOutput]:
+    """Process one frame per camera, the engine once for every frame that needs it.
+
+    `frames` holds (pipeline, rgb, stamp_ns, frame_id) per camera; the
+    pipelines share one segmenter (each with its `camera` key). What the
+    multi-camera node does per batch, for tools that run offline
+    (process-bag, the per-camera tracking evaluation).
+    """
+    steps = [pipeline.begin(rgb, stamp_ns, frame_id) for pipeline, rgb, stamp_ns, frame_id in frames]
+    waiting = [i for i, step in enumerate(steps) if not isinstance(step, PipelineOutput)]
+    if waiting:
+        segmenter = frames[waiting[0]][0].segmenter
+        results = segmenter.segment_batch([(frames[i][0].camera, steps[i].rgb) for i in waiting])
+        for i, result in zip(waiting, results, strict=True):
+            steps[i] = frames[i][0].complete(steps[i], result)
+    return steps

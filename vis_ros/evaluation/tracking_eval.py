@@ -105,7 +105,7 @@ def evaluate_cameras_tracking(model_path, cameras: int = 4, frames: int = 90, th
     source. Sequences are rendered as they are used (four in memory at
     once would be ~1 GB).
     """
-    from vis_ros.core.pipeline import PipelineOutput
+    from vis_ros.core.pipeline import process_together
     from vis_ros.core.settings import build_pipeline
     from vis_ros.core.tracking.tracker import TrackIds
 
@@ -131,12 +131,8 @@ def evaluate_cameras_tracking(model_path, cameras: int = 4, frames: int = 90, th
     pipelines = [build_pipeline(settings, segmenter, ids=ids, camera=k) for k in range(cameras)]
     batched = [SequenceRecorder() for _ in range(cameras)]
     for frame_set in zip(*(frames_of(k) for k in range(cameras)), strict=True):
-        steps = [p.begin(f.rgb, f.stamp_ns) for p, f in zip(pipelines, frame_set, strict=True)]
-        waiting = [k for k, s in enumerate(steps) if not isinstance(s, PipelineOutput)]
-        results = segmenter.segment_batch([(k, steps[k].rgb) for k in waiting])
-        for k, result in zip(waiting, results, strict=True):
-            steps[k] = pipelines[k].complete(steps[k], result)
-        for rec, f, out in zip(batched, frame_set, steps, strict=True):
+        outs = process_together([(p, f.rgb, f.stamp_ns, "") for p, f in zip(pipelines, frame_set, strict=True)])
+        for rec, f, out in zip(batched, frame_set, outs, strict=True):
             record(rec, f, out)
     per_camera = {}
     for k in range(cameras):

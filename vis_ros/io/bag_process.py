@@ -19,7 +19,7 @@ from rosbags.typesys import get_types_from_msg
 
 from vis_ros.core.image_codec import colour_to_rgb
 from vis_ros.core.labels import label_image
-from vis_ros.core.pipeline import PipelineOutput
+from vis_ros.core.pipeline import process_together
 from vis_ros.core.settings import OutputSettings, node_defaults
 from vis_ros.core.stamps import stamp_to_ns
 from vis_ros.io.bag_export import image_message, typestore
@@ -122,7 +122,7 @@ def process_bag(cameras: list[BagCamera], bag_in: Path, bag_out: Path, progress=
 
 
 def _process_batch(batch, by_topic, sinks, writer, store, outputs, counts, progress) -> None:
-    requests = []
+    frames = []
     for connection, timestamp, raw in batch:
         msg = store.deserialize_cdr(raw, connection.msgtype)
         counts["images"] += 1
@@ -132,18 +132,11 @@ def _process_batch(batch, by_topic, sinks, writer, store, outputs, counts, progr
             counts["invalid"] += 1
             continue
         camera = by_topic[connection.topic]
-        step = camera.pipeline.begin(np.ascontiguousarray(rgb), stamp_to_ns(msg.header.stamp), msg.header.frame_id)
-        if isinstance(step, PipelineOutput):
-            _write(step.frame, camera, timestamp, sinks, writer, store, outputs, counts, progress)
-        else:
-            requests.append((camera, timestamp, step))
-    if not requests:
-        return
-    segmenter = requests[0][0].pipeline.segmenter  # one engine for every camera
-    results = segmenter.segment_batch([(camera.topic, request.rgb) for camera, _, request in requests])
-    for (camera, timestamp, request), result in zip(requests, results, strict=True):
-        frame = camera.pipeline.complete(request, result).frame
-        _write(frame, camera, timestamp, sinks, writer, store, outputs, counts, progress)
+        frames.append((camera, timestamp, (camera.pipeline, np.ascontiguousarray(rgb), stamp_to_ns(msg.header.stamp),
+                                           msg.header.frame_id)))
+    outs = process_together([frame for _, _, frame in frames])
+    for (camera, timestamp, _), out in zip(frames, outs, strict=True):
+        _write(out.frame, camera, timestamp, sinks, writer, store, outputs, counts, progress)
 
 
 def _write(frame, camera: BagCamera, timestamp, sinks, writer, store, outputs, counts, progress) -> None:

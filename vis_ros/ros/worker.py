@@ -135,11 +135,6 @@ class PipelineWorker:
 
     # Single-camera views (the unnamed camera, or the first one), for tools and tests.
     @property
-    def pipeline(self):
-        """The first camera's pipeline."""
-        return self.cameras[0].pipeline
-
-    @property
     def counters(self) -> dict:
         """The first camera's counters."""
         return self.cameras[0].counters
@@ -148,11 +143,6 @@ class PipelineWorker:
     def input_health(self) -> InputHealth:
         """The first camera's input health."""
         return self.cameras[0].input_health
-
-    @property
-    def stats(self) -> RollingStats:
-        """The first camera's statistics."""
-        return self.cameras[0].stats
 
     @property
     def slot(self):
@@ -342,10 +332,9 @@ class PipelineWorker:
                 except Exception as exc:
                     results.append(exc)
         seconds = time.perf_counter() - t0
-        calls = 1 if self.segmenter.batches else len(images)
-        for size in ([len(images)] if calls == 1 else [1] * len(images)):
-            self.batch_sizes[size] += 1
-        self.engine_stats.add(f"batch_{len(images)}" if calls == 1 else "batch_1", seconds / calls)
+        size, calls = (len(images), 1) if self.segmenter.batches else (1, len(images))
+        self.batch_sizes[size] += calls
+        self.engine_stats.add(f"batch_{size}", seconds / calls)
         return results
 
     def _publish(self, frame: _Frame, out: PipelineOutput, settings: NodeSettings) -> None:
