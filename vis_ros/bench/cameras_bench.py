@@ -49,13 +49,13 @@ def _play(mode: str, sequences: list[Path], work: Path, rate_hz: float, frames: 
     base = {"qos_reliability": "reliable", "diagnostics_period": 0.5, **parameters}
     if mode == "one_node":
         procs = [start_node_process({**base, "cameras": names}, work / f"{mode}.log", work, remaps={})]
-        statuses = {name: f"vis_ros: {name}" for name in names}
+        statuses = {name: ("vis_ros", name) for name in names}
     else:
         procs = [start_node_process(base, work / f"{mode}_{name}.log", work,
                                     remaps={"__node": f"vis_ros_{name}", "image": f"/{name}/image",
                                             "depth": f"/{name}/depth", "camera_info": f"/{name}/camera_info"})
                  for name in names]
-        statuses = {name: f"vis_ros_{name}: pipeline" for name in names}
+        statuses = {name: (f"vis_ros_{name}", "") for name in names}
     use_large_message_transport()
     context = rclpy.context.Context()
     rclpy.init(context=context)
@@ -85,7 +85,7 @@ def _play(mode: str, sequences: list[Path], work: Path, rate_hz: float, frames: 
         play_together(players, rate_hz, spin, frames)
         played_s = time.monotonic() - started
         _spin_for(spin, 2.0)
-        cameras = {name: _status(recorder, label) for name, label in statuses.items()}
+        cameras = {name: recorder.last_counters(camera, node) for name, (node, camera) in statuses.items()}
     finally:
         for p in procs:
             stop_node_process(p)
@@ -98,14 +98,6 @@ def _play(mode: str, sequences: list[Path], work: Path, rate_hz: float, frames: 
                                   "p95": _float(c.get("latency_end_to_end_p95_ms")),
                                   "fusion_p50": _float(c.get("latency_fusion_p50_ms"))}
                            for name, c in cameras.items()}}
-
-
-def _status(recorder, label: str) -> dict:
-    for array in reversed(recorder.diagnostics):
-        for status in array.status:
-            if status.name == label:
-                return {kv.key: kv.value for kv in status.values}
-    return {}
 
 
 def _float(value):

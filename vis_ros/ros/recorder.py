@@ -38,11 +38,14 @@ class OutputRecorder:
     def _on_overlay(self, msg) -> None:
         self.overlays.append((stamp_to_ns(msg.header.stamp), rgb_from_msg(msg).copy()))
 
-    def last_counters(self, camera: str = "") -> dict:
-        """Return the counters of a camera's last status on /diagnostics (the unnamed camera's by default)."""
+    def last_counters(self, camera: str = "", node: str | None = None) -> dict:
+        """Return the values of a camera's last status on /diagnostics (the unnamed camera's by default).
+
+        `node` names the node when several publish (else any node's status of that camera).
+        """
         label = f": {camera or 'pipeline'}"
         for array in reversed(self.diagnostics):
             for status in array.status:
-                if status.name.endswith(label):
+                if status.name.endswith(label) and (node is None or status.name == f"{node}{label}"):
                     return {kv.key: kv.value for kv in status.values}
         return {}
