@@ -1,7 +1,9 @@
 """Train the embedded default model on simulated frames and export it to ONNX.
 
-Deterministic for a given --seed on one machine; on the 2-core CI-class CPU
-the defaults took 29.3 minutes (models/README.md).
+Deterministic for a given --seed on one machine (two runs gave bit-identical
+weights); on the 2-core CI-class CPU the defaults took 29.3 minutes in an
+earlier session, 43.1 minutes with --activation relu in a slow spell
+(models/README.md).
 Needs PyTorch (`pip install torch==2.13.0` here; it is not needed at run time).
 """
 from __future__ import annotations
@@ -12,6 +14,7 @@ from pathlib import Path
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the command's arguments."""
+    from vis_ros.train.model import ACTIVATIONS
     from vis_ros.train.trainer import TrainConfig
 
     d = TrainConfig()
@@ -21,6 +24,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--iterations", type=int, default=d.iterations)
     parser.add_argument("--batch", type=int, default=d.batch)
     parser.add_argument("--lr", type=float, default=d.lr)
+    parser.add_argument("--activation", choices=sorted(ACTIVATIONS), default=d.activation,
+                        help="silu (the embedded model) or relu (folds into INT8 convolutions: faster INT8,"
+                             " lower accuracy; models/README.md)")
     parser.add_argument("--cache-dir", type=Path, default=None,
                         help="keep generated training samples here (reused on re-runs)")
 
@@ -30,6 +36,7 @@ def run(args: argparse.Namespace) -> int:
     from vis_ros.train.trainer import TrainConfig, train
 
     config = TrainConfig(seed=args.seed, samples=args.samples, iterations=args.iterations,
-                         batch=args.batch, lr=args.lr, cache_dir=args.cache_dir)
+                         batch=args.batch, lr=args.lr, activation=args.activation,
+                         cache_dir=args.cache_dir)
     train(config, args.out, log=lambda m: print(m, flush=True))
     return 0

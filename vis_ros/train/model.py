@@ -18,38 +18,45 @@ NUM_PROTOS = 32
 STRIDES = (8, 16, 32)
 
 
-class ConvBN(nn.Sequential):
-    """Convolution, batch norm, SiLU."""
+# SiLU (the embedded model, as in YOLOv8 / YOLO11) or ReLU, which INT8 engines fold
+# into the convolution's output quantization; with SiLU each activation is two
+# quantized element-wise ops. What each costs and buys: models/README.md.
+ACTIVATIONS = {"relu": nn.ReLU, "silu": nn.SiLU}
 
-    def __init__(self, c_in: int, c_out: int, k: int = 3, s: int = 1):
+
+class ConvBN(nn.Sequential):
+    """Convolution, batch norm, activation (ReLU or SiLU: ACTIVATIONS)."""
+
+    def __init__(self, c_in: int, c_out: int, k: int = 3, s: int = 1, act: str = "silu"):
         super().__init__(nn.Conv2d(c_in, c_out, k, s, k // 2, bias=False),
-                         nn.BatchNorm2d(c_out), nn.SiLU(inplace=True))
+                         nn.BatchNorm2d(c_out), ACTIVATIONS[act](inplace=True))
 
 
 class Residual(nn.Module):
     """Two ConvBN with a skip connection."""
 
-    def __init__(self, c: int):
+    def __init__(self, c: int, act: str):
         super().__init__()
-        self.body = nn.Sequential(ConvBN(c, c), ConvBN(c, c))
+        self.body = nn.Sequential(ConvBN(c, c, act=act), ConvBN(c, c, act=act))
 
     def forward(self, x):
         """Add the block's output to its input."""
         return x + self.body(x)
 
 
-def _stage(c_in: int, c_out: int, blocks: int) -> nn.Sequential:
-    return nn.Sequential(ConvBN(c_in, c_out, 3, 2), *[Residual(c_out) for _ in range(blocks)])
+def _stage(c_in: int, c_out: int, blocks: int, act: str) -> nn.Sequential:
+    return nn.Sequential(ConvBN(c_in, c_out, 3, 2, act),
+                         *[Residual(c_out, act) for _ in range(blocks)])
 
 
 class Head(nn.Module):
     """Per-level prediction: 4 box distances, nc class logits, 32 coefficients."""
 
-    def __init__(self, c: int, num_classes: int):
+    def __init__(self, c: int, num_classes: int, act: str):
         super().__init__()
-        self.box = nn.Sequential(ConvBN(c, c), nn.Conv2d(c, 4, 1))
-        self.cls = nn.Sequential(ConvBN(c, c), nn.Conv2d(c, num_classes, 1))
-        self.coef = nn.Sequential(ConvBN(c, c), nn.Conv2d(c, NUM_PROTOS, 1))
+        self.box = nn.Sequential(ConvBN(c, c, act=act), nn.Conv2d(c, 4, 1))
+        self.cls = nn.Sequential(ConvBN(c, c, act=act), nn.Conv2d(c, num_classes, 1))
+        self.coef = nn.Sequential(ConvBN(c, c, act=act), nn.Conv2d(c, NUM_PROTOS, 1))
         nn.init.constant_(self.cls[-1].bias, -4.6)  # prior 0.01: stable early training
 
     def forward(self, x):
@@ -60,24 +67,26 @@ class Head(nn.Module):
 class TinySeg(nn.Module):
     """A small YOLO-seg style network: backbone, FPN, three heads and prototypes."""
 
-    def __init__(self, num_classes: int, width: int = 32):
+    def __init__(self, num_classes: int, width: int = 32, activation: str = "silu"):
         super().__init__()
-        w = width
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"activation {activation!r}: expected one of {sorted(ACTIVATIONS)}")
+        w, a = width, activation
         self.num_classes = num_classes
-        self.stem = ConvBN(3, w // 2, 3, 2)  # /2
-        self.s2 = _stage(w // 2, w, 1)  # /4
-        self.s3 = _stage(w, 2 * w, 2)  # /8
-        self.s4 = _stage(2 * w, 3 * w, 2)  # /16
-        self.s5 = _stage(3 * w, 4 * w, 1)  # /32
+        self.stem = ConvBN(3, w // 2, 3, 2, a)  # /2
+        self.s2 = _stage(w // 2, w, 1, a)  # /4
+        self.s3 = _stage(w, 2 * w, 2, a)  # /8
+        self.s4 = _stage(2 * w, 3 * w, 2, a)  # /16
+        self.s5 = _stage(3 * w, 4 * w, 1, a)  # /32
         c = 2 * w
-        self.lat5 = ConvBN(4 * w, c, 1)
-        self.lat4 = ConvBN(3 * w, c, 1)
-        self.lat3 = ConvBN(2 * w, c, 1)
-        self.smooth4 = ConvBN(c, c)
-        self.smooth3 = ConvBN(c, c)
-        self.heads = nn.ModuleList(Head(c, num_classes) for _ in STRIDES)
-        self.proto_in = ConvBN(c + w, c)
-        self.proto = nn.Sequential(ConvBN(c, c), ConvBN(c, NUM_PROTOS, 1))
+        self.lat5 = ConvBN(4 * w, c, 1, act=a)
+        self.lat4 = ConvBN(3 * w, c, 1, act=a)
+        self.lat3 = ConvBN(2 * w, c, 1, act=a)
+        self.smooth4 = ConvBN(c, c, act=a)
+        self.smooth3 = ConvBN(c, c, act=a)
+        self.heads = nn.ModuleList(Head(c, num_classes, a) for _ in STRIDES)
+        self.proto_in = ConvBN(c + w, c, act=a)
+        self.proto = nn.Sequential(ConvBN(c, c, act=a), ConvBN(c, NUM_PROTOS, 1, act=a))
         self.export = False
 
     def features(self, x):

@@ -34,6 +34,7 @@ class TrainConfig:
     warmup: int = 200
     input_hw: tuple[int, int] = (256, 320)
     width: int = 32
+    activation: str = "silu"  # model.ACTIVATIONS; relu fuses into int8 convolutions (models/README.md)
     workers: int = 2
     ema_decay: float = 0.999
     cache_dir: Path | None = None  # keep generated samples here across runs
@@ -109,7 +110,7 @@ def train(config: TrainConfig, out: Path, log=print) -> dict:
     rng = np.random.default_rng(config.seed)
     t0 = time.perf_counter()
     samples = _generate(config, log)
-    model = TinySeg(len(CLASS_NAMES), config.width)
+    model = TinySeg(len(CLASS_NAMES), config.width, config.activation)
     ema = ModelEMA(model, config.ema_decay)
     decay, no_decay = [], []
     for p in model.parameters():
@@ -150,7 +151,8 @@ def train(config: TrainConfig, out: Path, log=print) -> dict:
     minutes = (time.perf_counter() - t0) / 60
     onnx_path = export_onnx(ema.model, out, list(CLASS_NAMES), config.input_hw,
                             {"train_seed": str(config.seed), "train_samples": str(config.samples),
-                             "train_iterations": str(config.iterations)})
+                             "train_iterations": str(config.iterations),
+                             "train_activation": config.activation})
     torch.save(ema.model.state_dict(), out.with_suffix(".pt"))
     log(f"exported {onnx_path} ({onnx_path.stat().st_size / 1e6:.1f} MB) after {minutes:.1f} min")
     return {"minutes": minutes, "onnx": str(onnx_path)}
