@@ -27,7 +27,7 @@ ACTIVATIONS = {"relu": nn.ReLU, "silu": nn.SiLU}
 class ConvBN(nn.Sequential):
     """Convolution, batch norm, activation (ReLU or SiLU: ACTIVATIONS)."""
 
-    def __init__(self, c_in: int, c_out: int, k: int = 3, s: int = 1, act: str = "silu"):
+    def __init__(self, c_in: int, c_out: int, k: int = 3, s: int = 1, *, act: str):
         super().__init__(nn.Conv2d(c_in, c_out, k, s, k // 2, bias=False),
                          nn.BatchNorm2d(c_out), ACTIVATIONS[act](inplace=True))
 
@@ -45,7 +45,7 @@ class Residual(nn.Module):
 
 
 def _stage(c_in: int, c_out: int, blocks: int, act: str) -> nn.Sequential:
-    return nn.Sequential(ConvBN(c_in, c_out, 3, 2, act),
+    return nn.Sequential(ConvBN(c_in, c_out, 3, 2, act=act),
                          *[Residual(c_out, act) for _ in range(blocks)])
 
 
@@ -73,7 +73,7 @@ class TinySeg(nn.Module):
             raise ValueError(f"activation {activation!r}: expected one of {sorted(ACTIVATIONS)}")
         w, a = width, activation
         self.num_classes = num_classes
-        self.stem = ConvBN(3, w // 2, 3, 2, a)  # /2
+        self.stem = ConvBN(3, w // 2, 3, 2, act=a)  # /2
         self.s2 = _stage(w // 2, w, 1, a)  # /4
         self.s3 = _stage(w, 2 * w, 2, a)  # /8
         self.s4 = _stage(2 * w, 3 * w, 2, a)  # /16
