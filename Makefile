@@ -73,7 +73,7 @@ bench: setup
 eval: setup
 	$(ENV) && vis-ros eval --frames 300 --tracking --fusion --out out/eval.json
 
-# Reproduces models/vis_ros_default.onnx (about 30 min on 2 cores; see models/README.md),
+# Reproduces models/vis_ros_default.onnx (about 45 min on 2 cores; see models/README.md),
 # then its INT8 copy.
 train: setup
 	$(ENV) && vis-ros train --out models/vis_ros_default.onnx --seed 0

@@ -1,11 +1,10 @@
 """The embedded network's activation, and what the INT8 quantizer does with each.
 
-The embedded model uses SiLU (as YOLOv8 / YOLO11 do): in its INT8 copy each
-activation between two int8 convolutions stays two quantized element-wise ops
-(QLinearSigmoid + QLinearMul, 26% of the INT8 engine's time). With
-`--activation relu` the quantizer folds every activation into its
-convolution's output quantization: faster INT8, at the accuracy cost
-measured in models/README.md.
+The embedded model uses ReLU: the INT8 quantizer folds every activation into
+its convolution's output quantization. With SiLU (as YOLOv8 / YOLO11 use,
+`--activation silu`) each activation between two int8 convolutions stays two
+quantized element-wise ops (QLinearSigmoid + QLinearMul, 26% of the SiLU INT8
+engine's time). What each costs and buys: models/README.md.
 """
 from __future__ import annotations
 
@@ -48,10 +47,13 @@ def test_an_unknown_activation_is_refused_naming_it():
         TinySeg(3, 8, "gelu")
 
 
-def test_make_train_reproduces_the_shipped_silu_network():
-    assert TrainConfig().activation == "silu"
-    shipped = _ops(onnx.load(str(default_model_path())))
-    assert shipped["Sigmoid"] == CONV_BLOCKS + 1 and "Relu" not in shipped  # + the class scores'
+def test_make_train_reproduces_the_shipped_relu_network():
+    config, model = TrainConfig(), onnx.load(str(default_model_path()))
+    meta = {p.key: p.value for p in model.metadata_props}
+    assert config.activation == "relu" and meta["train_activation"] == config.activation
+    assert meta["train_iterations"] == str(config.iterations) and meta["train_seed"] == str(config.seed)
+    shipped = _ops(model)
+    assert shipped["Relu"] == CONV_BLOCKS and shipped["Sigmoid"] == 1  # the class scores'
 
 
 @pytest.mark.parametrize("activation, left_in_int8", [

@@ -1,9 +1,8 @@
 """Train the embedded default model on simulated frames and export it to ONNX.
 
 Deterministic for a given --seed on one machine (two runs gave bit-identical
-weights); on the 2-core CI-class CPU the defaults took 29.3 minutes in an
-earlier session, 43.1 minutes with --activation relu in a slow spell
-(models/README.md).
+weights); on the 2-core CI-class CPU the defaults (ReLU, 3,400 iterations)
+took 42.4 minutes, 52.8 in a slow spell (models/README.md).
 Needs PyTorch (`pip install torch==2.13.0` here; it is not needed at run time).
 """
 from __future__ import annotations
@@ -25,8 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch", type=int, default=d.batch)
     parser.add_argument("--lr", type=float, default=d.lr)
     parser.add_argument("--activation", choices=sorted(ACTIVATIONS), default=d.activation,
-                        help="silu (the embedded model) or relu (folds into INT8 convolutions: faster INT8,"
-                             " lower accuracy; models/README.md)")
+                        help="relu (the embedded model: folds into INT8 convolutions) or silu (as YOLOv8 /"
+                             " YOLO11: slower INT8; models/README.md)")
     parser.add_argument("--cache-dir", type=Path, default=None,
                         help="keep generated training samples here (reused on re-runs)")
 

@@ -18,8 +18,8 @@ NUM_PROTOS = 32
 STRIDES = (8, 16, 32)
 
 
-# SiLU (the embedded model, as in YOLOv8 / YOLO11) or ReLU, which INT8 engines fold
-# into the convolution's output quantization; with SiLU each activation is two
+# ReLU (the embedded model), which INT8 engines fold into the convolution's output
+# quantization, or SiLU (as in YOLOv8 / YOLO11), where each activation stays two
 # quantized element-wise ops. What each costs and buys: models/README.md.
 ACTIVATIONS = {"relu": nn.ReLU, "silu": nn.SiLU}
 
@@ -67,7 +67,7 @@ class Head(nn.Module):
 class TinySeg(nn.Module):
     """A small YOLO-seg style network: backbone, FPN, three heads and prototypes."""
 
-    def __init__(self, num_classes: int, width: int = 32, activation: str = "silu"):
+    def __init__(self, num_classes: int, width: int = 32, activation: str = "relu"):
         super().__init__()
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation {activation!r}: expected one of {sorted(ACTIVATIONS)}")

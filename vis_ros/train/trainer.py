@@ -27,14 +27,14 @@ class TrainConfig:
 
     seed: int = 0
     samples: int = 4000  # scenes 0..samples-1; evaluation uses seeds >= 1_000_000
-    iterations: int = 2600
+    iterations: int = 3400
     batch: int = 16
     lr: float = 2e-3
     weight_decay: float = 5e-4
     warmup: int = 200
     input_hw: tuple[int, int] = (256, 320)
     width: int = 32
-    activation: str = "silu"  # model.ACTIVATIONS; relu fuses into int8 convolutions (models/README.md)
+    activation: str = "relu"  # model.ACTIVATIONS; relu folds into int8 convolutions (models/README.md)
     workers: int = 2
     ema_decay: float = 0.999
     cache_dir: Path | None = None  # keep generated samples here across runs
