@@ -110,6 +110,17 @@ class VisRosNode(LifecycleNode):
         if self._outputs is not None:
             self._outputs.withdraw()
 
+    def destroy_node(self) -> None:
+        """Destroy the node and, unlike rclpy's LifecycleNode, its lifecycle state machine now.
+
+        The state machine holds the node's handle: left to the garbage collector,
+        the node's DDS participant lives on after the context is shut down, and
+        is freed at an arbitrary later moment, where Fast DDS 3.2 was seen to
+        deadlock against another participant's discovery (a test run hung).
+        """
+        super().destroy_node()
+        self._state_machine.destroy_when_not_in_use()
+
     def _destroy_inputs(self) -> None:
         for inputs in self._inputs or []:
             inputs.destroy()
