@@ -119,7 +119,9 @@ class VisRosNode(LifecycleNode):
         deadlock against another participant's discovery (a test run hung).
         """
         super().destroy_node()
-        self._state_machine.destroy_when_not_in_use()
+        machine = getattr(self, "_state_machine", None)  # rclpy's private attribute: absent, nothing to free
+        if machine is not None:
+            machine.destroy_when_not_in_use()
 
     def _destroy_inputs(self) -> None:
         for inputs in self._inputs or []:
