@@ -73,9 +73,10 @@ def test_make_train_exports_with_a_dynamic_batch_axis(tmp_path):
     torch = pytest.importorskip("torch")
     from vis_ros.train.export import export_onnx
     from vis_ros.train.model import TinySeg
+    from vis_ros.train.trainer import TrainConfig
 
     torch.manual_seed(0)
-    path = export_onnx(TinySeg(3, 8), tmp_path / "tiny.onnx", ["a", "b", "c"], (64, 96))
+    path = export_onnx(TinySeg(3, 8, TrainConfig().activation), tmp_path / "tiny.onnx", ["a", "b", "c"], (64, 96))
     proto = onnx.load(str(path))
     assert has_dynamic_batch(proto)
     import onnxruntime as ort

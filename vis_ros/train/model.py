@@ -67,7 +67,7 @@ class Head(nn.Module):
 class TinySeg(nn.Module):
     """A small YOLO-seg style network: backbone, FPN, three heads and prototypes."""
 
-    def __init__(self, num_classes: int, width: int = 32, activation: str = "relu"):
+    def __init__(self, num_classes: int, width: int, activation: str):  # defaults: TrainConfig
         super().__init__()
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation {activation!r}: expected one of {sorted(ACTIVATIONS)}")
