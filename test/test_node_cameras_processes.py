@@ -3,7 +3,7 @@
 Each camera gets its own outputs with its own stamps and frame ids; ids are
 unique across the cameras; one camera sending invalid frames, changing its
 image size and going silent neither stops nor slows the other, and its own
-counters say what happened. Under overload (a 60 Hz camera beside a 5 Hz
+counters say what happened. Under overload (a 200 Hz camera beside a 5 Hz
 one, one image per engine call), both cameras are served.
 """
 from __future__ import annotations
@@ -99,9 +99,11 @@ def test_one_camera_failing_neither_stops_nor_slows_the_other(observer, tmp_path
     assert ids["front"] and ids["left"] and not ids["front"] & ids["left"]
 
 
-def test_under_overload_a_5_hz_camera_beside_a_60_hz_one_is_served(observer, tmp_path):
+def test_under_overload_a_5_hz_camera_beside_a_200_hz_one_is_served(observer, tmp_path):
+    # 200 Hz: over three times what one engine thread serves here (~57 Hz, 2 cores), so
+    # the overload does not hang on the machine's speed (at 60 Hz a CI machine kept up).
     sent, got, status, _ = _run(observer, tmp_path, {"max_batch": 1, "precision": "fp32", "threads": 1}, {
-        "fast": (6_000_003, 60.0, "240:good"), "slow": (6_000_004, 5.0, "20:good")})
+        "fast": (6_000_003, 200.0, "900:good"), "slow": (6_000_004, 5.0, "20:good")})
     fast, slow = status["vis_ros: fast"], status["vis_ros: slow"]
     assert int(fast["frames_dropped_stale"]) > 0, fast  # the node is overloaded
     assert int(slow["frames_processed"]) >= 19 and slow["frames_dropped_stale"] in ("0", "1"), slow

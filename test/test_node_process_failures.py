@@ -126,9 +126,10 @@ def test_a_lifecycle_shutdown_ends_the_node_process(observer, tmp_path):
 def test_a_short_soak_accounts_for_every_frame_with_flat_memory():
     from vis_ros.bench.soak_bench import bench_soak
 
-    report = bench_soak(frames=600, rate_hz=150.0, samples=6)
+    # 300 Hz: the node serves ~110 Hz here (2 cores), so the drop path runs on a faster machine too
+    report = bench_soak(frames=600, rate_hz=300.0, samples=6)
     assert report["all_accounted"], report["counters"]
-    assert report["counters"]["frames_dropped_stale"] > 0  # 150 Hz outruns the node: the drop path runs
+    assert report["counters"]["frames_dropped_stale"] > 0
     # 600 frames are too few for a slope (one allocator step of 2 MB reads as 10 MB per 1,000):
     # bound the growth instead; keeping 30 kB per frame would already exceed it.
     assert report["rss_mb"]["last"] - report["rss_mb"]["first"] <= 16.0, report["rss_mb"]
