@@ -14,7 +14,7 @@ import pytest
 from vis_ros.core.engine.calibration import CalibrationSource, calibration_tensors
 from vis_ros.core.engine.decoder import DecoderConfig
 from vis_ros.core.engine.errors import ModelLayoutError
-from vis_ros.core.engine.precision import ModelChoice, choose_model
+from vis_ros.core.engine.precision import ModelChoice, choose_model, cpu_int8_flags
 from vis_ros.core.engine.quantize import decode_tail, model_precision, quantize_model
 from vis_ros.core.engine.segmenter import Segmenter
 from vis_ros.core.model_path import default_model_path, share_file
@@ -131,7 +131,8 @@ def test_the_shipped_int8_model_matches_fp32_on_held_out_sim_frames():
 
 
 @pytest.mark.parametrize("precision, flags, expected", [
-    ("auto", ("avx512_vnni",), "int8"), ("auto", (), "fp32"), ("int8", (), "int8"), ("fp32", ("amx_int8",), "fp32")])
+    ("auto", ("avx512_vnni",), "int8"), ("auto", ("avx2",), "int8"), ("auto", (), "fp32"), ("int8", (), "int8"),
+    ("fp32", ("amx_int8",), "fp32")])
 def test_the_embedded_model_is_chosen_by_precision_and_cpu(precision, flags, expected):
     choice = choose_model("", precision, int8_flags=flags)
     assert isinstance(choice, ModelChoice) and choice.precision == expected
@@ -154,3 +155,12 @@ def test_a_given_model_runs_at_its_own_precision_and_another_is_refused_with_the
         choose_model(fp32, "int8")
     with pytest.raises(ValueError, match="precision must be one of"):
         choose_model("", "int4")
+
+
+def test_the_cpu_features_auto_goes_by_are_read_from_cpuinfo(tmp_path):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu sse4_2 avx avx2 fma\nprocessor\t: 1\nflags\t\t: avx avx2\n")
+    assert cpu_int8_flags(cpuinfo) == ("avx2",)  # AVX2 without VNNI: INT8 still measured faster
+    cpuinfo.write_text("flags\t\t: sse4_2 avx\n")
+    assert cpu_int8_flags(cpuinfo) == ()
+    assert cpu_int8_flags(tmp_path / "missing") == ()
