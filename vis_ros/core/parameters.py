@@ -55,8 +55,8 @@ _TRACKER = TrackerConfig()  # the tracker's defaults are the core's, not a secon
 PARAMS = (
     ParamSpec("model", "", "ONNX model or TensorRT engine; empty = the embedded default model", read_only=True),
     ParamSpec("precision", "auto", "embedded model: fp32, int8, or auto (int8 when the engine runs on a CPU with"
-              " AVX2 / VNNI / AMX / Arm dot-product instructions); a given model runs at its own precision, and asking for"
-              " another is refused", read_only=True, choices=("auto", "fp32", "int8")),
+              " AVX2 / VNNI / AMX / Arm dot-product instructions); a given model runs at its own precision, and"
+              " asking for another is refused", read_only=True, choices=("auto", "fp32", "int8")),
     ParamSpec("backend", "auto", "inference backend", read_only=True, choices=("auto", "onnxruntime", "tensorrt")),
     ParamSpec("device", "auto", "auto: best installed ONNX Runtime provider; cpu: force CPU", read_only=True,
               choices=("auto", "cpu", "cuda")),
