@@ -164,3 +164,32 @@ def test_the_cpu_features_auto_goes_by_are_read_from_cpuinfo(tmp_path):
     cpuinfo.write_text("flags\t\t: sse4_2 avx\n")
     assert cpu_int8_flags(cpuinfo) == ()
     assert cpu_int8_flags(tmp_path / "missing") == ()
+
+
+def test_the_shipped_int8_model_computes_the_same_on_every_cpu():
+    """7-bit weights: AVX2's 16-bit pairwise multiply-add cannot saturate.
+
+    So the fused int8 kernels give what the QDQ graph says computed exactly (as VNNI / AMX
+    do) on any x86 CPU. With full 8-bit weights an AVX2-only CPU moved class scores by up
+    to 0.17 (a ball became a toy).
+    """
+    import onnx
+    import onnxruntime as ort
+    from onnx import numpy_helper
+
+    path = share_file("models", INT8_MODEL)
+    weights = [numpy_helper.to_array(t) for t in onnx.load(str(path)).graph.initializer
+               if t.data_type == onnx.TensorProto.INT8]
+    assert weights and max(int(np.abs(w.astype(np.int32)).max()) for w in weights) <= 64
+    sessions = []
+    for level in (ort.GraphOptimizationLevel.ORT_ENABLE_ALL, ort.GraphOptimizationLevel.ORT_DISABLE_ALL):
+        options = ort.SessionOptions()
+        options.graph_optimization_level = level  # disabled: DequantizeLinear -> float op -> QuantizeLinear
+        sessions.append(ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"]))
+    segmenter = Segmenter(path)
+    scores = slice(4, 4 + len(segmenter.class_names))  # output0 rows: 4 box, then one per class
+    for seed in range(4):
+        tensor, _ = segmenter.preprocess(next(generate_sequence(1_000_100 + seed, 1, SimOptions(objects=8))[1]).rgb)
+        fused, reference = (s.run([segmenter.spec.detections_name], {segmenter.spec.input_name: tensor})[0][0]
+                            for s in sessions)
+        assert np.abs(fused[scores] - reference[scores]).max() <= 0.1

@@ -1,8 +1,18 @@
 """INT8 YOLO-seg models for the CPU: ONNX Runtime static quantization, calibrated.
 
-Weights per channel (int8), activations per tensor (uint8, the VNNI / AMX
-kernels' layout), QDQ format, min-max calibration on images pre-processed
-exactly as at inference (core/engine/calibration.py).
+Weights per channel (int8 holding 7-bit values), activations per tensor
+(uint8, the layout of ONNX Runtime's u8 x s8 kernels), QDQ format, min-max
+calibration on images pre-processed exactly as at inference
+(core/engine/calibration.py).
+
+Why 7-bit weights (`reduce_range`): on x86 CPUs without VNNI, ONNX Runtime
+multiplies with AVX2's vpmaddubsw, which adds two u8 x s8 products in 16
+bits and saturates past 32,767; with full 8-bit weights that happened on
+every frame, and class scores moved by up to 0.17 against the same graph
+computed exactly (VNNI and AMX accumulate in 32 bits and do not saturate),
+enough to flip a ball to a toy. With |w| <= 64 no pair can saturate, so one
+model gives the same results on every CPU, and the accuracy measured on one
+holds on all (models/README.md).
 
 What stays in float was chosen by measured accuracy (models/README.md): the
 detection head's decode tail, i.e. every node between the last convolutions
@@ -113,7 +123,8 @@ def quantize_model(onnx_in: Path, onnx_out: Path, source: CalibrationSource,
         reader = _Reader(spec.input_name, calibration_tensors(source, spec.input_hw), progress)
         quantize_static(str(prepared), str(onnx_out), reader, quant_format=QuantFormat.QDQ, per_channel=True,
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                        calibrate_method=CalibrationMethod.MinMax, nodes_to_exclude=float_nodes)
+                        calibrate_method=CalibrationMethod.MinMax, nodes_to_exclude=float_nodes,
+                        reduce_range=True)
     quantized = onnx.load(str(onnx_out))
     if dynamic:
         set_io_batch(quantized, BATCH_AXIS)
