@@ -24,6 +24,11 @@ from vis_ros.core.sim.sequence import generate_sequence
 INT8_MODEL = "vis_ros_default_int8.onnx"
 
 
+def _held_out_image(seed: int):
+    """Return the first frame of sim scene 1,000,100 + seed, 8 objects: the frames these tests compare on."""
+    return next(generate_sequence(1_000_100 + seed, 1, SimOptions(objects=8))[1]).rgb
+
+
 def _box_iou(a, b):
     x0, y0, x1, y1 = max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])
     inter = max(x1 - x0, 0) * max(y1 - y0, 0)
@@ -116,7 +121,7 @@ def test_the_shipped_int8_model_matches_fp32_on_held_out_sim_frames():
     assert int8.class_names == fp32.class_names
     box_ious, mask_ious, confident = [], [], 0
     for seed in range(6):
-        image = next(generate_sequence(1_000_100 + seed, 1, SimOptions(objects=8))[1]).rgb
+        image = _held_out_image(seed)
         quantized = int8(image).detections
         for det in (d for d in fp32(image).detections if d.score >= 0.5):
             confident += 1
@@ -189,7 +194,7 @@ def test_the_shipped_int8_model_computes_the_same_on_every_cpu():
     segmenter = Segmenter(path)
     scores = slice(4, 4 + len(segmenter.class_names))  # output0 rows: 4 box, then one per class
     for seed in range(4):
-        tensor, _ = segmenter.preprocess(next(generate_sequence(1_000_100 + seed, 1, SimOptions(objects=8))[1]).rgb)
+        tensor, _ = segmenter.preprocess(_held_out_image(seed))
         fused, reference = (s.run([segmenter.spec.detections_name], {segmenter.spec.input_name: tensor})[0][0]
                             for s in sessions)
         assert np.abs(fused[scores] - reference[scores]).max() <= 0.1

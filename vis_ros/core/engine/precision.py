@@ -72,8 +72,7 @@ def choose_model(model: str, precision: str, int8_flags: tuple[str, ...] | None 
 
 def _embedded(precision: str, flags: tuple[str, ...]) -> ModelChoice:
     if precision == "fp32" or (precision == "auto" and not flags):
-        reason = ("asked for" if precision == "fp32"
-                  else "auto: no int8 multiply-add instructions (AVX2 / VNNI / AMX / Arm dot product) on this CPU")
+        reason = "asked for" if precision == "fp32" else f"auto: none of {', '.join(INT8_CPU_FLAGS)} on this CPU"
         return ModelChoice(default_model_path(), "fp32", reason)
     try:
         path = share_file("models", DEFAULT_INT8_MODEL_NAME)

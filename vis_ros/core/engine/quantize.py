@@ -11,8 +11,8 @@ bits and saturates past 32,767; with full 8-bit weights that happened on
 every frame, and class scores moved by up to 0.17 against the same graph
 computed exactly (VNNI and AMX accumulate in 32 bits and do not saturate),
 enough to flip a ball to a toy. With |w| <= 64 no pair can saturate, so the
-fused kernels compute the exact graph, within rounding, on every CPU, and
-the accuracy measured on one is the accuracy on all (models/README.md).
+fused kernels compute the exact graph, within rounding, whichever int8
+instructions the CPU has (models/README.md).
 
 What stays in float was chosen by measured accuracy (models/README.md): the
 detection head's decode tail, i.e. every node between the last convolutions
