@@ -1,6 +1,6 @@
 import pytest
 
-from vis_ros.core.approx_sync import ApproxTimeSync
+from vis_ros.core.streaming.approx_sync import ApproxTimeSync
 
 MS = 1_000_000
 

@@ -49,11 +49,16 @@ def test_several_topics_are_tracked_apart_and_batched_with_the_results_of_single
 
 
 def test_camera_names_come_from_the_topics_or_are_numbered_when_they_collide():
-    cameras = bag_cameras(["/front/color/image_raw", "/left/color/image_raw"], lambda i: i)
-    assert [(c.output_ns, c.pipeline) for c in cameras] == [("/vis_ros/front", 0), ("/vis_ros/left", 1)]
-    same = bag_cameras(["/cam/a", "/cam/b"], lambda i: i)
+    cameras = bag_cameras(["/front/color/image_raw", "/left/color/image_raw"])
+    assert [(c.output_ns, c.name) for c in cameras] == [("/vis_ros/front", "front"), ("/vis_ros/left", "left")]
+    same = bag_cameras(["/cam/a", "/cam/b"])
     assert [c.output_ns for c in same] == ["/vis_ros/cam0", "/vis_ros/cam1"]
-    assert bag_cameras(["/x/image"], lambda i: i)[0].output_ns == "/vis_ros"
+    assert bag_cameras(["/x/image"])[0].output_ns == "/vis_ros"
+
+
+def test_a_topic_given_twice_is_refused_by_name():
+    with pytest.raises(ValueError, match="/front/color/image_raw given more than once"):
+        bag_cameras(["/front/color/image_raw", "/left/color/image_raw", "/front/color/image_raw"])
 
 
 def test_a_missing_topic_is_named(tmp_path):

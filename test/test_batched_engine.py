@@ -1,7 +1,7 @@
 """Several cameras in one engine call: the embedded models batch, per image exactly as alone.
 
 The embedded FP32 and INT8 models have a dynamic batch axis (made by
-vis_ros.core.engine.batch_axis, which `make train` applies to every export
+vis_ros.core.model_tools.batch_axis, which `make train` applies to every export
 and the quantizer keeps); a fixed-batch model (an Ultralytics export without
 dynamic=True) still works, one image after another.
 """
@@ -12,10 +12,10 @@ import onnx
 import pytest
 from yolo_onnx import yolo_seg_model
 
-from vis_ros.core.engine.batch_axis import has_dynamic_batch, make_batch_dynamic
+from vis_ros.core.config.model_path import resolve_model, share_file
 from vis_ros.core.engine.precision import DEFAULT_INT8_MODEL_NAME
 from vis_ros.core.engine.segmenter import Segmenter
-from vis_ros.core.model_path import resolve_model, share_file
+from vis_ros.core.model_tools.batch_axis import has_dynamic_batch, make_batch_dynamic
 from vis_ros.core.sim.scene import SimOptions
 from vis_ros.core.sim.sequence import generate_sequence
 

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from vis_ros.core.camera_batches import BatchGate
+from vis_ros.core.streaming.camera_batches import BatchGate
 
 
 def _cameras(batch):

@@ -5,13 +5,13 @@ import math
 
 import pytest
 
-from vis_ros.core.collision_scene import (
+from vis_ros.core.data.instances import Instance3D, Instance3DFrame, TrackState
+from vis_ros.core.outputs.collision_scene import (
     MOVE_MIN_M,
     CollisionOperation,
     CollisionScene,
     CollisionSceneConfig,
 )
-from vis_ros.core.instances import Instance3D, Instance3DFrame, TrackState
 
 ADD, MOVE, REMOVE = CollisionOperation.ADD, CollisionOperation.MOVE, CollisionOperation.REMOVE
 CONFIRMED, TENTATIVE, COASTING = TrackState.CONFIRMED, TrackState.TENTATIVE, TrackState.COASTING

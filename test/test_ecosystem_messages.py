@@ -18,8 +18,7 @@ pytestmark = pytest.mark.ros
 
 from rclpy.serialization import deserialize_message, serialize_message  # noqa: E402
 
-from vis_ros.core.collision_scene import CollisionOperation, CollisionUpdate  # noqa: E402
-from vis_ros.core.instances import (  # noqa: E402
+from vis_ros.core.data.instances import (  # noqa: E402
     Instance2D,
     Instance3D,
     Instance3DFrame,
@@ -27,6 +26,7 @@ from vis_ros.core.instances import (  # noqa: E402
     PixelBox,
     TrackState,
 )
+from vis_ros.core.outputs.collision_scene import CollisionOperation, CollisionUpdate  # noqa: E402
 from vis_ros.ros.collision_objects import MIN_BOX_SIZE_M, collision_object_msg  # noqa: E402
 from vis_ros.ros.vision_detections import detections_2d_msg, detections_3d_msg, label_info_msg  # noqa: E402
 

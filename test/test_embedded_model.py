@@ -9,9 +9,9 @@ import onnx
 import pytest
 
 from vis_ros.cli import main
-from vis_ros.core.instances import TrackState
-from vis_ros.core.model_path import default_model_path
-from vis_ros.core.pipeline import KeyframeReason
+from vis_ros.core.config.model_path import default_model_path
+from vis_ros.core.data.instances import TrackState
+from vis_ros.core.pipeline.segment_track import KeyframeReason
 
 # Floors a little under the model card's figures (measured on 300 frames), for a
 # small held-out set where the estimate is noisier.
@@ -53,7 +53,7 @@ def test_infer_command_on_a_sim_frame(tmp_path):
 
 def test_keyframe_pipeline_propagates_between_keyframes():
     from vis_ros.core.engine.segmenter import Segmenter
-    from vis_ros.core.pipeline import PipelineConfig, SegmentTrackPipeline
+    from vis_ros.core.pipeline.segment_track import PipelineConfig, SegmentTrackPipeline
     from vis_ros.core.sim.scene import SimOptions
     from vis_ros.core.sim.sequence import generate_sequence
     from vis_ros.core.tracking.tracker import Tracker
@@ -83,7 +83,7 @@ def test_keyframe_pipeline_propagates_between_keyframes():
 
 def test_raising_keyframe_interval_at_run_time_starts_with_a_keyframe():
     from vis_ros.core.engine.segmenter import Segmenter
-    from vis_ros.core.pipeline import PipelineConfig, SegmentTrackPipeline
+    from vis_ros.core.pipeline.segment_track import PipelineConfig, SegmentTrackPipeline
     from vis_ros.core.tracking.tracker import Tracker
 
     pipeline = SegmentTrackPipeline(Segmenter(default_model_path()), Tracker())
@@ -134,7 +134,7 @@ def test_process_bag_output_reads_back_as_vis_ros_messages(tmp_path):
 
 def _static_scene_pipeline(**config):
     from vis_ros.core.engine.segmenter import Segmenter
-    from vis_ros.core.pipeline import PipelineConfig, SegmentTrackPipeline
+    from vis_ros.core.pipeline.segment_track import PipelineConfig, SegmentTrackPipeline
     from vis_ros.core.sim.scene import SimOptions
     from vis_ros.core.sim.sequence import generate_sequence
     from vis_ros.core.tracking.tracker import Tracker

@@ -1,7 +1,7 @@
 import threading
 
-from vis_ros.core.frame_slot import LatestFrameSlot
-from vis_ros.core.rolling_stats import RateMeter, RollingStats
+from vis_ros.core.streaming.frame_slot import LatestFrameSlot
+from vis_ros.core.streaming.rolling_stats import RateMeter, RollingStats
 
 
 def test_newest_frame_wins_and_stale_ones_are_counted():

@@ -4,13 +4,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from vis_ros.core.codecs.images import depth_to_metres
+from vis_ros.core.data.instances import Instance2D, InstanceFrame, PixelBox, TrackState
 from vis_ros.core.engine.errors import InputError
 from vis_ros.core.fusion.camera import PinholeCamera
 from vis_ros.core.fusion.fuse import FusionConfig, fuse_instance
 from vis_ros.core.fusion.fuser import DepthFuser
 from vis_ros.core.fusion.smoothing import CentroidSmoother
-from vis_ros.core.image_codec import depth_to_metres
-from vis_ros.core.instances import Instance2D, InstanceFrame, PixelBox, TrackState
 
 CAM = PinholeCamera(525.0, 525.0, 319.5, 239.5, 640, 480)
 

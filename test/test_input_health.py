@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from vis_ros.core.input_health import LOSS_FIX, InputHealth, InputHealthConfig, LossSource
+from vis_ros.core.streaming.input_health import LOSS_FIX, InputHealth, InputHealthConfig, LossSource
 
 PERIOD_NS = 33_333_333
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from vis_ros.core.instances import Instance2D, Instance3D, InstanceFrame, PixelBox, TrackState
+from vis_ros.core.data.instances import Instance2D, Instance3D, InstanceFrame, PixelBox, TrackState
 
 
 def _instance(**overrides):

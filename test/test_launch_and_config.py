@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from vis_ros.core.parameters import BY_NAME, PARAMS, default_values, shadowed_settings
-from vis_ros.core.settings import NodeSettings
+from vis_ros.core.config.parameters import BY_NAME, PARAMS, default_values, shadowed_settings
+from vis_ros.core.config.settings import NodeSettings
 from vis_ros.core.tracking.config import TrackerConfig
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -4,7 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from vis_ros.core.mask_codec import decode_runs, encode_runs
+from vis_ros.core.codecs.mask_runs import decode_runs, encode_runs
 
 
 @settings(max_examples=200, deadline=None)

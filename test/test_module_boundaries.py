@@ -5,7 +5,11 @@
 - every module in vis_ros/ros/ needs ROS (imports rclpy, a message package or
   another module of vis_ros/ros that does), so nothing ROS-free hides there;
 - outside ros/, only the commands that start ROS processes (demo, the node
-  benchmark) import vis_ros.ros, and only inside the function that runs them.
+  benchmark) import vis_ros.ros, and only inside the function that runs them;
+- core/ imports nothing of vis_ros outside core/ (io, evaluation, commands,
+  bench, processes, train, ros build on it, never the other way round);
+- no module of vis_ros takes part in an import cycle, counting imports inside
+  functions too (a lazy import that hides a cycle is still a cycle).
 """
 from __future__ import annotations
 
@@ -73,3 +77,70 @@ def test_only_the_commands_that_start_ros_processes_import_the_ros_layer():
 def test_the_checks_see_imports_inside_functions():
     sample = PACKAGE / "commands" / "demo.py"
     assert ("vis_ros.ros.player", False) in _imports(sample)
+
+
+@pytest.mark.parametrize("path", _sources("core"), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_core_imports_nothing_of_vis_ros_outside_core(path):
+    outside = [m for m, _ in _imports(path) if _is(m, "vis_ros") and not _is(m, "vis_ros.core")]
+    assert not outside, f"{path.relative_to(PACKAGE)} imports {outside}"
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _import_graph() -> dict[str, set[str]]:
+    """Map each module to the vis_ros modules it imports (a `from package import name` counts the module `name`)."""
+    modules = {_module_name(p): p for p in _sources(".")}
+    graph = {}
+    for name, path in modules.items():
+        targets = set()
+        for imported, _ in _imports(path):
+            while imported and imported not in modules:  # an attribute: its module
+                imported = imported.rpartition(".")[0]
+            if imported and imported != name and modules[imported].name != "__init__.py":
+                targets.add(imported)
+        graph[name] = targets
+    return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan), each sorted."""
+    index, low, stack, on_stack, found = {}, {}, [], set(), []
+
+    def visit(node):
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for target in graph.get(node, ()):
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in on_stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_no_import_cycle_in_vis_ros():
+    assert _cycles(_import_graph()) == []
+
+
+def test_the_cycle_check_finds_a_cycle_through_an_import_inside_a_function():
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert _cycles(graph) == [["a", "b", "c"]]
+    assert "vis_ros.ros.outputs" in _import_graph()

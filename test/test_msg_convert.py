@@ -9,7 +9,7 @@ pytest.importorskip("rclpy")
 from rclpy.serialization import deserialize_message, serialize_message  # noqa: E402
 from rosidl_reference import instance_array_msg, instance_msg  # noqa: E402
 
-from vis_ros.core.instances import (  # noqa: E402
+from vis_ros.core.data.instances import (  # noqa: E402
     Instance2D,
     Instance3D,
     Instance3DFrame,

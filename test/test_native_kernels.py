@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from vis_ros.core import native
-from vis_ros.core.mask_codec import decode_runs, encode_runs, encode_runs_le_bytes
+from vis_ros.core.codecs.mask_runs import decode_runs, encode_runs, encode_runs_le_bytes
 
 
 def test_kernels_are_built_into_the_installed_package():
@@ -133,7 +133,7 @@ def test_c_and_numpy_association_similarities_agree_bit_for_bit(compiled_kernels
     """
     from types import SimpleNamespace
 
-    from vis_ros.core.instances import PixelBox
+    from vis_ros.core.data.instances import PixelBox
     from vis_ros.core.tracking.association import similarity_mask_box
 
     rng = np.random.default_rng(11)
@@ -164,7 +164,7 @@ def test_c_and_numpy_association_similarities_agree_bit_for_bit(compiled_kernels
 
 def _fusion_cases():
     """Sim instances on real (simulated) depth, plus masks made to hit each branch."""
-    from vis_ros.core.instances import PixelBox
+    from vis_ros.core.data.instances import PixelBox
     from vis_ros.core.sim.ground_truth import gt_instances
     from vis_ros.core.sim.scene import SimOptions
     from vis_ros.core.sim.sequence import generate_sequence

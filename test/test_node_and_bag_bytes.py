@@ -66,8 +66,8 @@ def test_node_publishes_the_bytes_process_bag_writes(rclpy_context, tmp_path):
             while len(from_node) < expected and time.monotonic() < deadline:
                 executor.spin_once(timeout_sec=0.01)
             assert len(from_node) == expected, "the node published nothing for a frame"
-        counters = node.worker.snapshot()["counters"]
-        assert counters["frames_processed"] == FRAMES and counters["frames_dropped_stale"] == 0
+        (report,), _ = node.reports()
+        assert report.counts.frames_processed == FRAMES and report.counts.frames_dropped_stale == 0
         assert any(deserialize_message(raw, InstanceArray).instances for raw in from_node)
         assert [bytes(raw) for raw in from_node] == from_bag
     finally:

@@ -95,13 +95,18 @@ class Cameras:
                                          if self.handled(c) == self.processed(c) + self.invalid(c)))
 
     def camera(self, name: str):
-        return next(c for c in self.node.worker.cameras if c.name == name)
+        """Return the camera's report, as /diagnostics publishes it."""
+        cameras, _ = self.node.reports()
+        return next(c for c in cameras if c.name == name)
+
+    def engine(self):
+        return self.node.reports()[1]
 
     def processed(self, name: str) -> int:
-        return self.camera(name).counters["frames_processed"]
+        return self.camera(name).counts.frames_processed
 
     def invalid(self, name: str) -> int:
-        return self.camera(name).counters["frames_invalid"]
+        return self.camera(name).counts.frames_invalid
 
     def handled(self, name: str) -> int:
         return self.processed(name) + self.invalid(name)
@@ -136,7 +141,7 @@ def test_two_cameras_get_their_own_outputs_with_unique_ids_from_one_engine(camer
     assert (got["left"][-1].width, got["left"][-1].height) == (320, 240)
     ids = {c: {i.id for m in got[c] for i in m.instances} for c in CAMERAS}
     assert ids["front"] and ids["left"] and not ids["front"] & ids["left"]  # unique across the node
-    engine = cameras.node.worker.engine_snapshot()["batches"]
+    engine = cameras.engine().calls_by_batch
     assert engine.get(2, 0) >= 4, engine  # the frames of both cameras shared engine calls
     cameras.spin(1.5)
     statuses = {s.name: s for s in cameras.diagnostics[-1].status}
@@ -160,15 +165,15 @@ def test_an_invalid_frame_or_a_size_change_on_one_camera_leaves_the_other_alone(
     assert cameras.invalid("front") == 1 and cameras.invalid("left") == 0
     assert "yuv422_yuy2" in cameras.camera("front").last_error and not cameras.camera("left").last_error
     cameras.send({"front": (front[5][::2, ::2].copy(), "f"), "left": (left[5], "l")})  # front shrinks
-    assert cameras.camera("front").counters["pipeline_resets"] == 1
-    assert cameras.camera("left").counters["pipeline_resets"] == 0
+    assert cameras.camera("front").counts.pipeline_resets == 1
+    assert cameras.camera("left").counts.pipeline_resets == 0
     assert {i.id for i in cameras.outputs["left"][-1].instances} & left_ids  # left kept its tracks
     front_ids_after = {i.id for i in cameras.outputs["front"][-1].instances}
     assert front_ids_after and not front_ids_after & {i.id for m in cameras.outputs["front"][:4] for i in m.instances}
 
 
 def test_each_camera_decides_its_own_keyframes_and_due_keyframes_share_a_call(rclpy_context):
-    rig = Cameras(rclpy_context, keyframe_interval=3)
+    rig = Cameras(rclpy_context, keyframe_interval=3, batch_wait_ms=50.0)  # the two arrive within 50 ms
     try:
         front, left = _sequence(5_000_005, 6), _sequence(5_000_006, 6)
         for a, b in zip(front, left, strict=True):
@@ -176,8 +181,8 @@ def test_each_camera_decides_its_own_keyframes_and_due_keyframes_share_a_call(rc
         for name in CAMERAS:
             keyframes = [m.keyframe for m in rig.outputs[name]]
             assert len(keyframes) == 6 and keyframes[0] and not all(keyframes), (name, keyframes)
-            assert rig.camera(name).counters["keyframes"] == sum(keyframes)
-        batches = rig.node.worker.engine_snapshot()["batches"]
+            assert rig.camera(name).counts.keyframes == sum(keyframes)
+        batches = rig.engine().calls_by_batch
         assert batches.get(2, 0) >= 1, batches  # the first keyframes were due together
     finally:
         rig.close()
@@ -194,6 +199,6 @@ def test_a_fixed_batch_model_runs_the_cameras_one_after_another_and_says_so(rclp
         image = np.full((480, 640, 3), 200, np.uint8)
         rig.send({"front": (image, "f"), "left": (image, "l")})
         assert rig.processed("front") == rig.processed("left") == 1
-        assert rig.node.worker.engine_snapshot()["batches"] == {1: 2}
+        assert rig.engine().calls_by_batch == {1: 2}
     finally:
         rig.close()

@@ -23,7 +23,7 @@ from diagnostic_msgs.msg import DiagnosticArray  # noqa: E402
 from observer import observer_node, spin_until  # noqa: E402
 from rclpy.qos import QoSProfile, ReliabilityPolicy  # noqa: E402
 
-from vis_ros.core.stamps import stamp_to_ns  # noqa: E402
+from vis_ros.core.data.stamps import stamp_to_ns  # noqa: E402
 from vis_ros.msg import InstanceArray  # noqa: E402
 from vis_ros.processes.node_process import start_node_process, stop_node_process  # noqa: E402
 

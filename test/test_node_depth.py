@@ -16,6 +16,7 @@ pytestmark = pytest.mark.ros
 from rclpy.executors import SingleThreadedExecutor  # noqa: E402
 from rclpy.lifecycle import TransitionCallbackReturn  # noqa: E402
 from rclpy.parameter import Parameter  # noqa: E402
+from reports import counts  # noqa: E402
 from sensor_msgs.msg import PointCloud2  # noqa: E402
 from visualization_msgs.msg import Marker, MarkerArray  # noqa: E402
 
@@ -76,7 +77,7 @@ def test_depth_gives_3d_instances_markers_and_points(setup):
         player.publish(i)
         _spin(executor, 0.25)
     _spin(executor, 1.5)
-    assert got["3d"], node.worker.snapshot()
+    assert got["3d"], node.reports()
     last = got["3d"][-1]
     confident = [i for i in last.instances if i.confidence > 0]
     assert confident and all(0.3 < i.pose.position.z < 6.0 for i in confident)
@@ -87,10 +88,10 @@ def test_depth_gives_3d_instances_markers_and_points(setup):
     cloud = got["points"][-1]
     ids = np.frombuffer(cloud.data, np.uint8).reshape(-1, 16)[:, 12:16].copy().view("<u4").ravel()
     assert set(ids.tolist()) <= ids_2d
-    assert node.worker.counters["frames_without_3d"] == 0
+    assert counts(node).frames_without_3d == 0
 
 
-def test_missing_camera_info_and_garbage_depth_are_reported_and_survived(setup):
+def test_missing_camera_info_and_garbage_depth_are_reported_and_survived(setup, capfd):
     node, cam, executor, dataset, got = setup
     assert node.trigger_activate() == TransitionCallbackReturn.SUCCESS
     player = _player(cam, dataset)
@@ -101,8 +102,8 @@ def test_missing_camera_info_and_garbage_depth_are_reported_and_survived(setup):
         _spin(executor, 0.3)
     _spin(executor, 1.0)
     assert got["2d"] and not got["3d"]  # 2D keeps flowing without CameraInfo
-    assert node.worker.counters["frames_without_3d"] >= 3
-    assert "CameraInfo" in node._inputs[0].depth.lookup(0)[1]
+    assert counts(node).frames_without_3d >= 3
+    assert "3D skipped: no CameraInfo received on /camera_info" in capfd.readouterr().err
 
 
 @pytest.mark.parametrize("encoding", ["16UC1", "32FC1"])
@@ -125,6 +126,6 @@ def test_depth_without_a_valid_pixel_is_counted_and_named_and_2d_keeps_flowing(s
         _spin(executor, 0.3)
     _spin(executor, 1.0)
     assert len(got["2d"]) >= 3 and not got["3d"]
-    assert node.worker.counters["frames_without_3d"] == len(got["2d"])
+    assert counts(node).frames_without_3d == len(got["2d"])
     assert f"3D skipped: depth image 640x480 ({encoding}) has no valid pixel (all zero or NaN)" in \
         capfd.readouterr().err

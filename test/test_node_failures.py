@@ -19,6 +19,7 @@ from rclpy.executors import SingleThreadedExecutor  # noqa: E402
 from rclpy.lifecycle import TransitionCallbackReturn  # noqa: E402
 from rclpy.parameter import Parameter  # noqa: E402
 from rclpy.qos import QoSProfile, ReliabilityPolicy  # noqa: E402
+from reports import camera_report, counts  # noqa: E402
 from sensor_msgs.msg import Image  # noqa: E402
 from std_msgs.msg import Header  # noqa: E402
 
@@ -62,7 +63,7 @@ class Rig:
         deadline = time.monotonic() + wait_s
         while self.handled() < done and time.monotonic() < deadline:
             self.executor.spin_once(timeout_sec=0.01)
-        assert self.handled() == done, self.node.worker.snapshot()["counters"]
+        assert self.handled() == done, counts(self.node)
 
     def wait_outputs(self, count: int, timeout_s: float = 5.0) -> None:
         """Spin until `count` InstanceArrays have arrived at the camera node."""
@@ -71,8 +72,8 @@ class Rig:
             self.executor.spin_once(timeout_sec=0.01)
 
     def handled(self) -> int:
-        c = self.node.worker.snapshot()["counters"]
-        return c["frames_processed"] + c["frames_invalid"]
+        c = counts(self.node)
+        return c.frames_processed + c.frames_invalid
 
     def last_status(self) -> DiagnosticStatus:
         return self.diagnostics[-1].status[0]
@@ -97,9 +98,9 @@ def test_zero_stamps_are_processed_at_arrival_time_and_never_poison_latency(rclp
             rig.send(rgb, stamp=Time(sec=0, nanosec=0))
             time.sleep(1 / 30)
         rig.wait_outputs(len(frames))
-        snap = rig.node.worker.snapshot()
-        assert snap["counters"]["frames_unstamped"] == len(frames)
-        assert "end_to_end" not in snap["latency_ms"] and "transport" not in snap["latency_ms"]
+        report = camera_report(rig.node)
+        assert report.counts.frames_unstamped == len(frames)
+        assert "end_to_end" not in report.latency_ms and "transport" not in report.latency_ms
         stamps = [m.header.stamp.sec * 10**9 + m.header.stamp.nanosec for m in rig.outputs]
         assert len(stamps) == len(frames) and stamps[0] > 0 and all(np.diff(stamps) > 10**7)
         assert any(m.instances for m in rig.outputs[3:])  # tracks confirm on real dt
@@ -115,17 +116,17 @@ def test_stamps_far_off_the_node_clock_are_kept_out_of_latency(rclpy_context, fr
         for i, rgb in enumerate(frames[:4]):
             ns = start + i * 33_333_333
             rig.send(rgb, stamp=Time(sec=ns // 10**9, nanosec=ns % 10**9))
-        snap = rig.node.worker.snapshot()
-        assert snap["counters"]["frames_stamp_off_clock"] == 4 and "end_to_end" not in snap["latency_ms"]
-        assert "image stamps are 3600.0 s off this node's clock" in capfd.readouterr().err
+        report = camera_report(rig.node)
+        assert report.counts.frames_stamp_off_clock == 4 and "end_to_end" not in report.latency_ms
+        assert "image stamps are 3600.0 s off the receiving clock" in capfd.readouterr().err
     finally:
         rig.close()
 
 
 def test_an_error_is_reported_while_recent_then_the_status_clears(rclpy_context, frames, monkeypatch):
-    from vis_ros.ros import outputs
+    from vis_ros.ros import diagnostics
 
-    monkeypatch.setattr(outputs, "RECENT_ERROR_S", 1.0)
+    monkeypatch.setattr(diagnostics, "RECENT_ERROR_S", 1.0)
     rig = Rig(rclpy_context, diagnostics_period=0.1)
     try:
         rig.send(frames[0])
@@ -157,7 +158,7 @@ def test_an_image_size_change_restarts_tracking_and_says_so(rclpy_context, frame
         for rgb in frames[4:8]:
             rig.send(cv2.resize(rgb, (320, 240)))
         rig.wait_outputs(8)
-        assert rig.node.worker.counters["pipeline_resets"] == 1
+        assert counts(rig.node).pipeline_resets == 1
         assert "image size changed from 640x480 to 320x240: tracking restarted" in capfd.readouterr().err
         assert rig.outputs[-1].width == 320
     finally:

@@ -13,6 +13,7 @@ from diagnostic_msgs.msg import DiagnosticArray  # noqa: E402
 from rclpy.executors import SingleThreadedExecutor  # noqa: E402
 from rclpy.lifecycle import TransitionCallbackReturn  # noqa: E402
 from rclpy.parameter import Parameter  # noqa: E402
+from reports import camera_report, counts  # noqa: E402
 from sensor_msgs.msg import Image  # noqa: E402
 from std_msgs.msg import Header  # noqa: E402
 
@@ -138,21 +139,21 @@ def test_processes_frames_survives_bad_ones_and_counts_everything(rclpy_context,
             while time.monotonic() < deadline:
                 executor.spin_once(timeout_sec=0.01)
         deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and node.worker.slot.counters.received < 14:
+        while time.monotonic() < deadline and counts(node).frames_received < 14:
             executor.spin_once(timeout_sec=0.05)
         time.sleep(0.5)
         for _ in range(20):
             executor.spin_once(timeout_sec=0.02)
-        counters = node.worker.snapshot()["counters"]
-        assert counters["frames_received"] == 14
-        assert counters["frames_invalid"] == 2
-        assert (counters["frames_processed"] + counters["frames_invalid"] + counters["frames_dropped_stale"]
-                == counters["frames_received"])
-        assert len(received) == counters["frames_processed"] >= 6
+        report = camera_report(node)
+        c = report.counts
+        assert c.frames_received == 14
+        assert c.frames_invalid == 2
+        assert c.frames_processed + c.frames_invalid + c.frames_dropped_stale == c.frames_received
+        assert len(received) == c.frames_processed >= 6
         # The first bad frame is named in the log (the second falls in its throttle window);
         # the last one is the error still reported.
         assert "frame rejected: unsupported colour encoding 'yuv422'" in capfd.readouterr().err
-        assert node.worker.last_error.startswith("rgb8 image 640x480 (step 1920) needs 921600 bytes")
+        assert report.last_error.startswith("rgb8 image 640x480 (step 1920) needs 921600 bytes")
         tracked = [m for m in received if len(m.instances)]
         assert tracked, "the embedded model finds the sim objects"
         assert received[-1].header.frame_id == "cam"
@@ -164,7 +165,7 @@ def test_processes_frames_survives_bad_ones_and_counts_everything(rclpy_context,
 
 
 def test_a_matched_camera_that_sends_nothing_is_reported_as_silent_without_transport_advice(rclpy_context, capfd):
-    from vis_ros.core.input_health import InputHealthConfig
+    from vis_ros.core.streaming.input_health import InputHealthConfig
 
     node = _node(rclpy_context, diagnostics_period=0.1)
     camera = rclpy.create_node("silent_camera", context=rclpy_context)
@@ -172,7 +173,7 @@ def test_a_matched_camera_that_sends_nothing_is_reported_as_silent_without_trans
     executor.add_node(node)
     executor.add_node(camera)
     assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS
-    node.worker.input_health.config = InputHealthConfig(silent_after_s=0.5)
+    node.worker.input_health[0].config = InputHealthConfig(silent_after_s=0.5)
     assert node.trigger_activate() == TransitionCallbackReturn.SUCCESS
     camera.create_publisher(Image, "/image", 5)  # matched, never publishes
     end = time.monotonic() + 2.0
@@ -218,7 +219,7 @@ def test_the_node_logs_which_precision_runs_and_refuses_one_the_model_lacks(rclp
     assert "configured: vis_ros_default_int8.onnx [int8 (asked for)] on onnxruntime" in capfd.readouterr().err
     node.trigger_cleanup()
     node.destroy_node()
-    from vis_ros.core.model_path import default_model_path
+    from vis_ros.core.config.model_path import default_model_path
 
     node = _node(rclpy_context, precision="int8", model=str(default_model_path()))
     assert node.trigger_configure() == TransitionCallbackReturn.FAILURE

@@ -46,7 +46,7 @@ def test_without_vision_msgs_and_moveit_msgs_the_node_names_what_is_off_and_runs
         assert "/vis_ros/instances" in topics and "/vis_ros/instances_3d" in topics
         assert not {"/vis_ros/detections", "/vis_ros/detections_3d", "/vis_ros/label_info",
                     "/collision_object"} & topics
-        vision, moveit = node._outputs.off
+        vision, moveit = node.output_plan.off
         assert vision.startswith("~/detections, ~/label_info, ~/detections_3d: vision_msgs is not importable")
         assert "install ros-$ROS_DISTRO-vision-msgs" in vision
         assert moveit.startswith("collision objects on /collision_object: moveit_msgs is not importable")
@@ -64,7 +64,7 @@ def test_collision_objects_without_a_target_frame_are_refused_with_why(rclpy_con
     try:
         assert node.trigger_configure() == SUCCESS
         assert "/collision_object" not in _topics(node) and "/vis_ros/detections_3d" in _topics(node)
-        (why,) = node._outputs.off
+        (why,) = node.output_plan.off
         assert "no target_frame set: collision objects in the moving camera frame would be wrong" in why
         assert "publish_collision_objects:=false" in capfd.readouterr().err
     finally:
@@ -78,7 +78,7 @@ def test_outputs_turned_off_by_parameter_are_not_created_and_not_warned_about(rc
     try:
         assert node.trigger_configure() == SUCCESS
         assert not {"/vis_ros/detections", "/vis_ros/detections_3d", "/vis_ros/label_info"} & _topics(node)
-        assert node._outputs.off == [] and "outputs off" not in capfd.readouterr().err
+        assert node.output_plan.off == () and "outputs off" not in capfd.readouterr().err
     finally:
         node.trigger_cleanup()
         node.destroy_node()

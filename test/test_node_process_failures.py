@@ -23,7 +23,7 @@ from lifecycle_msgs.msg import Transition  # noqa: E402
 from lifecycle_msgs.srv import ChangeState  # noqa: E402
 from observer import observer_node, spin_until  # noqa: E402
 
-from vis_ros.core.input_health import LossSource  # noqa: E402
+from vis_ros.core.streaming.input_health import LossSource  # noqa: E402
 from vis_ros.processes.fastdds_profile import PROFILE_VARIABLE  # noqa: E402
 from vis_ros.processes.node_process import start_node_process, stop_node_process  # noqa: E402
 

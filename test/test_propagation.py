@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from vis_ros.core import native
-from vis_ros.core.instances import PixelBox
-from vis_ros.core.propagation import FlowField, FlowPropagator, MaskToMove, warp_mask, warp_masks
+from vis_ros.core.data.instances import PixelBox
+from vis_ros.core.pipeline.propagation import FlowField, FlowPropagator, MaskToMove, warp_mask, warp_masks
 
 
 def _bilinear_reference(low: np.ndarray, scale: int, roi: PixelBox) -> np.ndarray:

@@ -11,15 +11,16 @@ import cv2
 import numpy as np
 import pytest
 
-from vis_ros.core.engine.calibration import CalibrationSource, calibration_tensors
+from vis_ros.core.config.model_path import default_model_path, share_file
 from vis_ros.core.engine.decoder import DecoderConfig
 from vis_ros.core.engine.errors import ModelLayoutError
-from vis_ros.core.engine.precision import ModelChoice, choose_model, cpu_int8_flags
-from vis_ros.core.engine.quantize import decode_tail, model_precision, quantize_model
+from vis_ros.core.engine.precision import ModelChoice, choose_model, cpu_int8_flags, model_precision
 from vis_ros.core.engine.segmenter import Segmenter
-from vis_ros.core.model_path import default_model_path, share_file
+from vis_ros.core.model_tools.calibration import calibration_tensors
+from vis_ros.core.model_tools.quantize import decode_tail, quantize_model
 from vis_ros.core.sim.scene import SimOptions
 from vis_ros.core.sim.sequence import generate_sequence
+from vis_ros.io.calibration_images import CalibrationSource
 
 INT8_MODEL = "vis_ros_default_int8.onnx"
 

@@ -180,8 +180,8 @@ def _real_tensorrt_available() -> bool:
 
 @pytest.mark.skipif(not _real_tensorrt_available(), reason="needs the tensorrt package and a CUDA GPU")
 def test_real_engine_built_from_the_embedded_model(tmp_path):
-    from vis_ros.core.engine.engine_builder import BuildOptions, build_engine
-    from vis_ros.core.model_path import default_model_path
+    from vis_ros.core.config.model_path import default_model_path
+    from vis_ros.core.model_tools.engine_builder import BuildOptions, build_engine
 
     engine = build_engine(default_model_path(), tmp_path, BuildOptions(fp16=True))
     seg = Segmenter(engine, backend="tensorrt")

@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vis_ros.core.detections import Detection
-from vis_ros.core.instances import PixelBox, TrackState
+from vis_ros.core.data.detections import Detection
+from vis_ros.core.data.instances import PixelBox, TrackState
 from vis_ros.core.tracking.config import TrackerConfig
 from vis_ros.core.tracking.tracker import Tracker
 

@@ -3,8 +3,8 @@ import math
 import numpy as np
 import pytest
 
+from vis_ros.core.data.instances import Instance3D, Instance3DFrame
 from vis_ros.core.fusion.transform import quaternion_matrix, transform_frame3d, transform_points
-from vis_ros.core.instances import Instance3D, Instance3DFrame
 
 
 def test_quarter_turn_about_z():

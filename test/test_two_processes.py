@@ -27,7 +27,7 @@ from rclpy.executors import SingleThreadedExecutor  # noqa: E402
 from rclpy.qos import QoSProfile, ReliabilityPolicy  # noqa: E402
 from sensor_msgs.msg import Image  # noqa: E402
 
-from vis_ros.core.stamps import stamp_to_ns  # noqa: E402
+from vis_ros.core.data.stamps import stamp_to_ns  # noqa: E402
 from vis_ros.msg import InstanceArray  # noqa: E402
 from vis_ros.ros.convert import frame_from_msg  # noqa: E402
 

@@ -17,10 +17,10 @@ pytestmark = [pytest.mark.slow, pytest.mark.ros]
 from observer import observer_node, spin_until  # noqa: E402
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy  # noqa: E402
 
-from vis_ros.core.parameters import BY_NAME  # noqa: E402
+from vis_ros.core.config.parameters import BY_NAME  # noqa: E402
+from vis_ros.core.data.stamps import stamp_to_ns  # noqa: E402
 from vis_ros.core.sim.dataset import SimDataset, write_sequence  # noqa: E402
 from vis_ros.core.sim.scene import SimOptions  # noqa: E402
-from vis_ros.core.stamps import stamp_to_ns  # noqa: E402
 from vis_ros.msg import Instance3DArray, InstanceArray  # noqa: E402
 from vis_ros.processes.node_process import start_node_process, stop_node_process  # noqa: E402
 from vis_ros.ros.player import COLOR, DEPTH, INFO, SequencePlayer  # noqa: E402

@@ -12,7 +12,7 @@ import array
 from sensor_msgs.msg import RegionOfInterest
 from std_msgs.msg import Header
 
-from vis_ros.core.mask_codec import encode_runs
+from vis_ros.core.codecs.mask_runs import encode_runs
 from vis_ros.msg import Instance, InstanceArray
 from vis_ros.ros.convert import ns_to_stamp
 

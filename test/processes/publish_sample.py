@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-from vis_ros.core.instances import Instance2D, InstanceFrame, PixelBox, TrackState
+from vis_ros.core.data.instances import Instance2D, InstanceFrame, PixelBox, TrackState
 
 HEIGHT, WIDTH = 480, 640
 

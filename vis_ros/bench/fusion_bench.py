@@ -15,8 +15,8 @@ from dataclasses import replace
 import numpy as np
 
 from vis_ros.bench.stats import summarize_ms
+from vis_ros.core.data.instances import InstanceFrame
 from vis_ros.core.fusion.fuser import DepthFuser
-from vis_ros.core.instances import InstanceFrame
 from vis_ros.core.sim.ground_truth import gt_instances
 from vis_ros.core.sim.scene import SimOptions
 from vis_ros.core.sim.sequence import generate_sequence
@@ -34,7 +34,8 @@ def busy_frame(count: int = 20):
 
 def bench_fusion(repeats: int = 30, count: int = 20) -> dict:
     """Time depth fusion of `count` instances on one frame, `repeats` times (milliseconds)."""
-    from vis_ros.core.settings import apply_opencv_threads, node_defaults
+    from vis_ros.core.config.factories import apply_opencv_threads
+    from vis_ros.core.config.settings import node_defaults
 
     apply_opencv_threads(node_defaults().engine)  # OpenCV threads as the node sets them
     camera, frame, depth, instances, distinct = busy_frame(count)

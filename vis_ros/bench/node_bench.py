@@ -46,16 +46,16 @@ def bench_ecosystem_outputs(repeats: int = 100, count: int = 20) -> dict:
     from rclpy.serialization import serialize_message
 
     from vis_ros.bench.fusion_bench import busy_frame
-    from vis_ros.core.collision_scene import CollisionScene, CollisionSceneConfig
+    from vis_ros.core.data.instances import InstanceFrame, TrackState
     from vis_ros.core.fusion.fuser import DepthFuser
-    from vis_ros.core.instances import InstanceFrame, TrackState
+    from vis_ros.core.outputs.collision_scene import CollisionScene, CollisionSceneConfig
     from vis_ros.io.instance_wire import serialize_instance_array
     from vis_ros.ros.collision_objects import collision_object_msg
-    from vis_ros.ros.outputs import message_module
+    from vis_ros.ros.outputs import import_package
     from vis_ros.ros.vision_detections import detections_2d_msg, detections_3d_msg
 
-    vm, why_not_vision = message_module("vision_msgs")
-    mm, why_not_moveit = message_module("moveit_msgs")
+    vm, why_not_vision = import_package("vision_msgs")
+    mm, why_not_moveit = import_package("moveit_msgs")
     camera, sim_frame, depth, instances, _ = busy_frame(count)
     instances = tuple(replace(i, state=TrackState.CONFIRMED) for i in instances)
     frame2d = InstanceFrame(sim_frame.stamp_ns, "cam", camera.height, camera.width, True, instances)

@@ -6,8 +6,8 @@ import time
 import numpy as np
 
 from vis_ros.bench.stats import summarize_ms
-from vis_ros.core.detections import Detection
-from vis_ros.core.instances import PixelBox
+from vis_ros.core.data.detections import Detection
+from vis_ros.core.data.instances import PixelBox
 from vis_ros.core.tracking.tracker import Tracker
 
 

@@ -33,7 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run every benchmark and write the JSON report."""
     from vis_ros.bench.engine_bench import bench_engine
-    from vis_ros.core.model_path import resolve_model
+    from vis_ros.core.config.model_path import resolve_model
 
     report = {"machine": {"cpu_count": os.cpu_count(), "processor": platform.processor(),
                           "python": platform.python_version()}}
@@ -48,8 +48,8 @@ def run(args: argparse.Namespace) -> int:
     report["engine"] = bench_engine(resolve_model(args.model), args.frames, threads=args.threads)
     if args.model is None:  # the embedded model at both precisions, side by side
         from vis_ros.bench.engine_bench import bench_precisions
+        from vis_ros.core.config.model_path import share_file
         from vis_ros.core.engine.precision import DEFAULT_INT8_MODEL_NAME
-        from vis_ros.core.model_path import share_file
 
         report["precision"] = bench_precisions(resolve_model(None), share_file("models", DEFAULT_INT8_MODEL_NAME),
                                                args.frames, threads=args.threads)

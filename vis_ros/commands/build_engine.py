@@ -25,12 +25,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Build (or find cached) the TensorRT engine of an ONNX model."""
-    from vis_ros.core.engine.engine_builder import BuildOptions, build_engine
+    from vis_ros.core.model_tools.engine_builder import BuildOptions, build_engine
 
-    options = BuildOptions(fp16=args.fp16, int8=args.int8, calibration_dir=args.calib,
-                           calibration_images=args.calib_images, workspace_mb=args.workspace,
-                           max_batch=args.max_batch)
+    options = BuildOptions(fp16=args.fp16, int8=args.int8, workspace_mb=args.workspace, max_batch=args.max_batch)
+    calibration = None
+    if args.int8:
+        if args.calib is None:
+            raise ValueError("--int8 needs --calib, a folder of representative images")
+        from vis_ros.io.calibration_images import CalibrationSource
+
+        calibration = CalibrationSource(folder=args.calib, count=args.calib_images)
     path = build_engine(args.onnx, args.cache_dir, options, out=args.out,
-                        log=lambda m: print(m, flush=True))
+                        log=lambda m: print(m, flush=True), calibration=calibration)
     print(path)
     return 0

@@ -29,11 +29,11 @@ def run(args: argparse.Namespace) -> int:
     """Segment image files and write overlays."""
     import cv2
 
+    from vis_ros.core.codecs.mask_runs import encode_runs
+    from vis_ros.core.config.model_path import resolve_model
     from vis_ros.core.engine.decoder import DecoderConfig
     from vis_ros.core.engine.segmenter import Segmenter
-    from vis_ros.core.mask_codec import encode_runs
-    from vis_ros.core.model_path import resolve_model
-    from vis_ros.core.overlay import draw_overlay
+    from vis_ros.core.outputs.overlay import draw_overlay
 
     bgr = cv2.imread(str(args.image), cv2.IMREAD_COLOR)
     if bgr is None:

@@ -1,14 +1,17 @@
 """Run the node's pipeline over a recorded rosbag2 and write its outputs to a new bag.
 
 Reads mcap or sqlite3 bags (rosbags, no ROS install needed), segments and
-tracks every colour image, and writes /vis_ros/instances (InstanceArray) and
-/vis_ros/labels to OUT (mcap). With several --image-topic, one tracker per
-topic (ids unique across them), their images batched into shared engine
-calls, outputs under /vis_ros/<camera>/ (camera: the topic's first part).
+tracks every colour image (sensor_msgs/Image or CompressedImage) with the
+node's stream runner and failure policy, and writes /vis_ros/instances
+(InstanceArray) and /vis_ros/labels to OUT (mcap). With several
+--image-topic, one tracker per topic (ids unique across them), their images
+batched into shared engine calls, outputs under /vis_ros/<camera>/ (camera:
+the topic's first part).
 """
 from __future__ import annotations
 
 import argparse
+import logging
 from pathlib import Path
 
 
@@ -31,8 +34,10 @@ def run(args: argparse.Namespace) -> int:
     from rosbags.rosbag2 import Reader
     from tqdm import tqdm
 
-    from vis_ros.core.settings import build_pipeline, node_defaults
-    from vis_ros.io.bag_process import process_bag
+    from vis_ros.core.config.factories import build_runner, build_segmenter
+    from vis_ros.core.config.settings import node_defaults
+    from vis_ros.core.streaming.notices import Notices
+    from vis_ros.io.bag_process import bag_cameras, process_bag
 
     # The node's pipeline at its default parameters, but for the ones given here.
     overrides = {"keyframe_interval": args.keyframe_interval}
@@ -42,22 +47,19 @@ def run(args: argparse.Namespace) -> int:
         overrides["model"] = str(args.model)
     if args.max_batch is not None:
         overrides["max_batch"] = args.max_batch
-    try:
-        settings = node_defaults(**overrides)
-    except ValueError as exc:
-        raise SystemExit(f"process-bag: {exc}") from None
-    from vis_ros.core.settings import build_segmenter
-    from vis_ros.core.tracking.tracker import TrackIds
-    from vis_ros.io.bag_process import bag_cameras
-
+    settings = node_defaults(**overrides)
     topics = args.image_topics or ["/camera/color/image_raw"]
-    segmenter, ids = build_segmenter(settings), TrackIds()
-    cameras = bag_cameras(topics, lambda i: build_pipeline(settings, segmenter, ids=ids, camera=i))
+    cameras = bag_cameras(topics)
+    runner = build_runner(settings, build_segmenter(settings), Notices(logging.getLogger("vis-ros process-bag")),
+                          cameras=[c.name for c in cameras])
     with Reader(args.bag_in) as reader:
         total = sum(c.msgcount for c in reader.connections if c.topic in topics)
     with tqdm(total=total, desc="process-bag", unit="img") as bar:
-        counts = process_bag(cameras, args.bag_in, args.bag_out, progress=bar.update, outputs=settings.outputs,
-                             max_batch=args.max_batch or settings.batch.max_batch)
-    print(f"{counts['instance_arrays']} InstanceArray messages from {counts['images']} images"
-          f" ({counts['invalid']} invalid) on {len(cameras)} topic(s) -> {args.bag_out}")
+        reports = process_bag(runner, cameras, args.bag_in, args.bag_out, progress=bar.update,
+                              max_batch=settings.batch.max_batch)
+    processed = sum(r.counts.frames_processed for r in reports)
+    images = sum(r.counts.frames_received for r in reports)
+    invalid = sum(r.counts.frames_invalid for r in reports)
+    print(f"{processed} InstanceArray messages from {images} images ({invalid} invalid) on {len(cameras)}"
+          f" topic(s) -> {args.bag_out}")
     return 0

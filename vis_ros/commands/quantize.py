@@ -29,10 +29,10 @@ def run(args: argparse.Namespace) -> int:
     """Quantize, report what was kept in float and how many images were used or skipped."""
     from tqdm import tqdm
 
-    from vis_ros.core.engine.calibration import CalibrationSource
+    from vis_ros.core.config.model_path import resolve_model
     from vis_ros.core.engine.errors import EngineError
-    from vis_ros.core.engine.quantize import quantize_model
-    from vis_ros.core.model_path import resolve_model
+    from vis_ros.core.model_tools.quantize import quantize_model
+    from vis_ros.io.calibration_images import CalibrationSource
 
     try:
         source = CalibrationSource(folder=args.images, bag=args.bag, topic=args.topic, sim_frames=args.sim or 0,

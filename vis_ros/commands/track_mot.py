@@ -26,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Track MOTChallenge detections and write MOT results."""
-    from vis_ros.core.instances import TrackState
+    from vis_ros.core.data.instances import TrackState
     from vis_ros.core.tracking.config import TrackerConfig
     from vis_ros.core.tracking.tracker import Tracker
     from vis_ros.io.mot import format_track_line, read_mot, rows_to_detections

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from vis_ros.core.data.instances import InstanceFrame
 from vis_ros.core.fusion.fuse import fuse_instance
 from vis_ros.core.fusion.fuser import DepthFuser
 from vis_ros.core.fusion.support_plane import SupportPlane
-from vis_ros.core.instances import InstanceFrame
 from vis_ros.core.sim.ground_truth import gt_instances
 from vis_ros.core.sim.scene import SimOptions
 from vis_ros.core.sim.sequence import generate_sequence

@@ -15,7 +15,7 @@ from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from vis_ros.core.detections import Detection
+from vis_ros.core.data.detections import Detection
 from vis_ros.core.sim.ground_truth import MIN_VISIBLE_PIXELS
 
 

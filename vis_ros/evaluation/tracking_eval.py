@@ -6,24 +6,33 @@ trackeval and time it.
 """
 from __future__ import annotations
 
+import logging
 import time
+from dataclasses import replace
 
 import numpy as np
 
+from vis_ros.core.config.factories import build_runner, build_segmenter
+from vis_ros.core.config.settings import NodeSettings, node_defaults
 from vis_ros.core.engine.segmenter import Segmenter
-from vis_ros.core.pipeline import PipelineConfig, SegmentTrackPipeline
-from vis_ros.core.settings import build_segmenter, node_defaults
+from vis_ros.core.pipeline.offline import CollectingSink, frame_in, run_one
+from vis_ros.core.pipeline.segment_track import PipelineConfig
 from vis_ros.core.sim.ground_truth import gt_masks
 from vis_ros.core.sim.scene import SimOptions
 from vis_ros.core.sim.sequence import generate_sequence
-from vis_ros.core.tracking.tracker import Tracker
+from vis_ros.core.streaming.notices import Notices
 from vis_ros.evaluation.tracking_metrics import SequenceRecorder, published_masks, summarize
 
 TRACKING_SEED_BASE = 2_000_000  # far from training (0..) and detection eval (1_000_000..)
 TRACKING_SIM = SimOptions(objects=10, object_speed=0.25)
-# Scored as the node runs by default: its parameters build the decoder and tracker
-# (class-agnostic NMS, detections down to track_low_score for the second pass).
+# Scored as the node runs by default, through its stream runner: its parameters build the
+# decoder and tracker (class-agnostic NMS, detections down to track_low_score for the second pass).
 NODE_DEFAULTS = node_defaults()
+NOTICES = Notices(logging.getLogger("vis_ros.evaluation"))
+
+
+def _runner(settings: NodeSettings, segmenter: Segmenter, cameras=None):
+    return build_runner(settings, segmenter, NOTICES, cameras=cameras)
 
 
 def tracking_sequences(count: int, frames: int, options: SimOptions = TRACKING_SIM):
@@ -44,12 +53,11 @@ class ModeRun:
 
     def add_sequence(self, frames) -> None:
         """Run the pipeline over one sequence and record what it would publish."""
-        pipeline = SegmentTrackPipeline(self.segmenter, Tracker(NODE_DEFAULTS.tracker),
-                                        self.config)
-        rec = SequenceRecorder()
+        runner = _runner(replace(NODE_DEFAULTS, pipeline=self.config), self.segmenter)
+        sink, rec = CollectingSink(), SequenceRecorder()
         for f in frames:
             t0 = time.perf_counter()
-            out = pipeline.process(f.rgb, f.stamp_ns)
+            out = run_one(runner, f.rgb, f.stamp_ns, sink=sink)
             self.elapsed += time.perf_counter() - t0
             self.frames += 1
             self.keyframes += out.frame.keyframe
@@ -105,10 +113,6 @@ def evaluate_cameras_tracking(model_path, cameras: int = 4, frames: int = 90, th
     source. Sequences are rendered as they are used (four in memory at
     once would be ~1 GB).
     """
-    from vis_ros.core.pipeline import process_together
-    from vis_ros.core.settings import build_pipeline
-    from vis_ros.core.tracking.tracker import TrackIds
-
     settings = node_defaults(model=str(model_path), threads=threads)
     segmenter = build_segmenter(settings)
     segmenter.warm_up(3)
@@ -123,17 +127,17 @@ def evaluate_cameras_tracking(model_path, cameras: int = 4, frames: int = 90, th
 
     alone = []
     for k in range(cameras):
-        pipeline, rec = build_pipeline(settings, segmenter, camera=k), SequenceRecorder()
+        runner, rec = _runner(settings, segmenter), SequenceRecorder()
         for f in frames_of(k):
-            record(rec, f, pipeline.process(f.rgb, f.stamp_ns))
+            record(rec, f, run_one(runner, f.rgb, f.stamp_ns))
         alone.append(rec)
-    ids = TrackIds()
-    pipelines = [build_pipeline(settings, segmenter, ids=ids, camera=k) for k in range(cameras)]
-    batched = [SequenceRecorder() for _ in range(cameras)]
+    runner = _runner(settings, segmenter, cameras=[f"cam{k + 1}" for k in range(cameras)])
+    sink, batched = CollectingSink(), [SequenceRecorder() for _ in range(cameras)]
     for frame_set in zip(*(frames_of(k) for k in range(cameras)), strict=True):
-        outs = process_together([(p, f.rgb, f.stamp_ns, "") for p, f in zip(pipelines, frame_set, strict=True)])
-        for rec, f, out in zip(batched, frame_set, outs, strict=True):
-            record(rec, f, out)
+        runner.run_batch([frame_in(k, f.rgb, f.stamp_ns) for k, f in enumerate(frame_set)], sink)
+        outs = {out.camera.index: out for out in sink.take()}
+        for k, (rec, f) in enumerate(zip(batched, frame_set, strict=True)):
+            record(rec, f, outs[k])
     per_camera = {}
     for k in range(cameras):
         one, many = summarize([alone[k]])["IDF1"], summarize([batched[k]])["IDF1"]

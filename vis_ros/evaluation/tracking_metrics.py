@@ -20,7 +20,7 @@ def published_masks(instances, height: int, width: int) -> dict[int, np.ndarray]
 
     `is_published` decides: tracking is scored on exactly that output.
     """
-    from vis_ros.core.instances import is_published
+    from vis_ros.core.data.instances import is_published
 
     return {i.track_id: i.full_mask(height, width) for i in instances if is_published(i.state)}
 

@@ -12,8 +12,8 @@ import numpy as np
 from rosbags.rosbag2 import StoragePlugin, Writer
 from rosbags.typesys import Stores, get_typestore
 
+from vis_ros.core.data.stamps import ns_to_sec_nanosec
 from vis_ros.core.sim.dataset import SimDataset
-from vis_ros.core.stamps import ns_to_sec_nanosec
 
 COLOR_TOPIC = "/camera/color/image_raw"
 INFO_TOPIC = "/camera/color/camera_info"

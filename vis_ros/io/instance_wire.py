@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import struct
 
-from vis_ros.core.instances import InstanceFrame
-from vis_ros.core.mask_codec import encode_runs_le_bytes
-from vis_ros.core.stamps import ns_to_sec_nanosec
+from vis_ros.core.codecs.mask_runs import encode_runs_le_bytes
+from vis_ros.core.data.instances import InstanceFrame
+from vis_ros.core.data.stamps import ns_to_sec_nanosec
 
 _ENCAPSULATION_CDR_LE = b"\x00\x01\x00\x00"
 _STAMP = struct.Struct("<4siI")  # encapsulation, header.stamp.sec, header.stamp.nanosec

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from vis_ros.core.detections import Detection
-from vis_ros.core.instances import PixelBox
+from vis_ros.core.data.detections import Detection
+from vis_ros.core.data.instances import PixelBox
 
 
 def read_mot(path: Path) -> dict[int, np.ndarray]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from vis_ros.core.model_path import share_file
+from vis_ros.core.config.model_path import share_file
 
 PROFILE_NAME = "fastdds_large_messages.xml"
 PROFILE_VARIABLE = "FASTDDS_DEFAULT_PROFILES_FILE"

@@ -17,9 +17,14 @@ from geometry_msgs.msg import Pose
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from shape_msgs.msg import SolidPrimitive
 
-from vis_ros.core.collision_scene import CollisionOperation, CollisionScene, CollisionSceneConfig, CollisionUpdate
-from vis_ros.core.instances import Instance3DFrame, InstanceFrame
-from vis_ros.core.settings import DepthSettings
+from vis_ros.core.config.settings import DepthSettings
+from vis_ros.core.data.instances import Instance3DFrame, InstanceFrame
+from vis_ros.core.outputs.collision_scene import (
+    CollisionOperation,
+    CollisionScene,
+    CollisionSceneConfig,
+    CollisionUpdate,
+)
 from vis_ros.ros.convert import box_pose, header_msg
 
 MIN_BOX_SIZE_M = 0.001  # MoveIt refuses boxes with a zero dimension; a flat fused box gets this

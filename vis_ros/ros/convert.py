@@ -11,7 +11,8 @@ from builtin_interfaces.msg import Time
 from geometry_msgs.msg import Point, Pose, Quaternion, Vector3
 from std_msgs.msg import Header
 
-from vis_ros.core.instances import (
+from vis_ros.core.codecs.mask_runs import decode_runs
+from vis_ros.core.data.instances import (
     Instance2D,
     Instance3D,
     Instance3DFrame,
@@ -19,8 +20,7 @@ from vis_ros.core.instances import (
     PixelBox,
     TrackState,
 )
-from vis_ros.core.mask_codec import decode_runs
-from vis_ros.core.stamps import ns_to_sec_nanosec, stamp_to_ns
+from vis_ros.core.data.stamps import ns_to_sec_nanosec, stamp_to_ns
 from vis_ros.msg import Instance, Instance3DArray, InstanceArray
 from vis_ros.msg import Instance3D as Instance3DMsg
 

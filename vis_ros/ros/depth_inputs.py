@@ -1,21 +1,18 @@
-"""Aligned depth + CameraInfo, paired by approximate time, looked up per image.
+"""One camera's aligned depth + CameraInfo subscriptions, paired by approximate time.
 
-The colour image never waits for depth: 2D results are published for every
-image. Depth and CameraInfo are paired with message_filters'
-ApproximateTimeSynchronizer when it is importable (robots), else with
-vis_ros.core.approx_sync (same contract, tested here). Each image then takes
-the pair closest to its stamp within `slop`; when there is none the caller
-says which input is missing. Made at activate, destroyed at deactivate.
+The pairs go to the camera's DepthPairing (vis_ros.core.streaming.
+depth_pairing), where each image looks up its own. Depth and CameraInfo are
+paired with message_filters' ApproximateTimeSynchronizer when it is
+importable (robots), else with vis_ros.core.streaming.approx_sync (same
+contract, tested here). Made at activate, destroyed at deactivate.
 """
 from __future__ import annotations
 
-import collections
-import threading
-
 from sensor_msgs.msg import CameraInfo, Image
 
-from vis_ros.core.approx_sync import ApproxTimeSync
-from vis_ros.core.stamps import stamp_to_ns
+from vis_ros.core.data.stamps import stamp_to_ns
+from vis_ros.core.streaming.approx_sync import ApproxTimeSync
+from vis_ros.core.streaming.depth_pairing import DepthPairing, DepthSample
 
 
 class DepthInputs:
@@ -23,18 +20,15 @@ class DepthInputs:
 
     def __init__(self, node, qos, slop_s: float, queue_size: int, prefix: str = ""):
         self.node = node
-        self.depth_topic, self.info_topic = f"{prefix}depth", f"{prefix}camera_info"
-        self._pairs: collections.deque = collections.deque(maxlen=queue_size)
-        self._lock = threading.Lock()
-        self.slop_ns = int(slop_s * 1e9)
-        self.last_depth_ns: int | None = None
-        self.last_info_ns: int | None = None
+        depth_topic, info_topic = f"{prefix}depth", f"{prefix}camera_info"
+        self.pairing = DepthPairing(node.resolve_topic_name(depth_topic), node.resolve_topic_name(info_topic),
+                                    slop_s, queue_size)
         self.subscriptions = []
         try:
             import message_filters
 
-            depth = message_filters.Subscriber(node, Image, self.depth_topic, qos_profile=qos)
-            info = message_filters.Subscriber(node, CameraInfo, self.info_topic, qos_profile=qos)
+            depth = message_filters.Subscriber(node, Image, depth_topic, qos_profile=qos)
+            info = message_filters.Subscriber(node, CameraInfo, info_topic, qos_profile=qos)
             depth.registerCallback(self._seen_depth)
             info.registerCallback(self._seen_info)
             self._sync = message_filters.ApproximateTimeSynchronizer([depth, info], queue_size, slop_s)
@@ -43,10 +37,9 @@ class DepthInputs:
             self.subscriptions = [depth.sub, info.sub]
         except ImportError:
             self._sync = ApproxTimeSync(2, queue_size, slop_s, self._paired)
-            self.subscriptions = [
-                node.create_subscription(Image, self.depth_topic, self._on_depth, qos),
-                node.create_subscription(CameraInfo, self.info_topic, self._on_info, qos)]
-            self.backend = "vis_ros.core.approx_sync"
+            self.subscriptions = [node.create_subscription(Image, depth_topic, self._on_depth, qos),
+                                  node.create_subscription(CameraInfo, info_topic, self._on_info, qos)]
+            self.backend = "vis_ros.core.streaming.approx_sync"
 
     def destroy(self) -> None:
         """Destroy both subscriptions (deactivate)."""
@@ -55,33 +48,18 @@ class DepthInputs:
         self.subscriptions = []
 
     def _seen_depth(self, msg) -> None:
-        self.last_depth_ns = stamp_to_ns(msg.header.stamp)
+        self.pairing.seen_depth(stamp_to_ns(msg.header.stamp))
 
     def _seen_info(self, msg) -> None:
-        self.last_info_ns = stamp_to_ns(msg.header.stamp)
+        self.pairing.seen_info(stamp_to_ns(msg.header.stamp))
 
     def _on_depth(self, msg) -> None:
         self._seen_depth(msg)
-        self._sync.add(0, self.last_depth_ns, msg)
+        self._sync.add(0, stamp_to_ns(msg.header.stamp), msg)
 
     def _on_info(self, msg) -> None:
         self._seen_info(msg)
-        self._sync.add(1, self.last_info_ns, msg)
+        self._sync.add(1, stamp_to_ns(msg.header.stamp), msg)
 
     def _paired(self, depth, info) -> None:
-        with self._lock:
-            self._pairs.append((stamp_to_ns(depth.header.stamp), depth, info))
-
-    def lookup(self, stamp_ns: int):
-        """(depth, info) closest to stamp_ns within slop, else (None, reason)."""
-        with self._lock:
-            pairs = list(self._pairs)
-        if pairs:
-            best = min(pairs, key=lambda p: abs(p[0] - stamp_ns))
-            if abs(best[0] - stamp_ns) <= self.slop_ns:
-                return best[1], best[2]
-        if self.last_info_ns is None:
-            return None, f"no CameraInfo received on {self.info_topic}"
-        if self.last_depth_ns is None:
-            return None, f"no depth image received on {self.depth_topic}"
-        return None, "no depth + CameraInfo pair within sync_slop of the image stamp"
+        self.pairing.add(DepthSample.of(depth, info))

@@ -1,21 +1,16 @@
 """sensor_msgs Image / CompressedImage <-> numpy, via the ROS-free codec."""
 from __future__ import annotations
 
-import cv2
 import numpy as np
 from sensor_msgs.msg import CompressedImage, Image
 
-from vis_ros.core.engine.errors import InputError
-from vis_ros.core.image_codec import colour_to_rgb, depth_to_metres
+from vis_ros.core.codecs.images import colour_to_rgb, compressed_to_rgb, depth_to_metres
 
 
 def rgb_from_msg(msg) -> np.ndarray:
     """Convert an Image or CompressedImage to an (H, W, 3) RGB array (a view for rgb8)."""
     if isinstance(msg, CompressedImage):
-        bgr = cv2.imdecode(np.frombuffer(msg.data, np.uint8), cv2.IMREAD_COLOR)
-        if bgr is None:
-            raise InputError(f"cannot decode CompressedImage (format {msg.format!r})")
-        return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        return compressed_to_rgb(msg.format, msg.data)
     return colour_to_rgb(msg.encoding, msg.height, msg.width, msg.step, bool(msg.is_bigendian), msg.data)
 
 

@@ -16,8 +16,8 @@ from rclpy.event_handler import SubscriptionEventCallbacks, UnsupportedEventType
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CompressedImage, Image
 
-from vis_ros.core.input_health import InputHealth, InputReport
-from vis_ros.core.settings import InputSettings
+from vis_ros.core.config.settings import InputSettings
+from vis_ros.core.streaming.input_health import InputHealth, InputReport
 
 
 class CameraInputs:

@@ -13,7 +13,7 @@ from sensor_msgs.msg import PointCloud2, PointField
 from std_msgs.msg import ColorRGBA
 from visualization_msgs.msg import Marker, MarkerArray
 
-from vis_ros.core.overlay import colour_for
+from vis_ros.core.outputs.overlay import colour_for
 
 
 class MarkerTracker:

@@ -15,8 +15,10 @@ import time
 import rclpy
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 
-from vis_ros.core.memory import release_freed_memory
-from vis_ros.core.settings import NodeSettings
+from vis_ros.core.config.settings import NodeSettings
+from vis_ros.core.engine.memory import release_freed_memory
+from vis_ros.core.outputs.selection import OutputPlan
+from vis_ros.core.pipeline.reports import CameraReport, EngineReport
 from vis_ros.processes.fastdds_profile import use_large_message_transport
 from vis_ros.ros.inputs import CameraInputs
 from vis_ros.ros.node_parameters import NodeParameters
@@ -45,7 +47,16 @@ class VisRosNode(LifecycleNode):
 
     def _reconfigure(self, settings: NodeSettings) -> None:
         if self.worker is not None:
-            self.worker.reconfigure(settings)
+            self.worker.request_settings(settings)
+
+    @property
+    def output_plan(self) -> OutputPlan | None:
+        """Which optional outputs run and which asked-for ones cannot (with why), while configured."""
+        return self._outputs.plan if self._outputs is not None else None
+
+    def reports(self) -> tuple[list[CameraReport], EngineReport] | None:
+        """Every camera's report and the engine's while configured (what /diagnostics publishes), else None."""
+        return self.worker.reports() if self.worker is not None else None
 
     # -- lifecycle ----------------------------------------------------------------
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
@@ -73,13 +84,14 @@ class VisRosNode(LifecycleNode):
         try:
             for camera in self.worker.cameras:
                 self._inputs.append(CameraInputs(self, self.worker.settings.inputs,
-                                                 self.worker.image_callback(camera.index), camera.input_health,
+                                                 self.worker.image_callback(camera.index),
+                                                 self.worker.input_health[camera.index],
                                                  camera_prefix(camera.name)))
         except Exception as exc:
             self.get_logger().error(f"activate failed: {exc}")
             self._destroy_inputs()
             return TransitionCallbackReturn.FAILURE
-        self.worker.start([inputs.depth for inputs in self._inputs])
+        self.worker.start([inputs.depth.pairing if inputs.depth is not None else None for inputs in self._inputs])
         result = super().on_activate(state)  # activates the publishers
         self._outputs.announce_labels(self.worker.segmenter.class_names, self.worker.start_score())
         return result
@@ -140,10 +152,10 @@ class VisRosNode(LifecycleNode):
 
     def _publish_diagnostics(self) -> None:
         worker = self.worker
-        reports = [i.report() for i in self._inputs] if self._inputs and worker.running else None
-        cameras = [(c.label, c.snapshot(), reports[c.index] if reports else None, c.recent_error())
-                   for c in worker.cameras]
-        self._outputs.publish_diagnostics(worker.segmenter.backend.describe(), cameras, worker.engine_snapshot(),
+        inputs = [i.report() for i in self._inputs] if self._inputs and worker.running else [None] * len(
+            worker.cameras)
+        cameras, engine = worker.reports()
+        self._outputs.publish_diagnostics(worker.segmenter.backend.describe(), cameras, inputs, engine,
                                           worker.running)
 
 

@@ -1,20 +1,22 @@
 """The node's parameters: declared from the one table, read into typed settings.
 
 Every parameter is declared with dynamic typing, so rclpy accepts any type
-and the node's own check (vis_ros.core.parameters) decides and words each
+and the node's own check (vis_ros.core.config.parameters) decides and words each
 refusal: it names the parameter and its type, and takes an integer for a
 double (`score_threshold:=1`). A run-time set is refused unless the whole
-request still builds valid settings. A setting that another one shadows is
-warned about once per change, after the request has been applied, on the
-values it left.
+request still builds valid settings. The set callback only validates; the
+accepted settings are handed on in the post-set callback (rclpy's place for
+side effects), so a set never waits for anything the node is doing. A
+setting that another one shadows is warned about once per change, on the
+values the request left.
 """
 from __future__ import annotations
 
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult
 from rclpy.exceptions import InvalidParameterValueException
 
-from vis_ros.core.parameters import PARAMS, ParamSpec, shadowed_settings
-from vis_ros.core.settings import NodeSettings
+from vis_ros.core.config.parameters import PARAMS, ParamSpec, shadowed_settings
+from vis_ros.core.config.settings import NodeSettings
 
 
 class NodeParameters:
@@ -69,14 +71,15 @@ class NodeParameters:
         candidate = self.values()
         candidate.update({p.name: p.value for p in params})
         try:
-            settings = NodeSettings.from_values(candidate)
+            NodeSettings.from_values(candidate)
         except ValueError as exc:
             return SetParametersResult(successful=False, reason=str(exc))
-        self._on_change(settings)
         return SetParametersResult(successful=True)
 
     def _applied(self, params) -> None:
-        self.warn_shadowed(self.values())
+        values = self.values()
+        self._on_change(NodeSettings.from_values(values))
+        self.warn_shadowed(values)
 
 
 def _given_value(message: str) -> str:

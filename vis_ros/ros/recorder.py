@@ -6,7 +6,7 @@ from rclpy.node import Node
 from rclpy.qos import QoSProfile
 from sensor_msgs.msg import Image
 
-from vis_ros.core.stamps import stamp_to_ns
+from vis_ros.core.data.stamps import stamp_to_ns
 from vis_ros.msg import InstanceArray
 from vis_ros.ros.convert import frame_from_msg
 from vis_ros.ros.image_msgs import rgb_from_msg

@@ -1,10 +1,10 @@
-"""One camera's 3D branch: depth + CameraInfo -> Instance3DArray, markers, points, TF.
+"""One camera's 3D publishers: Instance3DArray, markers, points, detections_3d, collision objects.
 
-Created with the node's other outputs at configure and destroyed with them at
-cleanup: its publishers (~/<prefix>instances_3d, markers, points; where
-vision_msgs is importable ~/<prefix>detections_3d; with a target_frame and
-moveit_msgs the collision objects). The TF listener is the node's (one for
-every camera, NodeOutputs owns it); without one, 3D stays in the camera frame.
+Fusion is the runner's (vis_ros.core.fusion.stage); this converts its result
+and publishes it, after a TF lookup at the image stamp where a target_frame
+is set. Created with the node's other outputs at configure and destroyed
+with them at cleanup. The TF listener is the node's (one for every camera,
+NodeOutputs owns it); without one, 3D stays in the camera frame.
 """
 from __future__ import annotations
 
@@ -15,65 +15,43 @@ from sensor_msgs.msg import PointCloud2
 from std_msgs.msg import Header
 from visualization_msgs.msg import MarkerArray
 
-from vis_ros.core.engine.errors import InputError
-from vis_ros.core.fusion.camera import PinholeCamera
-from vis_ros.core.fusion.fuser import DepthFuser
+from vis_ros.core.config.settings import DepthSettings
 from vis_ros.core.fusion.transform import transform_frame3d, transform_points
-from vis_ros.core.settings import DepthSettings
-from vis_ros.core.warn_once import WarnOnce
+from vis_ros.core.outputs.selection import OutputPlan
+from vis_ros.core.pipeline.runner import Published3D
 from vis_ros.msg import Instance3DArray
 from vis_ros.ros.convert import frame3d_to_msg, ns_to_stamp
-from vis_ros.ros.image_msgs import depth_from_msg
 from vis_ros.ros.markers import MarkerTracker, points_cloud
-from vis_ros.ros.outputs import message_module
 from vis_ros.ros.vision_detections import detections_3d_msg
 
 
 class ThreeDOutputs:
-    """The node's 3D outputs while configured with use_depth; see the module docstring."""
+    """One camera's 3D publishers while configured with use_depth; see the module docstring."""
 
-    def __init__(self, node, settings: DepthSettings, vision_msgs=None, off: list[str] | None = None,
-                 prefix: str = "", tf_buffer=None):
+    def __init__(self, node, settings: DepthSettings, plan: OutputPlan, packages: dict, prefix: str = "",
+                 tf_buffer=None):
         self.node = node
-        self.fuser = DepthFuser()
         self.markers = MarkerTracker()
-        self.say_once = WarnOnce(node.get_logger())
-        self._vm, self.detections_3d, self.collisions = vision_msgs, None, None
+        self._vm = packages.get("vision_msgs")
+        self.detections_3d = self.collisions = None
         self.instances_3d = self.marker_array = self.points = None
         self.tf_buffer = tf_buffer
         self.target_frame = settings.target_frame if tf_buffer is not None else ""
         try:
-            self._create(settings, off if off is not None else [], prefix)
+            qos = QoSProfile(depth=5)
+            self.instances_3d = node.create_lifecycle_publisher(Instance3DArray, f"~/{prefix}instances_3d", qos)
+            self.marker_array = node.create_lifecycle_publisher(MarkerArray, f"~/{prefix}markers", qos)
+            self.points = node.create_lifecycle_publisher(PointCloud2, f"~/{prefix}points", qos)
+            if plan.detections_3d:
+                self.detections_3d = node.create_lifecycle_publisher(self._vm.Detection3DArray,
+                                                                     f"~/{prefix}detections_3d", qos)
+            if plan.collision_objects:
+                from vis_ros.ros.collision_objects import CollisionObjectOutput
+
+                self.collisions = CollisionObjectOutput(node, packages["moveit_msgs"], settings)
         except Exception:
             self.destroy()
             raise
-
-    def _create(self, settings: DepthSettings, off: list[str], prefix: str) -> None:
-        qos = QoSProfile(depth=5)
-        self.instances_3d = self.node.create_lifecycle_publisher(Instance3DArray, f"~/{prefix}instances_3d", qos)
-        self.marker_array = self.node.create_lifecycle_publisher(MarkerArray, f"~/{prefix}markers", qos)
-        self.points = self.node.create_lifecycle_publisher(PointCloud2, f"~/{prefix}points", qos)
-        if self._vm is not None and settings.publish_detections_3d:
-            self.detections_3d = self.node.create_lifecycle_publisher(self._vm.Detection3DArray,
-                                                                      f"~/{prefix}detections_3d", qos)
-        if settings.publish_collision_objects:
-            self._collision_objects(settings, off)
-
-    def _collision_objects(self, settings: DepthSettings, off: list[str]) -> None:
-        """Start the collision-object output, or say in `off` why it cannot run."""
-        if not self.target_frame:
-            why = ("no TF (tf2_ros is not importable)" if settings.target_frame else "no target_frame set") + \
-                  ": collision objects in the moving camera frame would be wrong; set target_frame to a" \
-                  " world-fixed frame (map, odom, world) or publish_collision_objects:=false"
-            off.append(f"collision objects on {settings.collision_object_topic}: {why}")
-            return
-        moveit_msgs, why_not = message_module("moveit_msgs")
-        if moveit_msgs is None:
-            off.append(f"collision objects on {settings.collision_object_topic}: {why_not}")
-            return
-        from vis_ros.ros.collision_objects import CollisionObjectOutput
-
-        self.collisions = CollisionObjectOutput(self.node, moveit_msgs, settings)
 
     def destroy(self) -> None:
         """Destroy the publishers (cleanup)."""
@@ -94,18 +72,9 @@ class ThreeDOutputs:
         if self.collisions is not None:
             self.collisions.withdraw()
 
-    def publish(self, frame, depth_msg, info_msg, settings: DepthSettings) -> None:
-        """Fuse one frame with its depth and publish instances, markers and points."""
-        depth = depth_from_msg(depth_msg, settings.depth_scale)
-        if not depth.any():  # invalid pixels are 0 after conversion (0, NaN, inf, negative)
-            raise InputError(f"depth image {depth_msg.width}x{depth_msg.height} ({depth_msg.encoding}) has no"
-                             " valid pixel (all zero or NaN): 3D skipped, 2D still published")
-        camera, warnings = PinholeCamera.from_camera_info(info_msg.k, info_msg.width, info_msg.height,
-                                                          info_msg.distortion_model, info_msg.d)
-        frame3d, estimates, notices = self.fuser(frame, depth, camera)
-        for text in warnings + notices:
-            self.say_once(text)
-        points = {tid: e.points for tid, e in estimates.items() if e.confidence > 0}
+    def publish(self, result: Published3D, settings: DepthSettings) -> None:
+        """Publish one fused frame: instances, markers, points (and detections_3d, collision objects)."""
+        frame, frame3d, points = result.frame, result.fused.frame, result.fused.points
         if self.target_frame:
             transform = self._lookup(frame.frame_id, frame.stamp_ns, settings.tf_timeout)
             if transform is None:
@@ -131,7 +100,7 @@ class ThreeDOutputs:
                                                 timeout=Duration(seconds=timeout_s)).transform
         except Exception as exc:  # tf2 raises several lookup/extrapolation types
             self.node.get_logger().warning(f"no transform {source} -> {self.target_frame} at the image"
-                                        f" stamp: {exc}; 3D outputs skipped", throttle_duration_sec=2.0)
+                                           f" stamp: {exc}; 3D outputs skipped", throttle_duration_sec=2.0)
             return None
         q, p = t.rotation, t.translation
         return (q.x, q.y, q.z, q.w), (p.x, p.y, p.z)

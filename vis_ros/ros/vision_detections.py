@@ -19,7 +19,7 @@ from types import ModuleType
 from geometry_msgs.msg import PoseWithCovariance, Vector3
 from std_msgs.msg import Header
 
-from vis_ros.core.instances import Instance3DFrame, InstanceFrame
+from vis_ros.core.data.instances import Instance3DFrame, InstanceFrame
 from vis_ros.ros.convert import box_pose, header_msg
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import onnx
 import torch
 
-from vis_ros.core.engine.batch_axis import make_batch_dynamic
+from vis_ros.core.model_tools.batch_axis import make_batch_dynamic
 from vis_ros.train.model import TinySeg
 
 

@@ -21,9 +21,9 @@ import cv2
 import numpy as np
 
 from vis_ros.core import native
-from vis_ros.core.detections import Detection
+from vis_ros.core.data.detections import Detection
+from vis_ros.core.data.instances import PixelBox
 from vis_ros.core.engine.letterbox import Letterbox
-from vis_ros.core.instances import PixelBox
 
 PROTO_STRIDE = 4
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from vis_ros.core.model_path import default_model_path, share_file
+from vis_ros.core.config.model_path import default_model_path, share_file
 
 PRECISIONS = ("auto", "fp32", "int8")
 DEFAULT_INT8_MODEL_NAME = "vis_ros_default_int8.onnx"
@@ -57,7 +57,6 @@ def choose_model(model: str, precision: str, int8_flags: tuple[str, ...] | None 
     path = Path(model).expanduser()
     if path.suffix != ".onnx" or not path.is_file():  # engines carry their own precision; missing: said at load
         return ModelChoice(path, "as built" if path.suffix != ".onnx" else "unknown", "the given model file")
-    from vis_ros.core.engine.quantize import model_precision
 
     try:
         actual = model_precision(path)
@@ -82,3 +81,14 @@ def _embedded(precision: str, flags: tuple[str, ...]) -> ModelChoice:
         return ModelChoice(default_model_path(), "fp32", "auto: the embedded INT8 model is not installed")
     reason = "asked for" if precision == "int8" else f"auto: this CPU has {', '.join(flags)}"
     return ModelChoice(path, "int8", reason)
+
+
+def model_precision(path: Path) -> str:
+    """Return "int8" for a model with quantized nodes, else its input's float type ("fp32", "fp16")."""
+    import onnx
+
+    model = onnx.load(str(path), load_external_data=False)
+    if any(n.op_type in ("QuantizeLinear", "QLinearConv", "ConvInteger", "MatMulInteger") for n in model.graph.node):
+        return "int8"
+    elem = model.graph.input[0].type.tensor_type.elem_type
+    return "fp16" if elem == onnx.TensorProto.FLOAT16 else "fp32"

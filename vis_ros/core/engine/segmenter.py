@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vis_ros.core.detections import Detection
+from vis_ros.core.data.detections import Detection
 from vis_ros.core.engine.backends import create_backend
 from vis_ros.core.engine.decoder import Decoder, DecoderConfig
 from vis_ros.core.engine.errors import ModelLayoutError

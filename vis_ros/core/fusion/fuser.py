@@ -9,11 +9,11 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from vis_ros.core.data.instances import Instance3D, Instance3DFrame, InstanceFrame, PixelBox
 from vis_ros.core.fusion.camera import PinholeCamera
 from vis_ros.core.fusion.fuse import Estimate3D, FusionConfig, fuse_instance
 from vis_ros.core.fusion.smoothing import CentroidSmoother
 from vis_ros.core.fusion.support_plane import SupportPlane
-from vis_ros.core.instances import Instance3D, Instance3DFrame, InstanceFrame, PixelBox
 
 
 def _mask_on_depth_grid(roi: PixelBox, mask: np.ndarray, sx: float, sy: float, dw: int, dh: int):

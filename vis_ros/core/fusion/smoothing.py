@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from vis_ros.core.constant_velocity import correct_block, predict_block
+from vis_ros.core.tracking.constant_velocity import correct_block, predict_block
 
 
 @dataclass

@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from vis_ros.core.instances import Instance3D, Instance3DFrame
+from vis_ros.core.data.instances import Instance3D, Instance3DFrame
 
 
 def quaternion_matrix(q) -> np.ndarray:

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from vis_ros.core.instances import Instance2D, PixelBox, TrackState
+from vis_ros.core.data.instances import Instance2D, PixelBox, TrackState
 
 # Objects with fewer visible pixels (at 640x480) are slivers: not labelled for
 # training, crowd regions for mAP, not ground truth for tracking.

@@ -9,7 +9,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from vis_ros.core.instances import PixelBox
+from vis_ros.core.data.instances import PixelBox
 
 _BINS = (12, 6)
 

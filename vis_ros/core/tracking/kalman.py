@@ -10,7 +10,7 @@ only with its own velocity, and every noise term is diagonal. So the 8x8
 covariance is four independent 2x2 blocks, stored as (N, 3, 4) arrays of
 [position variance, position-velocity covariance, velocity variance] per
 coordinate, and predict / update are closed-form elementwise expressions
-(core/constant_velocity.py),
+(core/tracking/constant_velocity.py),
 exactly the matrix filter's result at a fraction of its cost (no 8x8
 products, no matrix inverse): the tracker runs them every frame. Where the C
 kernels are built (core/native), predict with one dt for all tracks and
@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from vis_ros.core import native
-from vis_ros.core.constant_velocity import correct_block, predict_block
+from vis_ros.core.tracking.constant_velocity import correct_block, predict_block
 
 # Standard deviations relative to box height, per sqrt(second) for the process.
 _POS_MEASUREMENT = 1.0 / 20.0

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from vis_ros.core.instances import PixelBox
+from vis_ros.core.data.instances import PixelBox
 
 
 def box_iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:

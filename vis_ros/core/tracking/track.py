@@ -10,8 +10,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from vis_ros.core.detections import Detection
-from vis_ros.core.instances import PixelBox, TrackState
+from vis_ros.core.data.detections import Detection
+from vis_ros.core.data.instances import PixelBox, TrackState
 
 
 class LiveMask(NamedTuple):

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from vis_ros.core.detections import Detection
-from vis_ros.core.instances import Instance2D, TrackState
+from vis_ros.core.data.detections import Detection
+from vis_ros.core.data.instances import Instance2D, TrackState
 from vis_ros.core.tracking import kalman
 from vis_ros.core.tracking.appearance import describe, similarity
 from vis_ros.core.tracking.association import COSTS, assign

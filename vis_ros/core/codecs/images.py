@@ -59,6 +59,14 @@ def colour_to_rgb(encoding: str, height: int, width: int, step: int, big_endian:
     return cv2.cvtColor(px[..., 0], cv2.COLOR_GRAY2RGB)
 
 
+def compressed_to_rgb(fmt: str, data) -> np.ndarray:
+    """(H, W, 3) uint8 RGB of a CompressedImage payload (jpeg, png); InputError if it does not decode."""
+    bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise InputError(f"cannot decode CompressedImage (format {fmt!r})")
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
 def depth_to_metres(encoding: str, height: int, width: int, step: int, big_endian: bool, data,
                     depth_scale: float = 0.001) -> np.ndarray:
     """(H, W) float32 metres; 0 where there is no valid measurement (0, NaN, inf, negative).

@@ -6,7 +6,7 @@ version and build options, so a robot never silently loads a foreign engine.
 The engine file carries the model's ONNX metadata (names, imgsz, ...) and the
 EngineKey in its header (see engine_file.py). INT8 uses entropy calibration
 on a folder of images, read and pre-processed by the same code as
-`vis-ros quantize` (core/engine/calibration.py), with a calibration cache
+`vis-ros quantize` (core/model_tools/calibration.py), with a calibration cache
 beside the engine so rebuilds skip calibration.
 """
 from __future__ import annotations
@@ -16,25 +16,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vis_ros.core.engine.backends.engine_file import EngineKey, file_sha256, write_engine
-from vis_ros.core.engine.calibration import CalibrationSource, calibration_tensors
 from vis_ros.core.engine.errors import ModelLoadError
+from vis_ros.core.model_tools.calibration import ImageSource, calibration_tensors
 
 
 @dataclass(frozen=True)
 class BuildOptions:
-    """How to build an engine: precision, workspace, batch range, INT8 calibration images."""
+    """How to build an engine: precision, workspace, batch range, whether INT8."""
 
     fp16: bool = True
     int8: bool = False
-    calibration_dir: Path | None = None
-    calibration_images: int = 300
     workspace_mb: int = 2048
     max_batch: int = 1
 
     def __post_init__(self) -> None:
         """Refuse options TensorRT would reject later with a vaguer message."""
-        if self.int8 and self.calibration_dir is None:
-            raise ValueError("int8 needs calibration_dir (a folder of representative images)")
         if not 64 <= self.workspace_mb <= 1 << 20:
             raise ValueError(f"workspace_mb must be in [64, 1048576], got {self.workspace_mb}")
         if not 1 <= self.max_batch <= 64:
@@ -100,8 +96,13 @@ def _progress_monitor(trt, log):
 
 
 def build_engine(onnx_path, cache_dir, options: BuildOptions = BuildOptions(), out: Path | None = None,
-                 log=print) -> Path:
-    """Build (or reuse from the cache) the engine for `onnx_path` on this GPU."""
+                 log=print, calibration: ImageSource | None = None) -> Path:
+    """Build (or reuse from the cache) the engine for `onnx_path` on this GPU.
+
+    INT8 calibrates on `calibration` (vis_ros.io.calibration_images), which it needs.
+    """
+    if options.int8 and calibration is None:
+        raise ValueError("int8 needs calibration images (a folder of representative images)")
     from vis_ros.core.engine.backends.cuda_memory import TorchCudaMemory
     from vis_ros.core.engine.backends.onnxruntime_backend import OnnxRuntimeBackend
     from vis_ros.core.engine.backends.tensorrt_backend import _collecting_logger, import_tensorrt
@@ -135,8 +136,7 @@ def build_engine(onnx_path, cache_dir, options: BuildOptions = BuildOptions(), o
         config.set_flag(trt.BuilderFlag.INT8)
         cache = target.with_suffix(".calib")
         config.int8_calibrator = _calibrator(
-            trt, calibration_tensors(CalibrationSource(folder=options.calibration_dir,
-                                                       count=options.calibration_images), spec.input_hw), cache)
+            trt, calibration_tensors(calibration, spec.input_hw), cache)
     image = network.get_input(0)
     if image.shape[0] == -1:
         profile = builder.create_optimization_profile()

@@ -3,7 +3,7 @@
 Read-only parameters shape what configure builds (model, backend, topics,
 QoS); changing them needs a cleanup + configure, so ROS refuses run-time
 sets. The others are validated by building the typed settings from the
-candidate values (vis_ros.core.settings); a bad value is rejected with a
+candidate values (vis_ros.core.config.settings); a bad value is rejected with a
 message naming it. ROS-free: process-bag and the evaluation run the node's
 pipeline from the same table.
 """

@@ -15,10 +15,10 @@ from enum import StrEnum
 
 import numpy as np
 
+from vis_ros.core.data.instances import InstanceFrame
 from vis_ros.core.engine.decoder import DecoderConfig
 from vis_ros.core.engine.segmenter import SegmentationResult, Segmenter
-from vis_ros.core.instances import InstanceFrame
-from vis_ros.core.propagation import FlowField, FlowPropagator, warp_masks
+from vis_ros.core.pipeline.propagation import FlowField, FlowPropagator, warp_masks
 from vis_ros.core.tracking.config import TrackerConfig
 from vis_ros.core.tracking.tracker import Tracker
 
@@ -147,8 +147,8 @@ class SegmentTrackPipeline:
     def begin(self, rgb: np.ndarray, stamp_ns: int, frame_id: str = "") -> PipelineOutput | EngineRequest:
         """Everything before the engine: a propagated frame's output, or the request for the engine.
 
-        The multi-camera worker runs begin() for every camera's frame, the
-        engine once for all the requests, then complete() for each.
+        The stream runner runs begin() for every camera's frame, the engine
+        once for all the requests, then complete() for each.
         """
         height, width = rgb.shape[:2]
         resized_from = None
@@ -238,20 +238,3 @@ class SegmentTrackPipeline:
                 return moved, KeyframeReason.NEW_OBJECT
         return moved, KeyframeReason.NONE
 
-
-def process_together(frames) -> list[PipelineOutput]:
-    """Process one frame per camera, the engine once for every frame that needs it.
-
-    `frames` holds (pipeline, rgb, stamp_ns, frame_id) per camera; the
-    pipelines share one segmenter (each with its `camera` key). What the
-    multi-camera node does per batch, for tools that run offline
-    (process-bag, the per-camera tracking evaluation).
-    """
-    steps = [pipeline.begin(rgb, stamp_ns, frame_id) for pipeline, rgb, stamp_ns, frame_id in frames]
-    waiting = [i for i, step in enumerate(steps) if not isinstance(step, PipelineOutput)]
-    if waiting:
-        segmenter = frames[waiting[0]][0].segmenter
-        results = segmenter.segment_batch([(frames[i][0].camera, steps[i].rgb) for i in waiting])
-        for i, result in zip(waiting, results, strict=True):
-            steps[i] = frames[i][0].complete(steps[i], result)
-    return steps

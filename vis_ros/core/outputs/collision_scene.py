@@ -26,7 +26,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from vis_ros.core.instances import Instance3D, Instance3DFrame, TrackState
+from vis_ros.core.data.instances import Instance3D, Instance3DFrame, TrackState
 
 RESIZE_FRACTION = 0.25
 MOVE_MIN_M = 0.005

@@ -1,11 +1,11 @@
 """The node's settings as typed, validated values, built once from parameter values.
 
 The ROS layer reads its parameters into a plain mapping only at the boundary
-(`NodeSettings.from_values`); everything after that (the worker, the 3D
-branch, process-bag, the evaluation) receives these frozen dataclasses, so a
+(`NodeSettings.from_values`); everything after that (the runner, the node's
+outputs, process-bag, the evaluation) receives these frozen dataclasses, so a
 misspelt key is an AttributeError at the first test rather than a KeyError
 on the first frame, and a run-time change swaps one whole, validated object.
-Field names are the parameter names of vis_ros.core.parameters.
+Field names are the parameter names of vis_ros.core.config.parameters.
 """
 from __future__ import annotations
 
@@ -14,11 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
-import cv2
-
+from vis_ros.core.config.parameters import checked_values
 from vis_ros.core.engine.decoder import DecoderConfig
-from vis_ros.core.parameters import checked_values
-from vis_ros.core.pipeline import PipelineConfig
+from vis_ros.core.pipeline.segment_track import PipelineConfig
 from vis_ros.core.tracking.config import TrackerConfig
 
 
@@ -150,66 +148,12 @@ def _tracker_config(v: Mapping[str, Any]) -> TrackerConfig:
                          reid_window_s=v["track_reid_window"])
 
 
-def apply_opencv_threads(engine: EngineSettings) -> None:
-    """Set OpenCV's thread count, which belongs to the process, where the pipeline is built.
-
-    Why 1 is the default: docs/benchmarks.md.
-    """
-    count = engine.opencv_threads
-    cv2.setNumThreads(count if count > 0 else -1)  # OpenCV: < 0 restores its default
-
-
-def build_segmenter(settings: NodeSettings):
-    """Build the node's segmenter: model, backend, device, engine and OpenCV threads, decoder.
-
-    The node, process-bag and the tracking evaluation all build theirs here,
-    so they run the same pipeline.
-    """
-    from vis_ros.core.engine.precision import choose_model
-    from vis_ros.core.engine.segmenter import Segmenter
-
-    engine = settings.engine
-    choice = choose_model(engine.model, engine.precision, on_cpu=_engine_on_cpu(engine))
-    apply_opencv_threads(engine)
-    options: dict[str, Any] = {"intra_op_threads": engine.threads}
-    if engine.device == "cpu":
-        options["providers"] = ["CPUExecutionProvider"]
-    elif engine.device == "cuda":
-        options["providers"] = ["CUDAExecutionProvider", "CPUExecutionProvider"]
-    return Segmenter(choice.path, backend=engine.backend, decoder=settings.decoder,
-                     labels_file=engine.labels_file or None, precision=f"{choice.precision} ({choice.reason})",
-                     **options)
-
-
-def _engine_on_cpu(engine: EngineSettings) -> bool:
-    """Whether ONNX Runtime will run on the CPU: forced, or no GPU provider is installed."""
-    if engine.device != "auto":
-        return engine.device == "cpu"
-    import onnxruntime
-
-    gpu = {"CUDAExecutionProvider", "TensorrtExecutionProvider", "ROCMExecutionProvider"}
-    return not gpu & set(onnxruntime.get_available_providers())
-
-
-def build_pipeline(settings: NodeSettings, segmenter=None, ids=None, camera=None):
-    """Segmenter (built here unless given, to share one engine) + tracker + keyframes.
-
-    For one of several cameras: `ids` is the node's shared TrackIds and
-    `camera` the key of its pre-processing buffer in the shared segmenter.
-    """
-    from vis_ros.core.pipeline import SegmentTrackPipeline
-    from vis_ros.core.tracking.tracker import Tracker
-
-    segmenter = segmenter if segmenter is not None else build_segmenter(settings)
-    return SegmentTrackPipeline(segmenter, Tracker(settings.tracker, ids), settings.pipeline, camera=camera)
-
-
 def node_defaults(**overrides: Any) -> NodeSettings:
     """Build the node's settings as shipped, with `overrides`.
 
     For tools that run the same pipeline outside ROS (evaluation, process-bag,
     benchmarks).
     """
-    from vis_ros.core.parameters import default_values
+    from vis_ros.core.config.parameters import default_values
 
     return NodeSettings.from_values({**default_values(), **overrides})

@@ -3,7 +3,7 @@
 Weights per channel (int8 holding 7-bit values), activations per tensor
 (uint8, the layout of ONNX Runtime's u8 x s8 kernels), QDQ format, min-max
 calibration on images pre-processed exactly as at inference
-(core/engine/calibration.py).
+(core/model_tools/calibration.py).
 
 Why 7-bit weights (`reduce_range`): on x86 CPUs without VNNI, ONNX Runtime
 multiplies with AVX2's vpmaddubsw, which adds two u8 x s8 products in 16
@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vis_ros.core.engine.calibration import CalibrationSource, calibration_tensors
+from vis_ros.core.model_tools.calibration import ImageSource, calibration_tensors
 
 PRECISION_KEY = "vis_ros_precision"  # model metadata: "int8" for models made here
 
@@ -64,17 +64,6 @@ def decode_tail(model, detections_output: str) -> list[str]:
     return sorted(tail)
 
 
-def model_precision(path: Path) -> str:
-    """Return "int8" for a model with quantized nodes, else its input's float type ("fp32", "fp16")."""
-    import onnx
-
-    model = onnx.load(str(path), load_external_data=False)
-    if any(n.op_type in ("QuantizeLinear", "QLinearConv", "ConvInteger", "MatMulInteger") for n in model.graph.node):
-        return "int8"
-    elem = model.graph.input[0].type.tensor_type.elem_type
-    return "fp16" if elem == onnx.TensorProto.FLOAT16 else "fp32"
-
-
 class _Reader:
     """ONNX Runtime's CalibrationDataReader protocol over the calibration tensors."""
 
@@ -92,7 +81,7 @@ class _Reader:
         return {self.input_name: tensor}
 
 
-def quantize_model(onnx_in: Path, onnx_out: Path, source: CalibrationSource,
+def quantize_model(onnx_in: Path, onnx_out: Path, source: ImageSource,
                    progress: Callable[[], None] | None = None) -> QuantizeReport:
     """Write an INT8 copy of the YOLO-seg model `onnx_in` to `onnx_out`, calibrated on `source`.
 
@@ -104,8 +93,8 @@ def quantize_model(onnx_in: Path, onnx_out: Path, source: CalibrationSource,
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     from vis_ros.core.engine.backends import create_backend
-    from vis_ros.core.engine.batch_axis import BATCH_AXIS, has_dynamic_batch, set_io_batch
     from vis_ros.core.engine.model_spec import build_spec
+    from vis_ros.core.model_tools.batch_axis import BATCH_AXIS, has_dynamic_batch, set_io_batch
 
     backend = create_backend("onnxruntime", Path(onnx_in), providers=["CPUExecutionProvider"])
     spec = build_spec(backend.inputs, backend.outputs, backend.metadata)

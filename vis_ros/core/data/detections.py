@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from vis_ros.core.instances import PixelBox
+from vis_ros.core.data.instances import PixelBox
 
 
 @dataclass(frozen=True, eq=False)

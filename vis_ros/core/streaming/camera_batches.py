@@ -16,7 +16,7 @@ import threading
 import time
 from typing import Any
 
-from vis_ros.core.frame_slot import LatestFrameSlot
+from vis_ros.core.streaming.frame_slot import LatestFrameSlot
 
 PERIOD_SMOOTHING = 0.2  # weight of the newest inter-frame gap in a camera's period estimate
 SILENT_PERIODS = 2.0  # a camera this many periods overdue is not waited for

@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from vis_ros.core import native
-from vis_ros.core.instances import PixelBox
+from vis_ros.core.data.instances import PixelBox
 
 RESIDUAL_STEP = 2  # low-res pixels between residual samples
 

@@ -1,11 +1,8 @@
-"""Calibration images for INT8, from one place for ONNX Runtime and TensorRT alike.
+"""Where calibration images come from: a folder, a rosbag2 image topic, or the simulator.
 
-Quantization is only as good as the images it calibrates on, and they must
-reach the model exactly as at inference: the same letterbox, scaling and
-layout (the node's Preprocessor). Images come from a folder, a rosbag2 image
-topic, or the project's simulator. Unreadable files or messages are skipped
-and counted, so a folder with a few bad files still calibrates; one with no
-readable image is an error naming the folder.
+Unreadable files or messages are skipped and counted, so a folder with a few
+bad files still calibrates; one with no readable image is an error naming
+the folder. The tensors are made by vis_ros.core.model_tools.calibration.
 """
 from __future__ import annotations
 
@@ -14,8 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-
-from vis_ros.core.engine.preprocess import Preprocessor
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
 
@@ -76,24 +71,10 @@ class CalibrationSource:
             yield None if bgr is None else cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
     def _bag(self):
-        from rosbags.rosbag2 import Reader
+        from vis_ros.io.bag_images import colour_images
 
-        from vis_ros.core.image_codec import colour_to_rgb
-        from vis_ros.io.bag_export import typestore
-
-        store = typestore()
-        with Reader(self.bag) as reader:
-            connections = [c for c in reader.connections if c.topic == self.topic]
-            if not connections:
-                raise ValueError(f"{self.bag} has no topic {self.topic}; it has"
-                                 f" {sorted({c.topic for c in reader.connections})}")
-            for connection, _, raw in reader.messages(connections=connections):
-                msg = store.deserialize_cdr(raw, connection.msgtype)
-                try:
-                    yield np.ascontiguousarray(colour_to_rgb(msg.encoding, msg.height, msg.width, msg.step,
-                                                             bool(msg.is_bigendian), msg.data))
-                except ValueError:
-                    yield None
+        for rgb in colour_images(self.bag, self.topic):
+            yield None if rgb is None else np.ascontiguousarray(rgb)
 
     def _sim(self):
         from vis_ros.core.sim.scene import SimOptions
@@ -108,9 +89,3 @@ class CalibrationSource:
 CALIBRATION_SEED_BASE = 3_000_000
 
 
-def calibration_tensors(source: CalibrationSource, input_hw: tuple[int, int]) -> Iterator[np.ndarray]:
-    """Yield (1, 3, H, W) float32 inputs of the source's images, pre-processed as at inference."""
-    pre = Preprocessor(input_hw)
-    for rgb in source.images():
-        tensor, _ = pre(rgb)
-        yield tensor.copy()

@@ -1,0 +1,1 @@
+"""Payloads <-> numpy: image messages' pixels, mask run lengths."""

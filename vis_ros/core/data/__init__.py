@@ -1,0 +1,1 @@
+"""Plain data that crosses seams: instances, detections, stamps."""

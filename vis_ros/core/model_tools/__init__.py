@@ -1,0 +1,1 @@
+"""Offline model tools: INT8 quantization, calibration data, TensorRT engine builds, the batch axis rewrite."""

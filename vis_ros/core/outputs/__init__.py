@@ -1,0 +1,1 @@
+"""What the node publishes, decided without ROS: label images, overlays, the planning scene, which outputs run."""

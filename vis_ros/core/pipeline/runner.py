@@ -1,0 +1,267 @@
+"""The one per-frame path: decode -> begin -> one engine call -> complete -> publish 2D -> 3D.
+
+The node's worker, process-bag, the fleet command, the evaluation and the
+benchmarks all hand their frames to `StreamRunner.run_batch`, so they cannot
+disagree. Each keeps only its own input (messages, a bag, sim frames) and
+output (publishers, a bag writer, a recorder: a FrameSink).
+
+For a batch (at most one frame per camera), every camera's frame is decoded
+and begun (keyframe decision, flow propagation); propagated frames are
+published at once, before the engine runs; the frames that need the engine
+share one call (a fixed-batch model runs them one after another), then each
+is tracked and published by its camera. A frame is processed or rejected as
+invalid (counted and named, logged per camera, throttled): a failure in one
+camera's frame touches only that frame. When the shared engine call fails,
+its frames run alone, so only the one that caused it is rejected.
+
+Stamps going backwards (a bag loop, a clock reset) reset that camera's
+tracking and go on; an image size change restarts its tracking (new ids).
+With depth, each published frame is fused with the depth + CameraInfo pair
+of its stamp; without one, 2D is still published and the frame counts as
+without 3D, with the missing input named.
+"""
+from __future__ import annotations
+
+import collections
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from vis_ros.core.config.settings import NodeSettings
+from vis_ros.core.data.instances import InstanceFrame
+from vis_ros.core.engine.errors import EngineError, InputError
+from vis_ros.core.engine.segmenter import Segmenter
+from vis_ros.core.fusion.stage import Fused3D
+from vis_ros.core.pipeline.camera_stream import Arrival, CameraStream
+from vis_ros.core.pipeline.reports import EngineReport, latency_percentiles
+from vis_ros.core.pipeline.segment_track import EngineRequest, KeyframeReason, PipelineOutput
+from vis_ros.core.streaming.notices import Notices
+from vis_ros.core.streaming.rolling_stats import RollingStats
+from vis_ros.core.tracking.tracker import StampWentBackwardsError
+
+
+@dataclass(frozen=True)
+class FrameIn:
+    """One camera's frame as it arrived: its stamp, frame id, and how to decode its pixels."""
+
+    camera: int
+    arrival: Arrival
+    frame_id: str
+    decode: Callable[[], np.ndarray]  # -> (H, W, 3) uint8 RGB; raises on a bad image
+
+
+@dataclass(frozen=True)
+class Published2D:
+    """What a camera publishes for one frame in 2D (the publish filter applied)."""
+
+    camera: CameraStream
+    arrival: Arrival
+    frame: InstanceFrame
+    rgb: np.ndarray
+    keyframe_reason: KeyframeReason
+    timings_s: Mapping[str, float]  # this frame's stages before publishing (flow, preprocess, engine, ...)
+
+
+@dataclass(frozen=True)
+class Published3D:
+    """What a camera publishes for one frame in 3D: the fused frame, in the camera's optical frame."""
+
+    camera: CameraStream
+    arrival: Arrival
+    frame: InstanceFrame  # the 2D frame it was fused from
+    fused: Fused3D
+
+
+class FrameSink(Protocol):
+    """Where a runner's results go: the node's publishers, a bag writer, a recorder."""
+
+    def publish_2d(self, result: Published2D) -> None:
+        """Publish one frame's 2D outputs."""
+
+    def publish_3d(self, result: Published3D) -> None:
+        """Publish one frame's 3D outputs."""
+
+
+@dataclass
+class _Frame:
+    """A frame between its decoding and its publishing."""
+
+    camera: CameraStream
+    arrival: Arrival
+    rgb: np.ndarray
+    stamp_ns: int
+    frame_id: str
+    decode_s: float
+
+
+class StreamRunner:
+    """The shared engine and the cameras' streams; see the module docstring."""
+
+    def __init__(self, segmenter: Segmenter, cameras: Sequence[CameraStream], settings: NodeSettings,
+                 notices: Notices, clock_ns: Callable[[], int] | None = None):
+        self.segmenter, self.cameras, self.settings = segmenter, list(cameras), settings
+        self.notices = notices
+        self._clock_ns = clock_ns  # the receiving clock, for end-to-end latency; None: not measured
+        self._batch_sizes: collections.Counter = collections.Counter()
+        self._engine_stats = RollingStats()
+
+    def apply(self, settings: NodeSettings) -> None:
+        """Use run-time changed settings from the next frame on (call between batches)."""
+        self.settings = settings
+        self.segmenter.reconfigure(settings.decoder)
+        for camera in self.cameras:
+            camera.pipeline.reconfigure(settings.pipeline, tracker=settings.tracker)
+
+    def engine_report(self) -> EngineReport:
+        """Engine calls by images per call, and time per call."""
+        return EngineReport(dict(sorted(self._batch_sizes.items())), latency_percentiles(self._engine_stats))
+
+    # -- one batch --------------------------------------------------------------------
+    def run_batch(self, frames: Sequence[FrameIn], sink: FrameSink) -> None:
+        """Process one frame per camera (see the module docstring); results go to `sink` as they are ready."""
+        waiting: list[tuple[_Frame, EngineRequest]] = []
+        for item in frames:
+            camera = self.cameras[item.camera]
+            frame = self._guard(camera, self._decode, camera, item)
+            if frame is None:
+                continue
+            step = self._guard(camera, self._begin, frame)
+            if isinstance(step, PipelineOutput):  # propagated: published before the engine runs
+                self._guard(camera, self._finish, frame, step, sink)
+            elif step is not None:
+                waiting.append((frame, step))
+        results = self._segment([(frame.camera.index, request.rgb) for frame, request in waiting])
+        for (frame, request), result in zip(waiting, results, strict=True):
+            if isinstance(result, Exception):
+                self.reject(frame.camera, result)
+                continue
+            out = self._guard(frame.camera, self._complete, frame, request, result)
+            if out is not None:
+                self._guard(frame.camera, self._finish, frame, out, sink)
+
+    def reject(self, camera: CameraStream, exc: Exception) -> None:
+        """Count and name a frame that could not be processed; the camera goes on."""
+        error = str(exc) if isinstance(exc, EngineError) else f"{type(exc).__name__}: {exc}"
+        camera.count(frames_invalid=1)
+        camera.error(error)
+        self.notices.error(f"frame rejected{camera.where}: {error}", key=f"rejected:{camera.name}")
+
+    def _guard(self, camera: CameraStream, step, *args):
+        """Run one step of one camera's frame; a failure rejects that frame only."""
+        try:
+            return step(*args)
+        except Exception as exc:  # keep running on anything a frame can cause
+            self.reject(camera, exc)
+            return None
+
+    def _decode(self, camera: CameraStream, item: FrameIn) -> _Frame:
+        t0 = time.perf_counter()
+        rgb = item.decode()
+        arrival = item.arrival
+        if arrival.stamp_ns == 0:
+            camera.count(frames_unstamped=1)
+            self.notices.once("images arrive with stamp 0 (header not set by the camera driver): processing"
+                              " them at their arrival time; latency is not measured for them", key="unstamped")
+        elif not arrival.timed:
+            camera.count(frames_stamp_off_clock=1)
+            self.notices.once(f"image stamps are {(arrival.arrival_ns - arrival.stamp_ns) * 1e-9:.1f} s off the"
+                              " receiving clock (use_sim_time set on one side only, or an unsynchronised camera"
+                              " clock): latency is not measured for these frames", key="off_clock")
+        frame_id = self.settings.outputs.frame_id_override or item.frame_id
+        return _Frame(camera, arrival, rgb, arrival.stamp_to_use, frame_id, time.perf_counter() - t0)
+
+    def _begin(self, frame: _Frame):
+        try:
+            return frame.camera.pipeline.begin(frame.rgb, frame.stamp_ns, frame.frame_id)
+        except StampWentBackwardsError:
+            self._stamps_went_backwards(frame.camera)
+            return frame.camera.pipeline.begin(frame.rgb, frame.stamp_ns, frame.frame_id)
+
+    def _complete(self, frame: _Frame, request: EngineRequest, result) -> PipelineOutput:
+        pipeline = frame.camera.pipeline
+        try:
+            return pipeline.complete(request, result)
+        except StampWentBackwardsError:
+            self._stamps_went_backwards(frame.camera)
+            return pipeline.process(request.rgb, request.stamp_ns, request.frame_id)
+
+    def _stamps_went_backwards(self, camera: CameraStream) -> None:
+        self.notices.warning(f"image stamps went backwards{camera.where} (bag loop or clock reset): tracks reset",
+                             key=f"backwards:{camera.name}")
+        camera.count(pipeline_resets=1)
+        camera.reset()
+
+    def _segment(self, images: list) -> list:
+        """One engine call for every frame that needs it; per frame its result, or the exception it caused."""
+        if not images:
+            return []
+        t0 = time.perf_counter()
+        try:
+            results = self.segmenter.segment_batch(images)
+        except Exception:  # one frame's fault? run them alone, so only that one is rejected
+            results = []
+            for image in images:
+                try:
+                    results.extend(self.segmenter.segment_batch([image]))
+                except Exception as exc:
+                    results.append(exc)
+        seconds = time.perf_counter() - t0
+        size, calls = (len(images), 1) if self.segmenter.batches else (1, len(images))
+        self._batch_sizes[size] += calls
+        self._engine_stats.add(f"batch_{size}", seconds / calls)
+        return results
+
+    # -- publishing -------------------------------------------------------------------
+    def _finish(self, frame: _Frame, out: PipelineOutput, sink: FrameSink) -> None:
+        camera = frame.camera
+        if out.resized_from is not None:
+            camera.count(pipeline_resets=1)
+            (h, w), result = out.resized_from, out.frame
+            self.notices.warning(f"image size changed{camera.where} from {w}x{h} to {result.width}x{result.height}:"
+                                 " tracking restarted (new track ids)", key=f"resized:{camera.name}", period_s=0.0)
+        outputs = self.settings.outputs
+        published = out.frame.published(outputs.publish_tentative, outputs.class_filter)
+        t0 = time.perf_counter()
+        sink.publish_2d(Published2D(camera, frame.arrival, published, frame.rgb, out.keyframe_reason,
+                                     out.timings_s))
+        publish_s = time.perf_counter() - t0
+        if frame.arrival.timed and self._clock_ns is not None:
+            camera.stats.add("end_to_end", (self._clock_ns() - frame.stamp_ns) * 1e-9)
+        if camera.fusion is not None:
+            publish_s += self._fuse(camera, frame.arrival, published, sink)
+        camera.count(frames_processed=1, keyframes=int(out.frame.keyframe))
+        camera.output_rate.tick()
+        if frame.arrival.received_s is not None:
+            camera.stats.add("queue_wait", time.monotonic() - frame.arrival.received_s - frame.decode_s - publish_s
+                             - sum(out.timings_s.values()))
+        camera.stats.add("convert", frame.decode_s)
+        camera.stats.add("publish", publish_s)
+        for stage, seconds in out.timings_s.items():
+            camera.stats.add(stage, seconds)
+
+    def _fuse(self, camera: CameraStream, arrival: Arrival, frame: InstanceFrame, sink: FrameSink) -> float:
+        """Fuse and publish one frame's 3D, or count it as without 3D; return the time spent publishing."""
+        lookup = camera.depth.lookup(frame.stamp_ns) if camera.depth is not None else None
+        if lookup is None or lookup.sample is None:
+            camera.count(frames_without_3d=1)
+            reason = lookup.reason if lookup is not None else "no depth input"
+            self.notices.warning(f"3D skipped{camera.where}: {reason}", key=f"3d_skipped:{camera.name}")
+            return 0.0
+        t0 = time.perf_counter()
+        try:
+            depth, pinhole, warnings = lookup.sample.load(self.settings.depth.depth_scale)
+            for text in warnings:
+                self.notices.once(text)
+            fused = camera.fusion(frame, depth, pinhole)
+        except InputError as exc:  # bad depth encoding or size, no valid pixel, bad CameraInfo
+            camera.count(frames_without_3d=1)
+            camera.error(str(exc))
+            self.notices.error(f"3D skipped{camera.where}: {exc}", key=f"3d_error:{camera.name}")
+            return 0.0
+        t1 = time.perf_counter()
+        camera.stats.add("fusion", t1 - t0)
+        sink.publish_3d(Published3D(camera, arrival, frame, fused))
+        return time.perf_counter() - t1
