@@ -67,3 +67,27 @@ def test_a_missing_topic_is_named(tmp_path):
     with pytest.raises(ValueError, match="has no topic /left/color/image_raw"):
         main(["process-bag", str(tmp_path / "in"), str(tmp_path / "out"), "--image-topic",
               "/front/color/image_raw", "--image-topic", "/left/color/image_raw"])
+
+
+def test_a_bag_whose_stamps_jump_back_is_processed_to_the_end_with_tracking_reset(tmp_path):
+    """A recorded loop (stamps going back) resets tracking there and goes on, as the node does."""
+    from rosbags.rosbag2 import StoragePlugin, Writer
+
+    from vis_ros.io.bag_export import image_message, typestore
+
+    write_sequence(tmp_path / "s", 7_000_004, 6, SimOptions(objects=5, object_speed=0.05))
+    dataset = SimDataset(tmp_path / "s")
+    store = typestore()
+    order = list(range(6)) + list(range(4))  # played twice: the header stamps jump back at the 7th image
+    with Writer(tmp_path / "in", version=9, storage_plugin=StoragePlugin.MCAP) as writer:
+        connection = writer.add_connection("/camera/color/image_raw", "sensor_msgs/msg/Image", typestore=store)
+        for k, index in enumerate(order):
+            frame = dataset[index]
+            msg = image_message(store.types, frame.stamp_ns, "cam", frame.rgb, "rgb8")
+            writer.write(connection, 10**9 + k * 33_333_333, store.serialize_cdr(msg, "sensor_msgs/msg/Image"))
+    assert main(["process-bag", str(tmp_path / "in"), str(tmp_path / "out")]) == 0
+    messages = _read(tmp_path / "out", "/vis_ros/instances")
+    assert len(messages) == len(order)
+    first = {i.id for m in messages[:6] for i in m.instances}
+    second = {i.id for m in messages[6:] for i in m.instances}
+    assert first and second and not first & second  # tracking restarted: new ids after the jump

@@ -225,3 +225,59 @@ def test_the_node_logs_which_precision_runs_and_refuses_one_the_model_lacks(rclp
     assert node.trigger_configure() == TransitionCallbackReturn.FAILURE
     assert "configure failed: precision int8 asked for, but model" in capfd.readouterr().err
     node.destroy_node()
+
+
+def test_a_parameter_set_during_inference_returns_without_waiting_for_the_engine(rclpy_context):
+    """The engine is held mid-call (the real one, gated); a `ros2 param set` must not wait for it."""
+    import threading
+
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
+
+    node = _node(rclpy_context, qos_reliability="reliable")
+    camera = rclpy.create_node("param_camera", context=rclpy_context)
+    executor = SingleThreadedExecutor(context=rclpy_context)
+    executor.add_node(node)
+    executor.add_node(camera)
+    reliable = QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE)
+    received = []
+    camera.create_subscription(InstanceArray, "/vis_ros/instances", received.append, reliable)
+    pub = camera.create_publisher(Image, "/image", reliable)
+    inside, release = threading.Event(), threading.Event()
+    try:
+        assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS
+        assert node.trigger_activate() == TransitionCallbackReturn.SUCCESS
+        backend = node.worker.segmenter.backend
+        real_run = backend.run
+
+        def held_run(batch):
+            inside.set()
+            release.wait(10.0)
+            return real_run(batch)
+
+        backend.run = held_run
+        _, it = generate_sequence(1_000_001, 1, SimOptions())
+        pub.publish(image_msg(Header(stamp=camera.get_clock().now().to_msg(), frame_id="cam"), next(it).rgb,
+                              "rgb8"))
+        deadline = time.monotonic() + 5.0
+        while not inside.is_set() and time.monotonic() < deadline:
+            executor.spin_once(timeout_sec=0.01)
+        assert inside.is_set(), "the frame never reached the engine"
+        t0 = time.monotonic()
+        (result,) = node.set_parameters([Parameter("score_threshold", value=0.65)])
+        waited = time.monotonic() - t0
+        assert result.successful and waited < 1.0 and not release.is_set(), waited
+        release.set()
+        deadline = time.monotonic() + 5.0
+        while not received and time.monotonic() < deadline:
+            executor.spin_once(timeout_sec=0.01)
+        assert received, "the held frame was published after the engine returned"
+        deadline = time.monotonic() + 2.0
+        while node.worker.runner.settings.tracker.high_score != 0.65 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert node.worker.runner.settings.tracker.high_score == 0.65  # applied between batches
+    finally:
+        release.set()
+        node.trigger_deactivate()
+        node.trigger_cleanup()
+        camera.destroy_node()
+        node.destroy_node()
