@@ -1,9 +1,20 @@
-"""`vis-ros` command line: one sub-command per job, each in its own module."""
+"""`vis-ros` command line: one sub-command per job, each in its own module.
+
+A user's mistake (a missing or unreadable file, a refused model, a bad
+argument) ends the command with one line, `vis-ros <command>: <what is
+wrong>`, and exit code 2; `--debug` shows the traceback as well.
+"""
 from __future__ import annotations
 
 import argparse
 import importlib
 import sys
+import traceback
+
+from vis_ros.core.engine.errors import EngineError
+
+# What a user can cause and fix: files, arguments and values, models. Anything else is a bug: a traceback.
+USER_ERRORS = (OSError, ValueError, EngineError)
 
 # sub-command -> (module under vis_ros.commands, one-line help)
 _COMMANDS = {
@@ -22,7 +33,9 @@ _COMMANDS = {
 
 def main(argv: list[str] | None = None) -> int:
     """Run `vis-ros <command>`; return its exit code."""
-    parser = argparse.ArgumentParser(prog="vis-ros", description=__doc__)
+    parser = argparse.ArgumentParser(prog="vis-ros", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--debug", action="store_true", help="on an error, show the traceback too")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     modules = {}
     for name, (module_name, help_text) in _COMMANDS.items():
@@ -31,7 +44,24 @@ def main(argv: list[str] | None = None) -> int:
         module.add_arguments(command_parser)
         modules[name] = module
     args = parser.parse_args(argv)
-    return int(modules[args.command].run(args) or 0)
+    try:
+        return int(modules[args.command].run(args) or 0)
+    except USER_ERRORS as exc:
+        if args.debug:
+            traceback.print_exc()
+        print(f"vis-ros {args.command}: {_sentence(exc)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"vis-ros {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+def _sentence(exc: BaseException) -> str:
+    """Say the error in one line: its message (an OSError's with the file), else its type."""
+    if isinstance(exc, OSError) and exc.filename and str(exc.filename) not in str(exc):
+        return f"{exc.strerror or exc}: {exc.filename}"
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
 
     bgr = cv2.imread(str(args.image), cv2.IMREAD_COLOR)
     if bgr is None:
-        raise SystemExit(f"error: cannot read image {args.image}")
+        raise ValueError(f"cannot read image {args.image} (missing, or not an image OpenCV can decode)")
     rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
     segmenter = Segmenter(resolve_model(args.model), backend=args.backend, labels_file=args.labels,
                           decoder=DecoderConfig(score_threshold=args.score, nms_iou=args.iou,

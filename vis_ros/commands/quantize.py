@@ -30,17 +30,13 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from vis_ros.core.config.model_path import resolve_model
-    from vis_ros.core.engine.errors import EngineError
     from vis_ros.core.model_tools.quantize import quantize_model
     from vis_ros.io.calibration_images import CalibrationSource
 
-    try:
-        source = CalibrationSource(folder=args.images, bag=args.bag, topic=args.topic, sim_frames=args.sim or 0,
-                                   count=args.sim or args.count)
-        with tqdm(total=source.count, desc="calibrating", unit="img") as bar:
-            report = quantize_model(resolve_model(args.onnx), args.out, source, progress=bar.update)
-    except (ValueError, EngineError) as exc:
-        raise SystemExit(f"quantize: {exc}") from None
+    source = CalibrationSource(folder=args.images, bag=args.bag, topic=args.topic, sim_frames=args.sim or 0,
+                               count=args.sim or args.count)
+    with tqdm(total=source.count, desc="calibrating", unit="img") as bar:
+        report = quantize_model(resolve_model(args.onnx), args.out, source, progress=bar.update)
     print(f"wrote {report.out}: INT8, calibrated on {report.calibration_images} images"
           f" ({report.skipped_images} unreadable skipped) from {report.source};"
           f" {len(report.float_nodes)} decode-tail nodes kept in float")

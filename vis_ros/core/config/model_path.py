@@ -21,7 +21,7 @@ def share_file(folder: str, name: str) -> Path:
     except Exception:  # ament index absent, or package not installed with colcon
         pass
     candidates.append(Path(sys.prefix) / "share" / "vis_ros" / folder)
-    candidates.append(Path(__file__).resolve().parents[2] / folder)
+    candidates.append(Path(__file__).resolve().parents[3] / folder)  # vis_ros/core/config/ -> the checkout
     for candidate in candidates:
         if (candidate / name).is_file():
             return candidate / name
