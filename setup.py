@@ -35,9 +35,11 @@ setup(
         "train": ["torch>=2.1"],
         "dev": ["pytest>=8", "hypothesis>=6", "pycocotools>=2.0"],
     },
-    # The mask kernels (vis_ros/core/native); optional: without a compiler the
+    # The per-frame kernels (vis_ros/core/native); optional: without a compiler the
     # package falls back to its numpy implementation.
-    ext_modules=[Extension("vis_ros.core.native._kernels", ["vis_ros/core/native/kernels.c"], optional=True,
+    ext_modules=[Extension("vis_ros.core.native._kernels",
+                           [f"vis_ros/core/native/{name}.c" for name in ("module", "decode", "propagation", "fusion")],
+                           depends=["vis_ros/core/native/kernels.h"], optional=True,
                            extra_compile_args=[] if sys.platform == "win32" else ["-ffp-contract=off"])],
     entry_points={"console_scripts": ["vis-ros = vis_ros.cli:main"]},
 )

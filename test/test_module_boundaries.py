@@ -20,7 +20,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "vis_ros"
 ROS_FREE = ("core", "io", "evaluation", "train", "processes")
-MAY_START_ROS = {"commands/demo.py", "bench/node_session.py", "bench/node_bench.py", "bench/cameras_bench.py"}
+MAY_START_ROS = {"commands/demo.py", "bench/node_bench.py", "bench/soak_bench.py", "bench/cameras_bench.py"}
 ROS_MODULES = ("rclpy", "vis_ros.msg", "builtin_interfaces", "std_msgs", "sensor_msgs", "geometry_msgs",
                "visualization_msgs", "diagnostic_msgs", "lifecycle_msgs", "rcl_interfaces", "message_filters",
                "tf2_ros", "cv_bridge", "vision_msgs", "moveit_msgs", "shape_msgs", "object_recognition_msgs")

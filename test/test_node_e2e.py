@@ -1,23 +1,18 @@
 """End-to-end: the real node in its own process, a simulated camera on real topics."""
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 
 rclpy = pytest.importorskip("rclpy")
 pytestmark = [pytest.mark.slow, pytest.mark.ros]
 
-from rclpy.executors import SingleThreadedExecutor  # noqa: E402
 from sensor_msgs.msg import Image  # noqa: E402
 
 from vis_ros.core.sim.dataset import SimDataset, write_sequence  # noqa: E402
 from vis_ros.core.sim.scene import SimOptions  # noqa: E402
 from vis_ros.evaluation.tracking_metrics import score_playback, summarize  # noqa: E402
-from vis_ros.processes.node_process import start_node_process, stop_node_process  # noqa: E402
-from vis_ros.ros.player import SequencePlayer  # noqa: E402
-from vis_ros.ros.recorder import OutputRecorder  # noqa: E402
+from vis_ros.ros.node_session import NodeLaunch, node_session  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -28,54 +23,25 @@ def sequence(tmp_path_factory):
 
 
 @pytest.fixture
-def graph(tmp_path):
-    """Start a node process plus an in-process player/recorder node."""
-    proc = start_node_process({"qos_reliability": "reliable", "diagnostics_period": 0.5},
-                              tmp_path / "node.log", tmp_path)
-    context = rclpy.context.Context()
-    rclpy.init(context=context)
-    node = rclpy.create_node("e2e_test", context=context)
-    executor = SingleThreadedExecutor(context=context)
-    executor.add_node(node)
-    spin = lambda timeout_s=0.001: executor.spin_once(timeout_sec=timeout_s)  # noqa: E731
-    try:
-        yield node, spin, proc, tmp_path / "node.log"
-    finally:
-        stop_node_process(proc)
-        node.destroy_node()
-        rclpy.shutdown(context=context)
+def session(tmp_path):
+    """Start the node in its own process, with this process's node to play to it and record it."""
+    launch = NodeLaunch({"qos_reliability": "reliable", "diagnostics_period": 0.5}, tmp_path / "node.log")
+    with node_session(launch, tmp_path, "e2e_test") as s:
+        yield s
 
 
-def _connect(node, spin, player):
-    assert player.wait_for_subscriber(60.0, spin), "node never subscribed"
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and node.count_publishers("/vis_ros/instances") == 0:
-        spin()
-    end = time.monotonic() + 1.0
-    while time.monotonic() < end:
-        spin()
-
-
-def _drain(spin, seconds):
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        spin()
-
-
-def test_played_sequence_gives_stable_ids_labels_and_diagnostics(graph, sequence):
-    node, spin, proc, log = graph
-    player, recorder = SequencePlayer(node, sequence), OutputRecorder(node)
-    _connect(node, spin, player)
-    player.play(15.0, spin)
+def test_played_sequence_gives_stable_ids_labels_and_diagnostics(session, sequence, tmp_path):
+    player, recorder = session.player(sequence), session.recorder()
+    session.connect([player], ["/vis_ros/instances"])
+    player.play(15.0, session.spin)
     bad = Image(height=480, width=640, encoding="yuv422", step=1280, data=bytes(1280 * 480))
     player.color.publish(bad)
-    _drain(spin, 1.0)
+    session.spin_for(1.0)
     after_bad = player.publish(0)  # the node still works after a bad frame
-    deadline = time.monotonic() + 15.0  # newest message: never dropped as stale
-    while time.monotonic() < deadline and after_bad not in {f.stamp_ns for _, f in recorder.frames}:
-        spin()
-    _drain(spin, 1.0)  # one more diagnostics period
-    assert proc.poll() is None, log.read_text()
+    # the newest message: never dropped as stale
+    session.spin_until(lambda: after_bad in {f.stamp_ns for _, f in recorder.frames}, 15.0)
+    session.spin_for(1.0)  # one more diagnostics period
+    assert session.process.poll() is None, (tmp_path / "node.log").read_text()
     assert len(recorder.frames) >= 40
     assert after_bad in {f.stamp_ns for _, f in recorder.frames}
 
@@ -106,12 +72,11 @@ def test_played_sequence_gives_stable_ids_labels_and_diagnostics(graph, sequence
     assert "yuv422" in counters["last_error"]
 
 
-def test_overload_drops_stale_frames_and_counts_them(graph, sequence):
-    node, spin, proc, _ = graph
-    player, recorder = SequencePlayer(node, sequence), OutputRecorder(node, overlay=False)
-    _connect(node, spin, player)
-    player.play(240.0, spin)  # far faster than engine + overhead (~8 ms) on this CPU
-    _drain(spin, 3.0)
+def test_overload_drops_stale_frames_and_counts_them(session, sequence):
+    player, recorder = session.player(sequence), session.recorder(overlay=False)
+    session.connect([player], ["/vis_ros/instances"])
+    player.play(240.0, session.spin)  # far faster than engine + overhead (~8 ms) on this CPU
+    session.spin_for(3.0)
     counters = recorder.last_counters()
     received, processed = int(counters["frames_received"]), int(counters["frames_processed"])
     dropped = int(counters["frames_dropped_stale"])

@@ -36,60 +36,41 @@ def _sequences(root: Path, cameras: int, frames: int, depth: bool = False) -> li
 
 def _play(mode: str, sequences: list[Path], work: Path, rate_hz: float, frames: int, parameters: dict) -> dict:
     """Run one mode ("one_node" or "node_per_camera") and read back what the nodes say."""
-    import rclpy
-    from rclpy.executors import SingleThreadedExecutor
-
-    from vis_ros.core.sim.dataset import SimDataset
-    from vis_ros.processes.fastdds_profile import use_large_message_transport
-    from vis_ros.processes.node_process import start_node_process, stop_node_process
-    from vis_ros.ros.player import SequencePlayer, play_together
-    from vis_ros.ros.recorder import OutputRecorder
+    from vis_ros.ros.node_session import NodeLaunch, node_session
+    from vis_ros.ros.player import play_together
 
     names = [p.name for p in sequences]
     base = {"qos_reliability": "reliable", "diagnostics_period": 0.5, **parameters}
     if mode == "one_node":
-        procs = [start_node_process({**base, "cameras": names}, work / f"{mode}.log", work, remaps={})]
+        launches = [NodeLaunch({**base, "cameras": names}, work / f"{mode}.log", remaps={})]
         statuses = {name: ("vis_ros", name) for name in names}
     else:
-        procs = [start_node_process(base, work / f"{mode}_{name}.log", work,
-                                    remaps={"__node": f"vis_ros_{name}", "image": f"/{name}/image",
-                                            "depth": f"/{name}/depth", "camera_info": f"/{name}/camera_info"})
-                 for name in names]
+        launches = [NodeLaunch(base, work / f"{mode}_{name}.log",
+                               remaps={"__node": f"vis_ros_{name}", "image": f"/{name}/image",
+                                       "depth": f"/{name}/depth", "camera_info": f"/{name}/camera_info"})
+                    for name in names]
         statuses = {name: (f"vis_ros_{name}", "") for name in names}
-    use_large_message_transport()
-    context = rclpy.context.Context()
-    rclpy.init(context=context)
-    peak = {p.pid: 0.0 for p in procs}
-    try:
-        node = rclpy.create_node(f"cameras_bench_{mode}", context=context)
-        executor = SingleThreadedExecutor(context=context)
-        executor.add_node(node)
-        last_sample = [0.0]
+    peak, last_sample, procs = {}, [0.0], []
 
-        def spin(timeout_s: float = 0.001) -> None:
-            executor.spin_once(timeout_sec=timeout_s)
-            now = time.monotonic()
-            if now - last_sample[0] > 0.25:
-                last_sample[0] = now
-                for p in procs:
-                    peak[p.pid] = max(peak[p.pid], process_rss_mb(p.pid))
+    def sample_rss() -> None:
+        now = time.monotonic()
+        if now - last_sample[0] > 0.25:
+            last_sample[0] = now
+            for p in procs:
+                peak[p.pid] = max(peak.get(p.pid, 0.0), process_rss_mb(p.pid))
 
+    with node_session(launches, work, f"cameras_bench_{mode}", on_spin=sample_rss) as session:
+        procs.extend(session.processes)
         depth = bool(parameters.get("use_depth"))  # colour only otherwise: the player is a machine's share too
-        players = [SequencePlayer(node, SimDataset(seq), topics=(f"/{n}/image", f"/{n}/depth", f"/{n}/camera_info"),
-                                  with_depth=depth) for n, seq in zip(names, sequences, strict=True)]
-        recorder = OutputRecorder(node, overlay=False, labels=False)
-        if not all(p.wait_for_subscriber(90.0, spin) for p in players):
-            raise RuntimeError(f"the {mode} node(s) did not subscribe; see {work}")
-        _spin_for(spin, 2.0)
+        players = [session.player(seq, topics=(f"/{n}/image", f"/{n}/depth", f"/{n}/camera_info"), with_depth=depth)
+                   for n, seq in zip(names, sequences, strict=True)]
+        recorder = session.recorder(overlay=False, labels=False)
+        session.connect(players, timeout_s=90.0, settle_s=2.0)
         started = time.monotonic()
-        play_together(players, rate_hz, spin, frames)
+        play_together(players, rate_hz, session.spin, frames)
         played_s = time.monotonic() - started
-        _spin_for(spin, 2.0)
+        session.spin_for(2.0)
         cameras = {name: recorder.last_counters(camera, node) for name, (node, camera) in statuses.items()}
-    finally:
-        for p in procs:
-            stop_node_process(p)
-        rclpy.shutdown(context=context)
     processed = sum(int(c.get("frames_processed", 0)) for c in cameras.values())
     return {"rss_mb": round(sum(peak.values()), 1), "processes": len(procs),
             "processed_fps": round(processed / played_s, 1), "published_fps": round(len(names) * frames / played_s, 1),
@@ -102,12 +83,6 @@ def _play(mode: str, sequences: list[Path], work: Path, rate_hz: float, frames: 
 
 def _float(value):
     return None if value in (None, "") else float(value)
-
-
-def _spin_for(spin, seconds: float) -> None:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        spin(0.01)
 
 
 def bench_cameras(cameras: int = 4, frames: int = 150, rates_hz=(30.0,), rounds: int = 2,

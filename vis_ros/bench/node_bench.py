@@ -16,6 +16,7 @@ import numpy as np
 from vis_ros.bench.stats import summarize_ms
 
 OVERLOAD_HZ = 240.0
+BENCH_PARAMETERS = {"qos_reliability": "reliable", "diagnostics_period": 0.5}
 _OVERHEAD_STAGES = ("convert", "preprocess", "decode", "track", "flow", "propagate", "publish")
 
 
@@ -89,12 +90,15 @@ def bench_ecosystem_outputs(repeats: int = 100, count: int = 20) -> dict:
 
 
 def _run(rate_hz: float, frames: int, seq_dir: Path, work: Path, parameters: dict | None = None) -> dict:
-    from vis_ros.bench.node_session import node_session, spin_for
+    from vis_ros.ros.node_session import NodeLaunch, node_session
 
-    with node_session(seq_dir, work, f"node_{rate_hz:g}.log", parameters) as session:
-        session.player.play(rate_hz, session.spin, frames=frames)
-        spin_for(session.spin, 2.0)
-        return session.recorder.last_counters()
+    launch = NodeLaunch({**BENCH_PARAMETERS, **(parameters or {})}, work / f"node_{rate_hz:g}.log")
+    with node_session(launch, work, "vis_ros_bench") as session:
+        player, recorder = session.player(seq_dir), session.recorder(overlay=False, labels=False)
+        session.connect([player], settle_s=1.5)
+        player.play(rate_hz, session.spin, frames=frames)
+        session.spin_for(2.0)
+        return recorder.last_counters()
 
 
 def _p(counters: dict, stage: str, q: int) -> float | None:

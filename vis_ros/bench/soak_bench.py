@@ -37,23 +37,26 @@ def rss_slope_mb_per_1000(samples: list[tuple[int, float]]) -> float:
 
 def bench_soak(frames: int = 10_000, rate_hz: float = 150.0, samples: int = 20) -> dict:
     """Publish `frames` frames at `rate_hz` to a node process; report RSS slope and accounting."""
-    from vis_ros.bench.node_session import node_session, spin_for
+    from vis_ros.bench.node_bench import BENCH_PARAMETERS
     from vis_ros.core.sim.dataset import write_sequence
     from vis_ros.core.sim.scene import SimOptions
+    from vis_ros.ros.node_session import NodeLaunch, node_session
 
     work = Path(tempfile.mkdtemp(prefix="vis_ros_soak_"))
     write_sequence(work / "seq", 2_000_041, 60, SimOptions(objects=8))
-    with node_session(work / "seq", work) as session:
-        session.player.preload()
+    with node_session(NodeLaunch(BENCH_PARAMETERS, work / "node.log"), work, "vis_ros_soak") as session:
+        player, recorder = session.player(work / "seq"), session.recorder(overlay=False, labels=False)
+        session.connect([player], settle_s=1.5)
+        player.preload()
         every = max(frames // samples, 1)
         rss, start = [], time.monotonic()
         for done in range(0, frames, every):
             chunk = min(every, frames - done)
-            session.player.play(rate_hz, session.spin, frames=chunk)
+            player.play(rate_hz, session.spin, frames=chunk)
             rss.append((done + chunk, process_rss_mb(session.process.pid)))
         elapsed = time.monotonic() - start
-        spin_for(session.spin, 3.0)  # let the node finish and report
-        counters = {k: int(v) for k, v in session.recorder.last_counters().items() if v.isdigit()}
+        session.spin_for(3.0)  # let the node finish and report
+        counters = {k: int(v) for k, v in recorder.last_counters().items() if v.isdigit()}
     accounted = sum(counters.get(k, 0) for k in ("frames_processed", "frames_dropped_stale", "frames_invalid",
                                                  "frames_lost_in_transport"))
     return {"frames_published": frames, "rate_hz": rate_hz, "seconds": round(elapsed, 1),

@@ -27,6 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cameras", type=int, default=0, metavar="N",
                         help="only the multi-camera part with N cameras (4 for the README figures): one node"
                              " vs a node per camera, engine batch N vs 1, depth fusion, IDF1 per camera")
+    parser.add_argument("--kernels", action="store_true",
+                        help="only the C kernels, each against its numpy twin on the workload of its target")
     parser.add_argument("--out", type=Path, default=Path("out/bench.json"))
 
 
@@ -44,6 +46,11 @@ def run(args: argparse.Namespace) -> int:
         return _write(report, args.out)
     if args.cameras:
         report["cameras"] = bench_multi_camera(args.cameras)
+        return _write(report, args.out)
+    if args.kernels:
+        from vis_ros.bench.kernels_bench import bench_kernels
+
+        report["kernels"] = bench_kernels()
         return _write(report, args.out)
     report["engine"] = bench_engine(resolve_model(args.model), args.frames, threads=args.threads)
     if args.model is None:  # the embedded model at both precisions, side by side

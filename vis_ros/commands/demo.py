@@ -32,15 +32,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Play a sim sequence to the node in its own process; write the overlay and summary."""
-    import rclpy
-    from rclpy.executors import SingleThreadedExecutor
-
     from vis_ros.core.sim.dataset import SimDataset, write_sequence
     from vis_ros.core.sim.scene import SimOptions
-    from vis_ros.processes.fastdds_profile import use_large_message_transport
-    from vis_ros.processes.node_process import start_node_process, stop_node_process
-    from vis_ros.ros.player import COLOR, DEPTH, INFO, SequencePlayer, play_together
-    from vis_ros.ros.recorder import OutputRecorder
+    from vis_ros.ros.node_session import NodeLaunch, node_session
+    from vis_ros.ros.player import COLOR, DEPTH, INFO, play_together
 
     args.out.mkdir(parents=True, exist_ok=True)
     t_start = time.monotonic()
@@ -54,36 +49,22 @@ def run(args: argparse.Namespace) -> int:
     parameters = {"qos_reliability": "reliable", "model": args.model, "keyframe_interval": args.keyframe_interval}
     if names != [""]:
         parameters["cameras"] = names
-    node_proc = start_node_process(parameters, args.out / "node.log", args.out)
-    use_large_message_transport()  # the player publishes VGA images, as a camera driver would
-    rclpy.init()
-    try:
-        node = rclpy.create_node("vis_ros_demo")
-        executor = SingleThreadedExecutor()
-        executor.add_node(node)
-        spin = lambda timeout_s=0.001: executor.spin_once(timeout_sec=timeout_s)  # noqa: E731
+    with node_session(NodeLaunch(parameters, args.out / "node.log"), args.out, "vis_ros_demo") as session:
         players, recorders = {}, {}
         for name, dataset in datasets.items():
             topics = (COLOR, DEPTH, INFO) if not name else (f"/{name}/image", f"/{name}/depth", f"/{name}/camera_info")
-            players[name] = SequencePlayer(node, dataset, topics=topics)
-            recorders[name] = OutputRecorder(node, f"/vis_ros/{name}" if name else "/vis_ros")
-        if not all(p.wait_for_subscriber(60.0, spin) for p in players.values()):
-            print("error: the node did not subscribe within 60 s; see node.log", file=sys.stderr)
+            players[name] = session.player(dataset, topics=topics)
+            recorders[name] = session.recorder(f"/vis_ros/{name}" if name else "/vis_ros")
+        try:
+            session.connect(list(players.values()),
+                            [f"/vis_ros/{n}/instances" if n else "/vis_ros/instances" for n in names])
+        except RuntimeError as exc:
+            print(f"error: {exc}; see {args.out / 'node.log'}", file=sys.stderr)
             return 1
-        outputs = [f"/vis_ros/{n}/instances" if n else "/vis_ros/instances" for n in names]
-        deadline = time.monotonic() + 20.0  # let the recorders' subscriptions match too
-        while time.monotonic() < deadline and not all(node.count_publishers(t) for t in outputs):
-            spin(0.01)
-        time.sleep(1.0)
         print(f"playing {len(names)} camera(s) at {args.rate:g} Hz ...", flush=True)
-        play_together(list(players.values()), args.rate, spin)
-        deadline = time.monotonic() + 5.0
-        while time.monotonic() < deadline:
-            spin(0.01)
+        play_together(list(players.values()), args.rate, session.spin)
+        session.spin_for(5.0)
         per_camera = {name: _summarise(players[name], recorders[name], datasets[name], name) for name in names}
-    finally:
-        stop_node_process(node_proc)
-        rclpy.shutdown()
     _write_media([recorders[n] for n in names], args.out)
     summary = per_camera[""] if names == [""] else {"cameras": per_camera}
     summary["wall_time_s"] = round(time.monotonic() - t_start, 1)

@@ -144,7 +144,7 @@ class Decoder:
         """Build every mask of a frame in one C call.
 
         (mask, pixels set) per ROI, (None, 0) for an empty one: all masks in one
-        C call (core/native/kernels.c), each a view of one buffer.
+        C call (core/native/decode.c), each a view of one buffer.
         """
         sizes = np.maximum(rois[:, 2:] - rois[:, :2], 0)
         pixels = sizes[:, 0] * sizes[:, 1]

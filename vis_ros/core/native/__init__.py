@@ -1,9 +1,11 @@
 """The C kernels, or None where they are not built or VIS_ROS_NUMPY_KERNELS=1.
 
-C kernels for the per-frame, per-instance work (kernels.c): the decoder's
-selection and masks, the tracker's Kalman filter and association
-similarity, mask propagation, run-length coding, and depth fusion's
-per-instance points.
+C kernels for the per-frame work that numpy does slowly: the decoder's
+selection and masks (decode.c), mask propagation (propagation.c) and depth
+fusion's per-instance points (fusion.c). Each stays because `vis-ros bench
+--kernels` shows it moves a target a user feels (docs/benchmarks.md); the
+ones that did not (the Kalman filter, the association similarity, run
+lengths) were removed and their numpy code is the one path.
 
 colcon (CMakeLists.txt) and pip (setup.py) compile them into `_kernels`.
 Where that module is missing (a source checkout used without building),
