@@ -38,7 +38,8 @@ setup(
     # The per-frame kernels (vis_ros/core/native); optional: without a compiler the
     # package falls back to its numpy implementation.
     ext_modules=[Extension("vis_ros.core.native._kernels",
-                           [f"vis_ros/core/native/{name}.c" for name in ("module", "decode", "propagation", "fusion")],
+                           [f"vis_ros/core/native/{name}.c" for name in ("module", "decode", "propagation", "tracking", "codecs",
+                                                                    "fusion")],
                            depends=["vis_ros/core/native/kernels.h"], optional=True,
                            extra_compile_args=[] if sys.platform == "win32" else ["-ffp-contract=off"])],
     entry_points={"console_scripts": ["vis-ros = vis_ros.cli:main"]},

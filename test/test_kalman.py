@@ -62,7 +62,45 @@ def test_scalar_dt_applies_to_every_track_and_empty_input_passes_through():
     assert kalman.update(*empty, np.zeros((0, 4)))[1].shape == (0, 3, 4)
 
 
-def test_correct_rows_refuses_rows_outside_the_state():
+def _random_states(rng, n=12):
+    boxes = np.column_stack([rng.uniform(0, 640, n), rng.uniform(0, 480, n),
+                             rng.uniform(0.2, 200, n), rng.uniform(0.2, 200, n)])  # some below 1 px
+    means, covs = kalman.initiate(boxes)
+    means[:, 4:] = rng.normal(0, 50, (n, 4))
+    covs *= rng.uniform(0.5, 2.0, covs.shape)
+    means[5, 3] = np.nan  # a corrupt state stays corrupt on both paths, and alone
+    return means, covs
+
+
+def test_c_kernels_filter_bit_for_bit_like_numpy(compiled_kernels, monkeypatch):
+    from vis_ros.core import native
+    rng = np.random.default_rng(3)
+    means, covs = _random_states(rng)
+    for step in range(20):
+        dt = float(rng.uniform(0.0, 0.2))
+        rows = sorted(rng.choice(len(means), size=int(rng.integers(0, len(means))), replace=False).tolist())
+        z = means[rows, :4] + rng.normal(0, 4, (len(rows), 4))
+        fast_means, fast_covs = kalman.predict(means, covs, dt)
+        kalman.correct_rows(fast_means, fast_covs, rows, z)
+        with monkeypatch.context() as patch:
+            patch.setattr(native, "kernels", None)
+            slow_means, slow_covs = kalman.predict(means, covs, dt)
+            kalman.correct_rows(slow_means, slow_covs, rows, z)
+        assert np.array_equal(fast_means, slow_means, equal_nan=True), step
+        assert np.array_equal(fast_covs, slow_covs, equal_nan=True), step
+        assert np.isnan(fast_means[5]).any() and not np.isnan(np.delete(fast_means, 5, 0)).any()
+        means, covs = fast_means, fast_covs
+
+
+def test_correct_rows_refuses_rows_outside_the_state(kernel_path):
     means, covs = kalman.initiate(np.array([[10.0, 10, 4, 4]]))
     with pytest.raises(IndexError):
         kalman.correct_rows(means, covs, [1], np.zeros((1, 4)))
+
+
+def test_the_correct_kernel_checks_rows_before_it_writes(compiled_kernels):
+    means, covs = kalman.initiate(np.array([[10.0, 10, 4, 4]]))
+    before = means.copy()
+    with pytest.raises(IndexError, match="row 3 out of range for 1 tracks"):
+        compiled_kernels.kalman_correct_rows(means, covs, 1, np.array([3]), np.zeros((1, 4)), 1, 0.05)
+    assert np.array_equal(means, before)

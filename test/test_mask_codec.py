@@ -4,7 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from vis_ros.core.codecs.mask_runs import decode_runs, encode_runs, encode_runs_le_bytes
+from vis_ros.core.codecs.mask_runs import decode_runs, encode_runs
 
 
 @settings(max_examples=200, deadline=None)
@@ -38,13 +38,3 @@ def test_decode_rejects_runs_that_do_not_cover_the_box():
 def test_encode_rejects_non_2d():
     with pytest.raises(ValueError, match="2-D"):
         encode_runs(np.zeros((2, 2, 2), bool))
-
-
-@settings(max_examples=300, deadline=None)
-@given(arrays(bool, st.tuples(st.integers(0, 30), st.integers(0, 30))), st.booleans())
-def test_run_bytes_are_the_runs_as_little_endian_uint32(mask, transposed):
-    mask = mask.T if transposed else mask  # a non-contiguous view too
-    runs = encode_runs(mask).astype("<u4").tobytes()
-    data = encode_runs_le_bytes(mask)
-    assert data == runs
-    np.testing.assert_array_equal(decode_runs(np.frombuffer(data, "<u4"), *mask.shape), mask)

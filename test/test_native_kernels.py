@@ -1,16 +1,19 @@
 """The C kernels (vis_ros/core/native).
 
-The C kernels (vis_ros/core/native): built, and memory-safe on bad calls.
-The mask kernel is held to the numpy decoder and the full-resolution
-reference in test_decoder.py, propagation's in test_propagation.py, fusion's
-to its numpy twin here.
+The C kernels (vis_ros/core/native): built, memory-safe on bad calls, and
+byte-for-byte the numpy run-length coder. The mask kernel is held to the
+numpy decoder and the full-resolution reference in test_decoder.py.
 """
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 
 from vis_ros.core import native
+from vis_ros.core.codecs.mask_runs import decode_runs, encode_runs, encode_runs_le_bytes
 
 
 def test_kernels_are_built_into_the_installed_package():
@@ -30,6 +33,24 @@ def test_the_environment_switch_chooses_the_path_a_process_runs(forced, expected
     said = subprocess.run([sys.executable, "-P", "-c", "from vis_ros.core import native; print(native.describe())"],
                           env=env, capture_output=True, text=True, check=True).stdout.strip()
     assert said == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(arrays(bool, st.tuples(st.integers(0, 30), st.integers(0, 30))), st.booleans())
+def test_run_bytes_match_numpy_runs(mask, transposed):
+    mask = mask.T if transposed else mask  # a non-contiguous view too
+    runs = encode_runs(mask).astype("<u4").tobytes()
+    assert native._kernels.encode_runs(np.ascontiguousarray(mask)) == runs
+    data = encode_runs_le_bytes(mask)  # whichever path this process is on
+    assert data == runs
+    np.testing.assert_array_equal(decode_runs(np.frombuffer(data, "<u4"), *mask.shape), mask)
+
+
+def test_run_bytes_fall_back_to_numpy(monkeypatch):
+    mask = np.array([[1, 1, 0], [0, 1, 1]], bool)
+    fast = encode_runs_le_bytes(mask)
+    monkeypatch.setattr(native, "kernels", None)
+    assert encode_runs_le_bytes(mask) == fast == np.array([0, 2, 2, 2], "<u4").tobytes()
 
 
 def _mask_call(protos=None, coefs=None, rois=None, out=None, areas=None, shape=(32, 8, 10)):
@@ -102,6 +123,43 @@ def test_kernels_survive_non_finite_engine_outputs():
     rois = np.array([[10, 10, 8, 8], [10, 80, 8, 8]], np.int64)
     moved = native._kernels.warp_masks(flow, (60, 80), 2, (120, 160), rois, 2, [np.ones((8, 8), bool)] * 2)
     assert [m[2] for m in moved] == [0, 0]  # nothing lands back inside the old masks
+
+
+def test_c_and_numpy_association_similarities_agree_bit_for_bit(compiled_kernels, monkeypatch):
+    """Check the C and numpy association similarities agree bit for bit.
+
+    Crowded scenes (contested pairs need mask IoU), strided track masks, a NaN
+    prediction: the C similarity equals the numpy one, NaN where it is NaN.
+    """
+    from types import SimpleNamespace
+
+    from vis_ros.core.data.instances import PixelBox
+    from vis_ros.core.tracking.association import similarity_mask_box
+
+    rng = np.random.default_rng(11)
+
+    def blob(box):
+        x0, y0, x1, y1 = box
+        roi = PixelBox(int(x0), int(y0), max(int(x1) - int(x0), 1), max(int(y1) - int(y0), 1))
+        mask = rng.random((roi.height, roi.width * 2)) > 0.3
+        mask = mask[:, ::2]  # a strided view, as the tracker's clipped masks are
+        return SimpleNamespace(roi=roi, mask=mask, area=int(np.count_nonzero(mask)))
+
+    for trial in range(60):
+        n, m = int(rng.integers(0, 9)), int(rng.integers(0, 9))
+        corners = rng.uniform(0, 200, (n + m, 2))
+        boxes = np.hstack([corners, corners + rng.uniform(5, 80, (n + m, 2))])
+        predicted, det_xyxy = boxes[:n].copy(), boxes[n:].copy()
+        tracks, dets = [blob(b) for b in predicted], [blob(b) for b in det_xyxy]
+        if n and trial % 10 == 0:
+            predicted[0, 2] = np.nan
+        for weight, floor in ((0.5, 0.1), (0.7, 0.0), (0.3, 0.4)):
+            fast = similarity_mask_box(tracks, dets, predicted, det_xyxy, weight, floor)
+            with monkeypatch.context() as patch:
+                patch.setattr(native, "kernels", None)
+                slow = similarity_mask_box(tracks, dets, predicted, det_xyxy, weight, floor)
+            assert fast.shape == slow.shape == (n, m)
+            assert np.array_equal(fast, slow, equal_nan=True), (trial, weight, floor)
 
 
 def _fusion_cases():

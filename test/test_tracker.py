@@ -9,6 +9,9 @@ from vis_ros.core.data.instances import PixelBox, TrackState
 from vis_ros.core.tracking.config import TrackerConfig
 from vis_ros.core.tracking.tracker import Tracker
 
+# Every scenario runs on the C kernels and on the numpy fallback (conftest.kernel_path).
+pytestmark = pytest.mark.usefixtures("kernel_path")
+
 H, W = 480, 640
 FRAME_NS = 33_333_333
 

@@ -11,11 +11,12 @@ kernel saves per frame, and that saving against the target it serves:
   budget (<= 0.20 x engine);
 - mask propagation: warp of one frame's tracked masks, against a keyframe-3
   frame (throughput >= 2.2x frame by frame);
+- Kalman predict / correct and the association similarity: tracker update
+  with 8 live tracks (the node bench's scene) and 30; within the tracker's
+  2 ms either way, they count against the node's overhead budget;
+- run lengths: InstanceArray of 8 instances to wire bytes, against the
+  node's overhead budget;
 - instance points: depth fusion of 20 instances (<= 3 ms).
-
-The kernels whose saving moved no target (the Kalman filter and the
-association similarity, 0.1 ms of a 2 ms tracker budget; run lengths,
-0.04 ms per frame) were removed: docs/benchmarks.md has their figures.
 """
 from __future__ import annotations
 
@@ -82,6 +83,30 @@ def _decoder_work(count: int = 20):
     return (lambda: decode(detections, prototypes, letterbox)), float(np.median(engine)) * 1000.0
 
 
+def _tracker_work(tracks: int, frames: int = 40):
+    """Return a tracker update with `tracks` live tracks, masks and appearance on (the tracker bench's workload)."""
+    from vis_ros.bench.tracking_bench import _detections
+    from vis_ros.core.tracking.tracker import Tracker
+
+    rng = np.random.default_rng(0)
+    offsets = rng.uniform(-5, 5, (tracks, 2))
+    rgb = rng.integers(0, 256, (480, 640, 3), dtype=np.uint8)
+    detections = [_detections(f, offsets) for f in range(frames)]
+    state = {"tracker": None, "frame": frames}
+
+    def update():
+        if state["frame"] == frames:  # a fresh run once the frames are used up
+            state["tracker"] = Tracker()
+            for f in range(10):  # tracks confirmed and live before timing
+                state["tracker"].update(detections[f], f * 33_333_333, (480, 640), rgb)
+            state["frame"] = 10
+        f = state["frame"]
+        state["tracker"].update(detections[f], f * 33_333_333, (480, 640), rgb)
+        state["frame"] += 1
+
+    return update
+
+
 def _propagation_work():
     """Return a warp of one frame's tracked masks by the flow between two sim frames (keyframe 3's step)."""
     from vis_ros.core.pipeline.propagation import FlowPropagator, warp_masks
@@ -97,6 +122,17 @@ def _propagation_work():
     masks = [types.SimpleNamespace(roi=i.box, mask=i.mask, area=int(i.mask.sum()))
              for i in gt_instances(first.instance_ids, first.objects)]
     return (lambda: warp_masks(field, masks)), len(masks)
+
+
+def _serialize_work(count: int):
+    """Return the writing of an InstanceArray of `count` instances to its wire bytes (run lengths of every mask)."""
+    from vis_ros.bench.fusion_bench import busy_frame
+    from vis_ros.core.data.instances import InstanceFrame
+    from vis_ros.io.instance_wire import serialize_instance_array
+
+    camera, sim_frame, _, instances, _ = busy_frame(count)
+    frame = InstanceFrame(sim_frame.stamp_ns, "cam", camera.height, camera.width, True, instances)
+    return lambda: serialize_instance_array(frame)
 
 
 def _fusion_work(count: int = 20):
@@ -127,6 +163,7 @@ def bench_kernels(rounds: int = 5) -> dict:
     apply_opencv_threads(node_defaults().engine)  # OpenCV threads as the node sets them
     decode, engine_ms = _decoder_work()
     warp, masks = _propagation_work()
+    track_8, track_30 = _tracker_work(8), _tracker_work(30)
     report = {
         "decoder (select_detections + build_masks)": {
             **side_by_side("vis_ros.core.engine.decoder", decode, rounds),
@@ -136,6 +173,21 @@ def bench_kernels(rounds: int = 5) -> dict:
             **side_by_side("vis_ros.core.pipeline.propagation", warp, rounds),
             "workload": f"warp of {masks} tracked masks, one 640x480 frame",
             "target": "keyframe-3 throughput >= 2.2x frame by frame (its frames cost ~4 ms)"},
+        "kalman (kalman_predict + kalman_correct_rows), 8 tracks": {
+            **side_by_side("vis_ros.core.tracking.kalman", track_8, rounds),
+            "workload": "tracker update, 8 live tracks", "target": "node overhead <= 0.20 x engine"},
+        "association (similarity_mask_box), 8 tracks": {
+            **side_by_side("vis_ros.core.tracking.association", track_8, rounds),
+            "workload": "tracker update, 8 live tracks", "target": "node overhead <= 0.20 x engine"},
+        "kalman (kalman_predict + kalman_correct_rows), 30 tracks": {
+            **side_by_side("vis_ros.core.tracking.kalman", track_30, rounds),
+            "workload": "tracker update, 30 live tracks", "target": "tracker update <= 2 ms"},
+        "association (similarity_mask_box), 30 tracks": {
+            **side_by_side("vis_ros.core.tracking.association", track_30, rounds),
+            "workload": "tracker update, 30 live tracks", "target": "tracker update <= 2 ms"},
+        "run lengths (encode_runs), 8 instances": {
+            **side_by_side("vis_ros.core.codecs.mask_runs", _serialize_work(8), rounds),
+            "workload": "InstanceArray of 8 instances to wire bytes", "target": "node overhead <= 0.20 x engine"},
         "fusion (instance_points)": {
             **side_by_side("vis_ros.core.fusion.fuse", _fusion_work(), rounds),
             "workload": "depth fusion of 20 instances, 640x480", "target": "depth fusion <= 3 ms"},

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from vis_ros.core import native
+
 
 def encode_runs(mask: np.ndarray) -> np.ndarray:
     """Run lengths (uint32) of a 2-D boolean mask, row-major.
@@ -38,8 +40,11 @@ def encode_runs(mask: np.ndarray) -> np.ndarray:
 def encode_runs_le_bytes(mask: np.ndarray) -> bytes:
     """Encode a mask's runs as the message's little-endian uint32 bytes.
 
-    encode_runs as little-endian uint32 bytes: the message's wire form.
+    encode_runs as little-endian uint32 bytes: the message's wire form, in
+    one C call per mask where the kernels are built (core/native).
     """
+    if native.kernels is not None and mask.ndim == 2 and mask.dtype == bool:
+        return native.kernels.encode_runs(mask if mask.flags.c_contiguous else np.ascontiguousarray(mask))
     return encode_runs(mask).astype("<u4", copy=False).tobytes()
 
 

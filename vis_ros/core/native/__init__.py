@@ -1,11 +1,13 @@
 """The C kernels, or None where they are not built or VIS_ROS_NUMPY_KERNELS=1.
 
-C kernels for the per-frame work that numpy does slowly: the decoder's
-selection and masks (decode.c), mask propagation (propagation.c) and depth
-fusion's per-instance points (fusion.c). Each stays because `vis-ros bench
---kernels` shows it moves a target a user feels (docs/benchmarks.md); the
-ones that did not (the Kalman filter, the association similarity, run
-lengths) were removed and their numpy code is the one path.
+C kernels for the per-frame work that numpy does slowly, one file per
+concern: the decoder's selection and masks (decode.c), mask propagation
+(propagation.c), the tracker's Kalman filter and association similarity
+(tracking.c), mask run lengths (codecs.c) and depth fusion's per-instance
+points (fusion.c). `vis-ros bench --kernels` times each against its numpy
+twin; each moves a target a user feels (docs/benchmarks.md has the figures:
+the tracker and run-length kernels are small alone, but the node's overhead
+budget on fast CPUs has less room than they save).
 
 colcon (CMakeLists.txt) and pip (setup.py) compile them into `_kernels`.
 Where that module is missing (a source checkout used without building),

@@ -1,6 +1,6 @@
 /*
  * What the kernels share: argument-buffer handling, clamps, and each
- * concern's entry points (decode.c, propagation.c, fusion.c), which module.c
+ * concern's entry points (decode.c, propagation.c, tracking.c, codecs.c, fusion.c), which module.c
  * puts in the extension's method table.
  */
 #ifndef VIS_ROS_KERNELS_H
@@ -40,6 +40,12 @@ PyObject *vr_build_masks(PyObject *self, PyObject *args);
 PyObject *vr_select_detections(PyObject *self, PyObject *args);
 /* propagation.c: masks moved by optical flow between keyframes. */
 PyObject *vr_warp_masks(PyObject *self, PyObject *args);
+/* tracking.c: the tracker's Kalman filter and association similarity. */
+PyObject *vr_kalman_predict(PyObject *self, PyObject *args);
+PyObject *vr_kalman_correct_rows(PyObject *self, PyObject *args);
+PyObject *vr_similarity_mask_box(PyObject *self, PyObject *args);
+/* codecs.c: mask run lengths for the wire. */
+PyObject *vr_encode_runs(PyObject *self, PyObject *arg);
 /* fusion.c: depth fusion's per-instance points. */
 PyObject *vr_instance_points(PyObject *self, PyObject *args);
 

@@ -1,7 +1,9 @@
 /*
  * The per-frame, per-instance work of the node that numpy does slowly, in C:
  * the decoder's selection and masks (decode.c), mask propagation by optical
- * flow (propagation.c), and depth fusion's per-instance points (fusion.c).
+ * flow (propagation.c), the tracker's Kalman filter and association
+ * (tracking.c), mask run lengths (codecs.c), and depth fusion's per-instance
+ * points (fusion.c).
  * Each is kept because `vis-ros bench --kernels` shows it moves a target a
  * user feels (docs/benchmarks.md); the numpy / OpenCV implementations stay
  * as the fallback and as the reference the tests hold these to.
@@ -32,12 +34,23 @@ static PyMethodDef kernel_methods[] = {
      " (x, y, width, height, mask bytearray, pixels set)\n\n"
      "flow: float32 (low_h, low_w, 2) backward flow in full-resolution pixels; rois: int64 (count, 4)"
      " x, y, width, height; masks: list of C-contiguous bool arrays, one per roi."},
+    {"kalman_predict", vr_kalman_predict, METH_VARARGS,
+     "kalman_predict(means, covariances, n, dt, pos_process, vel_process, out_means, out_covariances):"
+     " tracking.kalman.predict with a scalar dt; float64 (n, 8) and (n, 3, 4)."},
+    {"kalman_correct_rows", vr_kalman_correct_rows, METH_VARARGS,
+     "kalman_correct_rows(means, covariances, n, rows, boxes_cxcywh, k, pos_measurement): tracking.kalman.update"
+     " of the k rows `rows` (int64), in place; boxes float64 (k, 4)."},
+    {"similarity_mask_box", vr_similarity_mask_box, METH_VARARGS,
+     "similarity_mask_box(predicted, detections, n, m, mask_weight, min_similarity, tracks, dets, out):"
+     " tracking.association.similarity_mask_box into out, float64 (n, m); boxes float64 xyxy."},
     {"instance_points", vr_instance_points, METH_VARARGS,
      "instance_points(mask, (h, w), roi_x, roi_y, depth, (H, W), (cx, cy, fx, fy), erode_px, max_points,"
      " min_points, min_depth, max_depth, mad_k, min_band, cluster_gap, nearest_cluster, e1, e2, up, points,"
      " flat, heights) -> (n, valid, eroded_px, median_depth, cx, cy, cz)\n\n"
      "mask: uint8 (h, w) C-contiguous, local to the roi; depth: float32 (H, W) metres; points float64"
      " (max_points, 3), flat float32 (max_points, 2), heights float64 (max_points,) receive the first n."},
+    {"encode_runs", vr_encode_runs, METH_O,
+     "encode_runs(mask) -> bytes: run lengths as little-endian uint32, background first."},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef kernel_module = {PyModuleDef_HEAD_INIT, "_kernels",

@@ -10,6 +10,7 @@ from collections import Counter
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from vis_ros.core import native
 from vis_ros.core.tracking.overlap import box_iou_matrix, mask_intersection
 
 INFEASIBLE = 1e6
@@ -28,8 +29,15 @@ def similarity_mask_box(tracks, detections, predicted_xyxy, det_xyxy, mask_weigh
 
     The overlapping pairs are few (about one per track) and are walked in
     plain Python: a dozen numpy calls on (N, M) masks cost more, per frame,
-    than the pairs themselves.
+    than the pairs themselves. Where the C kernels are built (core/native)
+    the whole of it is one call with the same arithmetic.
     """
+    if native.kernels is not None and mask_weight != 0.0 and len(tracks) and len(detections):
+        similarity = np.empty((len(tracks), len(detections)))
+        native.kernels.similarity_mask_box(
+            np.ascontiguousarray(predicted_xyxy, np.float64), np.ascontiguousarray(det_xyxy, np.float64),
+            len(tracks), len(detections), mask_weight, min_similarity, list(tracks), list(detections), similarity)
+        return similarity
     similarity = box_iou_matrix(predicted_xyxy, det_xyxy)
     if mask_weight == 0.0:
         return similarity

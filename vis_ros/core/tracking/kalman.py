@@ -12,14 +12,15 @@ covariance is four independent 2x2 blocks, stored as (N, 3, 4) arrays of
 coordinate, and predict / update are closed-form elementwise expressions
 (core/tracking/constant_velocity.py),
 exactly the matrix filter's result at a fraction of its cost (no 8x8
-products, no matrix inverse): the tracker runs them every frame. (A C
-version saved 0.1 ms per frame of 30 tracks, against a 2 ms budget the numpy
-tracker meets with room: removed, docs/benchmarks.md.)
+products, no matrix inverse): the tracker runs them every frame. Where the C
+kernels are built (core/native/tracking.c), predict with one dt for all
+tracks and correct_rows run there, the same expressions in the same order.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from vis_ros.core import native
 from vis_ros.core.tracking.constant_velocity import correct_block, predict_block
 
 # Standard deviations relative to box height, per sqrt(second) for the process.
@@ -46,6 +47,11 @@ def predict(means: np.ndarray, covs: np.ndarray, dt) -> tuple[np.ndarray, np.nda
     """Advance every track by dt seconds (a scalar or one per track)."""
     if len(means) == 0:
         return means, covs
+    if native.kernels is not None and np.ndim(dt) == 0:
+        means, covs = np.ascontiguousarray(means, np.float64), np.ascontiguousarray(covs, np.float64)
+        out, out_covs = np.empty_like(means), np.empty_like(covs)
+        native.kernels.kalman_predict(means, covs, len(means), float(dt), _POS_PROCESS, _VEL_PROCESS, out, out_covs)
+        return out, out_covs
     dt = np.asarray(dt, np.float64).reshape(-1, 1)
     h = np.maximum(means[:, 3:4], 1.0)
     out_covs = np.empty_like(covs)
@@ -80,6 +86,12 @@ def correct_rows(means: np.ndarray, covs: np.ndarray, rows: list[int], boxes_cxc
     more per frame than the filter.
     """
     if not rows:
+        return
+    if native.kernels is not None and means.flags.c_contiguous and covs.flags.c_contiguous \
+            and means.dtype == covs.dtype == np.float64:
+        native.kernels.kalman_correct_rows(means, covs, len(means), np.asarray(rows, np.int64),
+                                           np.ascontiguousarray(boxes_cxcywh, np.float64), len(rows),
+                                           _POS_MEASUREMENT)
         return
     means[rows], covs[rows] = update(means[rows], covs[rows], boxes_cxcywh)
 
