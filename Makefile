@@ -54,7 +54,7 @@ $(BUILD_STAMP): $(DEPS_STAMP) $(PACKAGE_SOURCES)
 lint: $(DEPS_STAMP)
 	$(VENV)/bin/ruff check vis_ros test launch tools scripts/vis-ros scripts/vis_ros_node
 
-$(TEST_INTERFACES_STAMP): $(DEPS_STAMP) tools/build_test_interfaces.sh $(shell find test/interfaces -type f)
+$(TEST_INTERFACES_STAMP): $(DEPS_STAMP) tools/build_test_interfaces.sh $(shell find -L test/interfaces -type f)
 	$(ENV) && tools/build_test_interfaces.sh
 	touch $@
 

@@ -4,7 +4,9 @@ LAYOUT is written from the upstream message definitions (vision_msgs 4.1.1,
 moveit_msgs 2.6.0 and object_recognition_msgs on their ROS 2 branches). The
 installed packages, real ones on a robot or the test-only ones built from
 test/interfaces here, are held to it field by field, so a test-only package
-that drifted from upstream (or an upstream change) fails here.
+that drifted from upstream (or an upstream change) fails here. The bytes the
+node publishes (and process-bag writes, vis_ros.io.output_messages) are
+read back with the installed package's own deserializer.
 """
 from __future__ import annotations
 
@@ -28,7 +30,7 @@ from vis_ros.core.data.instances import (  # noqa: E402
 )
 from vis_ros.core.outputs.collision_scene import CollisionOperation, CollisionUpdate  # noqa: E402
 from vis_ros.ros.collision_objects import MIN_BOX_SIZE_M, collision_object_msg  # noqa: E402
-from vis_ros.ros.vision_detections import detections_2d_msg, detections_3d_msg, label_info_msg  # noqa: E402
+from vis_ros.io.output_messages import OutputMessages  # noqa: E402
 
 LAYOUT = {
     "vision_msgs/Point2D": [("x", "double"), ("y", "double")],
@@ -93,8 +95,7 @@ def _frame2d():
 def test_detections_2d_carry_the_track_ids_classes_scores_and_pixel_boxes():
     from vision_msgs.msg import Detection2DArray
 
-    msg = deserialize_message(serialize_message(detections_2d_msg(importlib.import_module("vision_msgs.msg"),
-                                                                  _frame2d())), Detection2DArray)
+    msg = deserialize_message(OutputMessages().detections_2d(_frame2d()), Detection2DArray)
     assert (msg.header.stamp.sec, msg.header.stamp.nanosec, msg.header.frame_id) == (1_700_000_000, 123_456_789,
                                                                                      "cam")
     first, second = msg.detections
@@ -118,8 +119,7 @@ def test_detections_3d_carry_the_oriented_box_and_leave_out_unmeasured_instances
 
     frame = Instance3DFrame(stamp_ns=5 * 10**9, frame_id="world",
                             instances=(_instance3d(3, 0.9), _instance3d(4, 0.0)))
-    msg = deserialize_message(serialize_message(detections_3d_msg(importlib.import_module("vision_msgs.msg"),
-                                                                  frame)), Detection3DArray)
+    msg = deserialize_message(OutputMessages().detections_3d(frame), Detection3DArray)
     assert msg.header.frame_id == "world" and msg.header.stamp.sec == 5
     (detection,) = msg.detections
     assert detection.id == "3"
@@ -132,9 +132,9 @@ def test_detections_3d_carry_the_oriented_box_and_leave_out_unmeasured_instances
 
 
 def test_label_info_maps_every_class_id_to_its_name():
-    from builtin_interfaces.msg import Time
+    from vision_msgs.msg import LabelInfo
 
-    msg = label_info_msg(importlib.import_module("vision_msgs.msg"), Time(sec=2), ("box", "mug"), 0.4)
+    msg = deserialize_message(OutputMessages().label_info(2 * 10**9, ("box", "mug"), 0.4), LabelInfo)
     assert [(c.class_id, c.class_name) for c in msg.class_map] == [(0, "box"), (1, "mug")]
     assert msg.threshold == pytest.approx(0.4) and msg.header.stamp.sec == 2
 

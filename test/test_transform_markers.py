@@ -31,22 +31,25 @@ def test_zero_quaternion_is_rejected():
 
 def test_markers_keep_stable_ids_and_delete_vanished_tracks():
     pytest.importorskip("rclpy")
-    from std_msgs.msg import Header
-    from visualization_msgs.msg import Marker
+    from rclpy.serialization import deserialize_message
+    from sensor_msgs.msg import PointCloud2
+    from visualization_msgs.msg import Marker, MarkerArray
 
-    from vis_ros.ros.markers import MarkerTracker, points_cloud
+    from vis_ros.io.output_messages import MarkerState, OutputMessages
 
     def inst(tid):
         return Instance3D(tid, 0, "box", 0.9, (0, 0, 1.0), (0, 0, 0, 1.0), (0.1, 0.1, 0.1), (0, 0, 0), 99, 1.0)
 
-    tracker = MarkerTracker()
-    first = tracker.build(Header(frame_id="cam"), Instance3DFrame(1, "cam", (inst(3), inst(5))))
+    messages = OutputMessages()
+    markers = MarkerState(messages)
+    first = deserialize_message(markers.markers(Instance3DFrame(1, "cam", (inst(3), inst(5)))), MarkerArray)
     assert sorted({m.id for m in first.markers}) == [3, 5]
-    second = tracker.build(Header(frame_id="cam"), Instance3DFrame(2, "cam", (inst(5),)))
+    assert {m.header.frame_id for m in first.markers} == {"cam"} and first.markers[1].text == "3 box"
+    second = deserialize_message(markers.markers(Instance3DFrame(2, "cam", (inst(5),))), MarkerArray)
     deleted = [(m.ns, m.id) for m in second.markers if m.action == Marker.DELETE]
     assert sorted(deleted) == [("vis_ros/boxes", 3), ("vis_ros/labels", 3)]
     assert [m.id for m in second.markers if m.action == Marker.ADD] == [5, 5]
-    cloud = points_cloud(Header(frame_id="cam"), {7: np.ones((4, 3)), 9: np.zeros((2, 3))})
+    cloud = deserialize_message(messages.points(3, "cam", {7: np.ones((4, 3)), 9: np.zeros((2, 3))}), PointCloud2)
     assert cloud.width == 6 and [f.name for f in cloud.fields] == ["x", "y", "z", "instance_id"]
     ids = np.frombuffer(bytes(cloud.data), np.uint8).reshape(6, 16)[:, 12:].copy().view("<u4").ravel()
     assert ids.tolist() == [7, 7, 7, 7, 9, 9]

@@ -36,56 +36,62 @@ def bench_conversion(width: int = 1280, height: int = 720, repeats: int = 200) -
     return {"image": f"{width}x{height} rgb8", "callback_to_numpy_ms": summarize_ms(samples)}
 
 
-def bench_ecosystem_outputs(repeats: int = 100, count: int = 20) -> dict:
-    """Per-frame cost of the vision_msgs and collision-object outputs for `count` instances (ms).
+def bench_outputs(repeats: int = 100, count: int = 20) -> dict:
+    """Per-frame cost of each output message for `count` instances (ms): building plus serializing.
 
-    Message building plus serialization (what rclpy's publish does with a
-    Python message), beside the same for ~/instances; the collision objects
-    move every frame, so each frame sends `count` MOVEs. None where the
-    packages are not importable.
+    What the node publishes (and process-bag writes) per frame: ~/instances,
+    and while subscribed ~/labels and ~/detections; with depth ~/instances_3d,
+    ~/markers, ~/points, ~/detections_3d; and `count` collision-object MOVEs
+    (they move every frame here; moveit_msgs where importable).
     """
     from rclpy.serialization import serialize_message
 
     from vis_ros.bench.fusion_bench import busy_frame
     from vis_ros.core.data.instances import InstanceFrame, TrackState
-    from vis_ros.core.fusion.fuser import DepthFuser
+    from vis_ros.core.fusion.stage import FusionStage
     from vis_ros.core.outputs.collision_scene import CollisionScene, CollisionSceneConfig
     from vis_ros.io.instance_wire import serialize_instance_array
+    from vis_ros.io.output_messages import MarkerState, OutputMessages
     from vis_ros.ros.collision_objects import collision_object_msg
     from vis_ros.ros.outputs import import_package
-    from vis_ros.ros.vision_detections import detections_2d_msg, detections_3d_msg
 
-    vm, why_not_vision = import_package("vision_msgs")
     mm, why_not_moveit = import_package("moveit_msgs")
     camera, sim_frame, depth, instances, _ = busy_frame(count)
     instances = tuple(replace(i, state=TrackState.CONFIRMED) for i in instances)
     frame2d = InstanceFrame(sim_frame.stamp_ns, "cam", camera.height, camera.width, True, instances)
-    frame3d, _, _ = DepthFuser()(frame2d, depth, camera)
+    fused = FusionStage()(frame2d, depth, camera)
+    messages = OutputMessages()
+    markers = MarkerState(messages)
+    builders = {
+        "instances": lambda k: serialize_instance_array(frame2d),
+        "labels": lambda k: messages.labels(frame2d),
+        "detections": lambda k: messages.detections_2d(frame2d),
+        "instances_3d": lambda k: messages.instances_3d(fused.frame),
+        "markers": lambda k: markers.markers(fused.frame),
+        "points": lambda k: messages.points(frame2d.stamp_ns, "cam", fused.points),
+        "detections_3d": lambda k: messages.detections_3d(fused.frame),
+    }
     states = {i.track_id: TrackState.CONFIRMED for i in instances}
     scene = CollisionScene("bench", CollisionSceneConfig(move_rate_hz=30.0))
-    samples = {"instances": [], "detections": [], "detections_3d": [], "collision_objects": []}
+
+    def collision_objects(k):
+        moved = replace(fused.frame, stamp_ns=fused.frame.stamp_ns + k * 10**8, instances=tuple(
+            replace(i, position=(i.position[0] + 0.01 * (k % 2), *i.position[1:])) for i in fused.frame.instances))
+        for update in scene.update(moved, states):
+            serialize_message(collision_object_msg(mm, update))
+
+    if mm is not None:
+        builders["collision_objects"] = collision_objects
+    samples = {name: [] for name in builders}
     for k in range(repeats):
-        t0 = time.perf_counter()
-        serialize_instance_array(frame2d)
-        t1 = time.perf_counter()
-        samples["instances"].append(t1 - t0)
-        if vm is not None:
-            serialize_message(detections_2d_msg(vm, frame2d))
-            t2 = time.perf_counter()
-            serialize_message(detections_3d_msg(vm, frame3d))
-            samples["detections"].append(t2 - t1)
-            samples["detections_3d"].append(time.perf_counter() - t2)
-        if mm is not None:
-            moved = replace(frame3d, stamp_ns=frame3d.stamp_ns + k * 10**8, instances=tuple(
-                replace(i, position=(i.position[0] + 0.01 * (k % 2), *i.position[1:])) for i in frame3d.instances))
-            t3 = time.perf_counter()
-            for update in scene.update(moved, states):
-                serialize_message(collision_object_msg(mm, update))
-            samples["collision_objects"].append(time.perf_counter() - t3)
-    report = {"instances": count}
+        for name, build in builders.items():
+            t0 = time.perf_counter()
+            build(k)
+            samples[name].append(time.perf_counter() - t0)
+    report = {"instances": count, "points": sum(len(p) for p in fused.points.values())}
     for name, values in samples.items():
-        report[f"{name}_ms"] = summarize_ms(values[1:]) if values else None  # the first builds the scene
-    report["not_importable"] = [why for why in (why_not_vision, why_not_moveit) if why]
+        report[f"{name}_ms"] = summarize_ms(values[1:])  # the first builds the scene
+    report["not_importable"] = [why_not_moveit] if why_not_moveit else []
     return report
 
 

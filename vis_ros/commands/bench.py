@@ -67,11 +67,11 @@ def run(args: argparse.Namespace) -> int:
 
     report["tracker"] = bench_tracker()
     if not args.no_node:
-        from vis_ros.bench.node_bench import bench_conversion, bench_ecosystem_outputs, bench_node, bench_node_at
+        from vis_ros.bench.node_bench import bench_conversion, bench_node, bench_node_at, bench_outputs
         from vis_ros.core.engine.precision import choose_model
 
         report["conversion"] = bench_conversion()
-        report["ecosystem_outputs"] = bench_ecosystem_outputs()
+        report["outputs"] = bench_outputs()
         report["node"] = {"precision": choose_model("", "auto").precision, **bench_node()}  # the node's defaults
         report["node_fp32"] = bench_node_at("fp32")  # the 0.20 overhead target is stated for FP32
         report["cameras"] = bench_multi_camera(4)

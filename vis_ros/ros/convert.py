@@ -1,8 +1,9 @@
-"""Lossless conversion between the core's dataclasses and vis_ros messages.
+"""Lossless decoding of vis_ros messages into the core's dataclasses, and small message pieces.
 
-InstanceArray is published as bytes written by vis_ros.io.instance_wire (the
-one encoder, shared with process-bag); here it is only decoded, for the
-recorder and subscribers in Python. Instance3DArray is built as a message.
+The node publishes its outputs as bytes written by vis_ros.io (the encoders
+shared with process-bag); here they are only decoded, for the recorder and
+subscribers in Python. Collision objects (ROS-only) take their pose and
+header from here.
 """
 from __future__ import annotations
 
@@ -70,21 +71,6 @@ def box_pose(instance: Instance3D) -> Pose:
     return Pose(position=Point(x=px, y=py, z=pz), orientation=Quaternion(x=qx, y=qy, z=qz, w=qw))
 
 
-def instance3d_to_msg(instance: Instance3D) -> Instance3DMsg:
-    """Build the Instance3D message of a 3D instance."""
-    return Instance3DMsg(
-        id=instance.track_id,
-        class_id=instance.class_id,
-        class_name=instance.class_name,
-        score=float(instance.score),
-        pose=box_pose(instance),
-        size=Vector3(x=instance.size[0], y=instance.size[1], z=instance.size[2]),
-        velocity=Vector3(x=instance.velocity[0], y=instance.velocity[1], z=instance.velocity[2]),
-        num_points=instance.num_points,
-        confidence=float(instance.confidence),
-    )
-
-
 def instance3d_from_msg(msg: Instance3DMsg) -> Instance3D:
     """Decode an Instance3D message."""
     p, q = msg.pose.position, msg.pose.orientation
@@ -99,14 +85,6 @@ def instance3d_from_msg(msg: Instance3DMsg) -> Instance3D:
         velocity=(msg.velocity.x, msg.velocity.y, msg.velocity.z),
         num_points=msg.num_points,
         confidence=msg.confidence,
-    )
-
-
-def frame3d_to_msg(frame: Instance3DFrame) -> Instance3DArray:
-    """Build the Instance3DArray message of a 3D frame."""
-    return Instance3DArray(
-        header=header_msg(frame.stamp_ns, frame.frame_id),
-        instances=[instance3d_to_msg(i) for i in frame.instances],
     )
 
 

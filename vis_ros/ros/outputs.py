@@ -13,7 +13,9 @@ named once at configure, with why, and on /diagnostics (`outputs_off`).
 leaves the node with the entities it had before.
 
 NodeOutputs is the stream runner's FrameSink: the runner hands it each
-camera's published frame, and it only converts and publishes.
+camera's published frame, and it only converts and publishes. Messages are
+published as the bytes vis_ros.io.output_messages writes (InstanceArray:
+io.instance_wire), the same bytes `vis-ros process-bag` writes to a bag.
 """
 from __future__ import annotations
 
@@ -25,19 +27,15 @@ from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
 
 from vis_ros.core.config.settings import NodeSettings
-from vis_ros.core.outputs.label_image import label_image
-from vis_ros.core.outputs.overlay import draw_overlay
 from vis_ros.core.outputs.selection import OutputPlan, packages_needed, plan_outputs
 from vis_ros.core.pipeline.reports import CameraReport, EngineReport
 from vis_ros.core.pipeline.runner import Published2D, Published3D
 from vis_ros.core.streaming.input_health import InputReport
 from vis_ros.io.instance_wire import serialize_instance_array
+from vis_ros.io.output_messages import OutputMessages
 from vis_ros.msg import InstanceArray
-from vis_ros.ros.convert import header_msg
 from vis_ros.ros.diagnostics import camera_status, diagnostics_msg, engine_status
-from vis_ros.ros.image_msgs import image_msg
 from vis_ros.ros.three_d import ThreeDOutputs
-from vis_ros.ros.vision_detections import detections_2d_msg, label_info_msg
 
 INSTALL_HINT = {"vision_msgs": "ros-$ROS_DISTRO-vision-msgs", "moveit_msgs": "ros-$ROS_DISTRO-moveit-msgs",
                 "tf2_ros": "ros-$ROS_DISTRO-tf2-ros-py"}
@@ -72,9 +70,10 @@ def camera_prefix(name: str) -> str:
 class CameraOutputs:
     """One camera's publishers: ~/<prefix>instances, labels, overlay, detections and its 3D branch."""
 
-    def __init__(self, node, settings: NodeSettings, plan: OutputPlan, name: str, packages: dict, tf_buffer):
-        self.node, self.name = node, name
-        self._vm = packages.get("vision_msgs")
+    def __init__(self, node, settings: NodeSettings, plan: OutputPlan, name: str, packages: dict, tf_buffer,
+                 messages: OutputMessages):
+        self.node, self.name, self.messages = node, name, messages
+        vm = packages.get("vision_msgs")
         self._publishers = []
         self.three_d = self.detections = None
         prefix = camera_prefix(name)
@@ -84,9 +83,9 @@ class CameraOutputs:
             self.labels = self._publisher(Image, f"~/{prefix}labels", qos)
             self.overlay = self._publisher(Image, f"~/{prefix}overlay", qos)
             if plan.detections:
-                self.detections = self._publisher(self._vm.Detection2DArray, f"~/{prefix}detections", qos)
+                self.detections = self._publisher(vm.Detection2DArray, f"~/{prefix}detections", qos)
             if plan.three_d:
-                self.three_d = ThreeDOutputs(node, settings.depth, plan, packages, prefix, tf_buffer)
+                self.three_d = ThreeDOutputs(node, settings.depth, plan, packages, prefix, tf_buffer, messages)
         except Exception:
             self.destroy()
             raise
@@ -110,19 +109,11 @@ class CameraOutputs:
         frame, outputs = result.frame, settings.outputs
         self.instances.publish(serialize_instance_array(frame))
         if self.detections is not None and self.detections.get_subscription_count() > 0:
-            self.detections.publish(detections_2d_msg(self._vm, frame))
-        labels_wanted = outputs.publish_labels and self.labels.get_subscription_count() > 0
-        overlay_wanted = outputs.publish_overlay and self.overlay.get_subscription_count() > 0
-        if not (labels_wanted or overlay_wanted):
-            return
-        header = header_msg(frame.stamp_ns, frame.frame_id)
-        if labels_wanted:
-            self.labels.publish(image_msg(header, label_image(frame.instances, frame.height, frame.width), "16UC1"))
-        if overlay_wanted:
-            picture = draw_overlay(result.rgb, [(i.box, i.mask) for i in frame.instances],
-                                   [f"{i.track_id} {i.class_name}" for i in frame.instances],
-                                   [i.track_id for i in frame.instances])
-            self.overlay.publish(image_msg(header, picture, "rgb8"))
+            self.detections.publish(self.messages.detections_2d(frame))
+        if outputs.publish_labels and self.labels.get_subscription_count() > 0:
+            self.labels.publish(self.messages.labels(frame))
+        if outputs.publish_overlay and self.overlay.get_subscription_count() > 0:
+            self.overlay.publish(self.messages.overlay(frame, result.rgb))
 
 
 class NodeOutputs:
@@ -137,19 +128,20 @@ class NodeOutputs:
         self.tf_buffer = self._tf_listener = None
         packages, unavailable = import_packages(packages_needed(settings))
         self.plan = plan_outputs(settings, unavailable)
-        self._vm = packages.get("vision_msgs")
+        self.messages = OutputMessages()
         try:
             self.diagnostics = self._publisher(DiagnosticArray, "/diagnostics", 10)
             if self.plan.label_info:
                 latched = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL,
                                      reliability=ReliabilityPolicy.RELIABLE)
-                self.label_info = self._publisher(self._vm.LabelInfo, "~/label_info", latched)
+                self.label_info = self._publisher(packages["vision_msgs"].LabelInfo, "~/label_info", latched)
             if self.plan.listen_to_tf:  # one listener for every camera (its /tf subscriptions are the node's)
                 tf2_ros = packages["tf2_ros"]
                 self.tf_buffer = tf2_ros.Buffer()
                 self._tf_listener = tf2_ros.TransformListener(self.tf_buffer, node)
             for name in settings.inputs.cameras or ("",):
-                self.cameras.append(CameraOutputs(node, settings, self.plan, name, packages, self.tf_buffer))
+                self.cameras.append(CameraOutputs(node, settings, self.plan, name, packages, self.tf_buffer,
+                                                  self.messages))
         except Exception:
             self.destroy()
             raise
@@ -192,8 +184,8 @@ class NodeOutputs:
         """Publish ~/label_info if it is new (first activate after configure, a new threshold)."""
         if self.label_info is None or self._label_info_sent == (tuple(class_names), threshold):
             return
-        self.label_info.publish(label_info_msg(self._vm, self.node.get_clock().now().to_msg(), class_names,
-                                               threshold))
+        self.label_info.publish(self.messages.label_info(self.node.get_clock().now().nanoseconds, class_names,
+                                                         threshold))
         self._label_info_sent = (tuple(class_names), threshold)
 
     def withdraw(self) -> None:

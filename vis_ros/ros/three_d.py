@@ -1,8 +1,8 @@
 """One camera's 3D publishers: Instance3DArray, markers, points, detections_3d, collision objects.
 
-Fusion is the runner's (vis_ros.core.fusion.stage); this converts its result
-and publishes it, after a TF lookup at the image stamp where a target_frame
-is set. Created with the node's other outputs at configure and destroyed
+Fusion is the runner's (vis_ros.core.fusion.stage); this publishes its
+result, as the bytes vis_ros.io.output_messages writes (process-bag writes
+the same), after a TF lookup at the image stamp where a target_frame is set. Created with the node's other outputs at configure and destroyed
 with them at cleanup. The TF listener is the node's (one for every camera,
 NodeOutputs owns it); without one, 3D stays in the camera frame.
 """
@@ -12,27 +12,23 @@ from rclpy.duration import Duration
 from rclpy.qos import QoSProfile
 from rclpy.time import Time
 from sensor_msgs.msg import PointCloud2
-from std_msgs.msg import Header
 from visualization_msgs.msg import MarkerArray
 
 from vis_ros.core.config.settings import DepthSettings
 from vis_ros.core.fusion.transform import transform_frame3d, transform_points
 from vis_ros.core.outputs.selection import OutputPlan
 from vis_ros.core.pipeline.runner import Published3D
+from vis_ros.io.output_messages import MarkerState, OutputMessages
 from vis_ros.msg import Instance3DArray
-from vis_ros.ros.convert import frame3d_to_msg, ns_to_stamp
-from vis_ros.ros.markers import MarkerTracker, points_cloud
-from vis_ros.ros.vision_detections import detections_3d_msg
 
 
 class ThreeDOutputs:
     """One camera's 3D publishers while configured with use_depth; see the module docstring."""
 
-    def __init__(self, node, settings: DepthSettings, plan: OutputPlan, packages: dict, prefix: str = "",
-                 tf_buffer=None):
-        self.node = node
-        self.markers = MarkerTracker()
-        self._vm = packages.get("vision_msgs")
+    def __init__(self, node, settings: DepthSettings, plan: OutputPlan, packages: dict, prefix: str,
+                 tf_buffer, messages: OutputMessages):
+        self.node, self.messages = node, messages
+        self.markers = MarkerState(messages)
         self.detections_3d = self.collisions = None
         self.instances_3d = self.marker_array = self.points = None
         self.tf_buffer = tf_buffer
@@ -43,7 +39,7 @@ class ThreeDOutputs:
             self.marker_array = node.create_lifecycle_publisher(MarkerArray, f"~/{prefix}markers", qos)
             self.points = node.create_lifecycle_publisher(PointCloud2, f"~/{prefix}points", qos)
             if plan.detections_3d:
-                self.detections_3d = node.create_lifecycle_publisher(self._vm.Detection3DArray,
+                self.detections_3d = node.create_lifecycle_publisher(packages["vision_msgs"].Detection3DArray,
                                                                      f"~/{prefix}detections_3d", qos)
             if plan.collision_objects:
                 from vis_ros.ros.collision_objects import CollisionObjectOutput
@@ -82,16 +78,15 @@ class ThreeDOutputs:
             rotation, translation = transform
             frame3d = transform_frame3d(frame3d, rotation, translation, self.target_frame)
             points = {tid: transform_points(p, rotation, translation) for tid, p in points.items()}
-        header = Header(stamp=ns_to_stamp(frame.stamp_ns), frame_id=frame3d.frame_id)
-        self.instances_3d.publish(frame3d_to_msg(frame3d))
+        self.instances_3d.publish(self.messages.instances_3d(frame3d))
         if self.detections_3d is not None and self.detections_3d.get_subscription_count() > 0:
-            self.detections_3d.publish(detections_3d_msg(self._vm, frame3d))
+            self.detections_3d.publish(self.messages.detections_3d(frame3d))
         if self.collisions is not None:
             self.collisions.publish(frame3d, frame)
         if settings.publish_markers:
-            self.marker_array.publish(self.markers.build(header, frame3d))
+            self.marker_array.publish(self.markers.markers(frame3d))
         if settings.publish_points:
-            self.points.publish(points_cloud(header, points))
+            self.points.publish(self.messages.points(frame.stamp_ns, frame3d.frame_id, points))
 
     def _lookup(self, source: str, stamp_ns: int, timeout_s: float):
         """Transform at the image stamp (not 'latest'), or None with a throttled warning."""
