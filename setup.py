@@ -10,7 +10,7 @@ from pathlib import Path
 
 from setuptools import Extension, find_packages, setup
 
-shared = {folder: sorted(str(p) for p in Path(folder).glob("*") if p.is_file()) for folder in ("models", "config")}
+shared = {folder: sorted(str(p) for p in Path(folder).glob("*") if p.is_file()) for folder in ("models", "config", "msg")}
 
 setup(
     name="vis_ros",
@@ -19,6 +19,8 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.10",
     packages=find_packages(include=["vis_ros", "vis_ros.*"]),
+    # vision_msgs' definitions, for writing its messages to bags where the package is not installed.
+    package_data={"vis_ros.io": ["interfaces/*/msg/*.msg"]},
     data_files=[(f"share/vis_ros/{folder}", files) for folder, files in shared.items() if files],
     install_requires=[
         "numpy>=1.24",

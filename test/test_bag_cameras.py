@@ -12,13 +12,14 @@ from vis_ros.cli import main
 from vis_ros.core.sim.dataset import SimDataset, write_sequence
 from vis_ros.core.sim.scene import SimOptions
 from vis_ros.io.bag_export import export_cameras_bag
-from vis_ros.io.bag_process import bag_cameras, vis_ros_typestore
+from vis_ros.io.bag_process import bag_cameras
+from vis_ros.io.output_messages import output_typestore
 
 FRAMES = 6
 
 
 def _read(bag, topic):
-    store = vis_ros_typestore()
+    store = output_typestore()
     with Reader(bag) as reader:
         connections = [c for c in reader.connections if c.topic == topic]
         return [store.deserialize_cdr(raw, c.msgtype) for c, _, raw in reader.messages(connections=connections)]
@@ -36,7 +37,7 @@ def test_several_topics_are_tracked_apart_and_batched_with_the_results_of_single
         datasets[name] = SimDataset(tmp_path / name)
     topics = export_cameras_bag(datasets, tmp_path / "in")
     args = ["process-bag", str(tmp_path / "in"), str(tmp_path / "both")]
-    assert main(args + [a for t in topics.values() for a in ("--image-topic", t)]) == 0
+    assert main(args + [a for t in topics.values() for a in ("--image-topic", t.image)]) == 0
     both = {name: _read(tmp_path / "both", f"/vis_ros/{name}/instances") for name in topics}
     assert [len(v) for v in both.values()] == [FRAMES, FRAMES]
     assert {m.header.frame_id for m in both["left"]} == {"left_optical"}
@@ -44,7 +45,7 @@ def test_several_topics_are_tracked_apart_and_batched_with_the_results_of_single
     assert ids["front"] and ids["left"] and not ids["front"] & ids["left"]
     for name, topic in topics.items():
         alone = tmp_path / f"alone_{name}"
-        assert main(["process-bag", str(tmp_path / "in"), str(alone), "--image-topic", topic]) == 0
+        assert main(["process-bag", str(tmp_path / "in"), str(alone), "--image-topic", topic.image]) == 0
         assert _content(both[name]) == _content(_read(alone, "/vis_ros/instances"))
 
 

@@ -29,8 +29,8 @@ from vis_ros.core.data.instances import (  # noqa: E402
     TrackState,
 )
 from vis_ros.core.outputs.collision_scene import CollisionOperation, CollisionUpdate  # noqa: E402
-from vis_ros.ros.collision_objects import MIN_BOX_SIZE_M, collision_object_msg  # noqa: E402
 from vis_ros.io.output_messages import OutputMessages  # noqa: E402
+from vis_ros.ros.collision_objects import MIN_BOX_SIZE_M, collision_object_msg  # noqa: E402
 
 LAYOUT = {
     "vision_msgs/Point2D": [("x", "double"), ("y", "double")],

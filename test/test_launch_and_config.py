@@ -71,8 +71,15 @@ def test_a_threshold_shadowed_by_another_is_named():
     assert notes[2].startswith("track_report_coasting 2.0 is longer than track_max_age 1.0")
 
 
+def test_the_parameter_file_is_generated_from_the_declarations():
+    from vis_ros.core.config.parameter_docs import yaml_text
+
+    assert (ROOT / "config" / "vis_ros.yaml").read_text() == yaml_text(), \
+        "stale: run `python -P tools/generate_parameter_docs.py`"
+
+
 def test_parameter_file_lists_every_parameter_with_its_default():
-    values = yaml.safe_load((ROOT / "config" / "vis_ros.yaml").read_text())["vis_ros"]["ros__parameters"]
+    values = yaml.safe_load((ROOT / "config" / "vis_ros.yaml").read_text())["/**"]["ros__parameters"]
     assert list(values) == [p.name for p in PARAMS]
     for p in PARAMS:
         assert values[p.name] == p.default, p.name

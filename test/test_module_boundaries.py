@@ -144,3 +144,21 @@ def test_the_cycle_check_finds_a_cycle_through_an_import_inside_a_function():
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
     assert _cycles(graph) == [["a", "b", "c"]]
     assert "vis_ros.ros.outputs" in _import_graph()
+
+
+# A dependency that one command needs is imported by that command's code only, and only when it runs.
+ONE_COMMAND = {"ray": "io/fleet.py", "pyarrow": "io/bag_index.py"}
+
+
+@pytest.mark.parametrize("dependency", sorted(ONE_COMMAND))
+def test_a_dependency_of_one_command_is_imported_where_that_command_runs_only(dependency):
+    home = ONE_COMMAND[dependency]
+    home_module = "vis_ros." + home[:-3].replace("/", ".")
+    for path in _sources("."):
+        relative = str(path.relative_to(PACKAGE))
+        imports = _imports(path)
+        if relative != home:
+            assert not [m for m, _ in imports if _is(m, dependency)], f"{relative} imports {dependency}"
+        if relative not in ONE_COMMAND.values():  # those are loaded by their command only themselves
+            assert not [m for m, top in imports if top and _is(m, home_module)], \
+                f"{relative} imports {home_module} at module level: every command would load {dependency}"

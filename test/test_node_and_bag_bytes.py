@@ -1,10 +1,14 @@
-"""The node and process-bag write the same InstanceArray bytes for the same frames.
+"""The node and process-bag write the same bytes for the same frames, on every output topic.
 
-Both run the node's default pipeline and its one serializer
-(vis_ros.io.instance_wire); this holds them to it end to end: the images
-process-bag reads from a bag are published one at a time to the lifecycle
-node (reliable, each output awaited, so none is dropped as stale), and what
-the node publishes, taken as raw bytes, equals what process-bag wrote.
+Both run the stream runner at the node's defaults and write their messages
+with the same writers (vis_ros.io.output_messages, io.instance_wire). This
+holds them to it end to end with depth on: the colour, depth and CameraInfo
+messages process-bag reads from a bag are published one frame at a time to
+the lifecycle node (reliable, each frame's outputs awaited, so none is
+dropped), and what the node publishes on ~/instances, labels, detections,
+instances_3d, markers, points and detections_3d, taken as raw bytes, equals
+what process-bag wrote to those topics. ~/label_info agrees but for its
+stamp (the node stamps it when it activates).
 """
 from __future__ import annotations
 
@@ -26,11 +30,12 @@ from sensor_msgs.msg import Image  # noqa: E402
 from vis_ros.cli import main  # noqa: E402
 from vis_ros.core.sim.dataset import SimDataset, write_sequence  # noqa: E402
 from vis_ros.core.sim.scene import SimOptions  # noqa: E402
-from vis_ros.io.bag_export import COLOR_TOPIC, export_bag  # noqa: E402
+from vis_ros.io.bag_export import COLOR_TOPIC, DEPTH_TOPIC, INFO_TOPIC, export_bag  # noqa: E402
 from vis_ros.msg import InstanceArray  # noqa: E402
 from vis_ros.ros.node import VisRosNode  # noqa: E402
 
 FRAMES = 10
+TOPICS = ("instances", "labels", "detections", "instances_3d", "markers", "points", "detections_3d")
 
 
 def _raw_messages(bag, topic):
@@ -40,36 +45,56 @@ def _raw_messages(bag, topic):
 
 
 def test_node_publishes_the_bytes_process_bag_writes(rclpy_context, tmp_path):
+    import vision_msgs.msg as vm
+    from sensor_msgs.msg import CameraInfo, PointCloud2
+    from visualization_msgs.msg import MarkerArray
+
+    from vis_ros.msg import Instance3DArray
+
     write_sequence(tmp_path / "seq", 2_000_021, FRAMES, SimOptions(objects=6))
     export_bag(SimDataset(tmp_path / "seq"), tmp_path / "in")
-    assert main(["process-bag", str(tmp_path / "in"), str(tmp_path / "out")]) == 0
-    from_bag = _raw_messages(tmp_path / "out", "/vis_ros/instances")
-    images = [deserialize_message(raw, Image) for raw in _raw_messages(tmp_path / "in", COLOR_TOPIC)]
-    assert len(from_bag) == len(images) == FRAMES
+    assert main(["process-bag", str(tmp_path / "in"), str(tmp_path / "out"), "--depth-topic", DEPTH_TOPIC,
+                 "--info-topic", INFO_TOPIC]) == 0
+    from_bag = {name: _raw_messages(tmp_path / "out", f"/vis_ros/{name}") for name in TOPICS}
+    assert all(len(messages) == FRAMES for messages in from_bag.values()), {k: len(v) for k, v in from_bag.items()}
+    frames = {topic: [deserialize_message(raw, kind) for raw in _raw_messages(tmp_path / "in", topic)]
+              for topic, kind in ((COLOR_TOPIC, Image), (DEPTH_TOPIC, Image), (INFO_TOPIC, CameraInfo))}
 
-    node = VisRosNode(context=rclpy_context, parameter_overrides=[Parameter("qos_reliability", value="reliable")])
+    node = VisRosNode(context=rclpy_context, parameter_overrides=[Parameter("qos_reliability", value="reliable"),
+                                                                  Parameter("use_depth", value=True)])
     camera = rclpy.create_node("bag_camera", context=rclpy_context)
     executor = SingleThreadedExecutor(context=rclpy_context)
     executor.add_node(node)
     executor.add_node(camera)
     qos = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
-    publisher = camera.create_publisher(Image, "image", qos)
-    from_node = []
-    camera.create_subscription(InstanceArray, "vis_ros/instances", from_node.append, qos, raw=True)
+    publishers = {COLOR_TOPIC: camera.create_publisher(Image, "image", qos),
+                  DEPTH_TOPIC: camera.create_publisher(Image, "depth", qos),
+                  INFO_TOPIC: camera.create_publisher(CameraInfo, "camera_info", qos)}
+    kinds = {"instances": InstanceArray, "labels": Image, "detections": vm.Detection2DArray,
+             "instances_3d": Instance3DArray, "markers": MarkerArray, "points": PointCloud2,
+             "detections_3d": vm.Detection3DArray}
+    from_node = {name: [] for name in TOPICS}
+    for name, kind in kinds.items():
+        camera.create_subscription(kind, f"vis_ros/{name}", from_node[name].append, qos, raw=True)
     try:
         assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS
         assert node.trigger_activate() == TransitionCallbackReturn.SUCCESS
-        for image in images:
-            expected = len(from_node) + 1
-            publisher.publish(image)
+        deadline = time.monotonic() + 10.0  # every output subscription matched before the first frame
+        while time.monotonic() < deadline and not all(camera.count_publishers(f"/vis_ros/{n}") for n in TOPICS):
+            executor.spin_once(timeout_sec=0.01)
+        for k in range(FRAMES):
+            for topic in (DEPTH_TOPIC, INFO_TOPIC, COLOR_TOPIC):  # depth first, as a player sends it
+                publishers[topic].publish(frames[topic][k])
             deadline = time.monotonic() + 10.0
-            while len(from_node) < expected and time.monotonic() < deadline:
+            while any(len(got) < k + 1 for got in from_node.values()) and time.monotonic() < deadline:
                 executor.spin_once(timeout_sec=0.01)
-            assert len(from_node) == expected, "the node published nothing for a frame"
+            assert all(len(got) == k + 1 for got in from_node.values()), {n: len(g) for n, g in from_node.items()}
         (report,), _ = node.reports()
         assert report.counts.frames_processed == FRAMES and report.counts.frames_dropped_stale == 0
-        assert any(deserialize_message(raw, InstanceArray).instances for raw in from_node)
-        assert [bytes(raw) for raw in from_node] == from_bag
+        assert report.counts.frames_without_3d == 0
+        assert any(deserialize_message(raw, InstanceArray).instances for raw in from_node["instances"])
+        for name in TOPICS:
+            assert [bytes(raw) for raw in from_node[name]] == from_bag[name], name
     finally:
         node.trigger_deactivate()
         node.trigger_cleanup()

@@ -115,6 +115,36 @@ def test_parameter_file_loads_into_the_node():
         rclpy.shutdown(context=context)
 
 
+def _edited_copy(path, key=None):
+    """The shipped parameter file with three values changed, as a user edits a copy (optionally re-keyed)."""
+    import yaml
+
+    document = yaml.safe_load(CONFIG.read_text())
+    (shipped_key,) = document
+    values = document[shipped_key]["ros__parameters"]
+    values.update(score_threshold=0.55, max_instances=42, track_min_hits=3)
+    path.write_text(yaml.safe_dump({key or shipped_key: {"ros__parameters": values}}))
+    return path
+
+
+@pytest.mark.parametrize("namespace, name", [("robot1", "vis_ros"), ("", "perception"), ("fleet/robot7", "seg")])
+def test_a_namespaced_or_renamed_node_loads_the_shipped_file_and_a_custom_one(tmp_path, namespace, name):
+    """Keyed `vis_ros:`, the file matched only /vis_ros: a namespaced node silently ran on defaults."""
+    full_name = "/" + "/".join(part for part in (namespace, name) if part)
+    for params in (_edited_copy(tmp_path / "edited.yaml"), _edited_copy(tmp_path / "custom.yaml", key=full_name)):
+        context = rclpy.context.Context()
+        rclpy.init(context=context)
+        try:
+            node = VisRosNode(name, context=context, namespace=namespace,
+                              cli_args=["--ros-args", "--params-file", str(params)])
+            assert node.get_fully_qualified_name() == full_name
+            got = [node.get_parameter(n).value for n in ("score_threshold", "max_instances", "track_min_hits")]
+            assert got == [0.55, 42, 3], (params.name, got)
+            node.destroy_node()
+        finally:
+            rclpy.shutdown(context=context)
+
+
 def test_processes_frames_survives_bad_ones_and_counts_everything(rclpy_context, capfd):
     node = _node(rclpy_context, qos_reliability="reliable")
     assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS

@@ -14,7 +14,7 @@ from vis_ros.core.config.factories import build_runner, build_segmenter
 from vis_ros.core.config.settings import node_defaults
 from vis_ros.core.pipeline.camera_stream import Arrival
 from vis_ros.core.pipeline.offline import CollectingSink, frame_in
-from vis_ros.core.pipeline.runner import FrameIn
+from vis_ros.core.pipeline.results import FrameIn
 from vis_ros.core.sim.scene import SimOptions
 from vis_ros.core.sim.sequence import generate_sequence
 from vis_ros.core.streaming.depth_pairing import DepthPairing, DepthSample

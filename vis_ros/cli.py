@@ -27,7 +27,8 @@ _COMMANDS = {
     "quantize": ("quantize", "quantize a YOLO-seg ONNX model to INT8 for the CPU, calibrated"),
     "bench": ("bench", "per-stage timings as JSON"),
     "track-mot": ("track_mot", "track MOTChallenge detections, write MOTChallenge tracks"),
-    "process-bag": ("process_bag", "run the pipeline over a rosbag2, write outputs to a new bag"),
+    "process-bag": ("process_bag", "run the node's pipeline over a rosbag2, write its outputs to a new bag"),
+    "process-bags": ("process_bags", "process many rosbag2 files on Ray (local or a cluster), with a Parquet index"),
 }
 
 

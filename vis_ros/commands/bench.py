@@ -27,6 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cameras", type=int, default=0, metavar="N",
                         help="only the multi-camera part with N cameras (4 for the README figures): one node"
                              " vs a node per camera, engine batch N vs 1, depth fusion, IDF1 per camera")
+    parser.add_argument("--fleet", action="store_true",
+                        help="only offline throughput: process-bag vs process-bags on a local Ray, 1 and 2 workers")
     parser.add_argument("--kernels", action="store_true",
                         help="only the C kernels, each against its numpy twin on the workload of its target")
     parser.add_argument("--out", type=Path, default=Path("out/bench.json"))
@@ -46,6 +48,11 @@ def run(args: argparse.Namespace) -> int:
         return _write(report, args.out)
     if args.cameras:
         report["cameras"] = bench_multi_camera(args.cameras)
+        return _write(report, args.out)
+    if args.fleet:
+        from vis_ros.bench.fleet_bench import bench_fleet
+
+        report["fleet"] = bench_fleet()
         return _write(report, args.out)
     if args.kernels:
         from vis_ros.bench.kernels_bench import bench_kernels

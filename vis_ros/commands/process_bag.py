@@ -1,65 +1,94 @@
-"""Run the node's pipeline over a recorded rosbag2 and write its outputs to a new bag.
+"""Run the node's pipeline over a recorded rosbag2 and write what the node would publish to a new bag.
 
-Reads mcap or sqlite3 bags (rosbags, no ROS install needed), segments and
-tracks every colour image (sensor_msgs/Image or CompressedImage) with the
-node's stream runner and failure policy, and writes /vis_ros/instances
-(InstanceArray) and /vis_ros/labels to OUT (mcap). With several
---image-topic, one tracker per topic (ids unique across them), their images
-batched into shared engine calls, outputs under /vis_ros/<camera>/ (camera:
-the topic's first part).
+Reads mcap or sqlite3 bags (rosbags, no ROS install needed). Every colour
+image (sensor_msgs/Image or CompressedImage) goes through the node's stream
+runner, with its failure policy and counters; with --depth-topic and
+--info-topic (one each per --image-topic) depth and CameraInfo are paired as
+the node pairs them and 3D is fused. OUT gets, per camera, instances,
+labels, detections and, with depth, instances_3d, markers, points,
+detections_3d, plus label_info, under /vis_ros (/vis_ros/<camera>/ for
+several cameras, named after each topic's first part), and a summary,
+vis_ros_summary.json. OUT appears only when complete.
 """
 from __future__ import annotations
 
 import argparse
-import logging
+import json
 from pathlib import Path
+
+DEFAULT_IMAGE_TOPIC = "/camera/color/image_raw"
+
+
+def add_bag_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare the options process-bag and process-bags share: topics and the node's parameters."""
+    parser.add_argument("--image-topic", action="append", default=None, dest="image_topics",
+                        help=f"image topic (Image or CompressedImage); repeat for several cameras"
+                             f" (default {DEFAULT_IMAGE_TOPIC})")
+    parser.add_argument("--depth-topic", action="append", default=[], dest="depth_topics",
+                        help="aligned depth topic, one per --image-topic, in the same order ('' for a camera"
+                             " without depth)")
+    parser.add_argument("--info-topic", action="append", default=[], dest="info_topics",
+                        help="CameraInfo topic, one per --image-topic, in the same order ('' without depth)")
+    parser.add_argument("--model", default=None, help="ONNX or engine (default: embedded)")
+    parser.add_argument("--precision", default=None, choices=("auto", "fp32", "int8"),
+                        help="embedded model's precision (default: the node's, auto)")
+    parser.add_argument("--keyframe-interval", type=int, default=None)
+    parser.add_argument("--score", type=float, default=None, help="score_threshold (default: the node's)")
+    parser.add_argument("--max-batch", type=int, default=None, help="most images per engine call"
+                        " (default: the node's max_batch)")
+
+
+def node_parameters(args: argparse.Namespace) -> dict:
+    """Return the node's parameters the options set (the rest stay the node's defaults)."""
+    given = {"model": args.model, "precision": args.precision, "keyframe_interval": args.keyframe_interval,
+             "score_threshold": args.score, "max_batch": args.max_batch}
+    parameters = {k: v for k, v in given.items() if v is not None}
+    if any(args.depth_topics):
+        parameters["use_depth"] = True
+    return parameters
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the command's arguments."""
     parser.add_argument("bag_in", type=Path, help="input rosbag2 directory")
-    parser.add_argument("bag_out", type=Path, help="output rosbag2 directory (created)")
-    parser.add_argument("--image-topic", action="append", default=None, dest="image_topics",
-                        help="image topic; repeat for several cameras (default /camera/color/image_raw)")
-    parser.add_argument("--max-batch", type=int, default=None, help="most images per engine call"
-                        " (default: the node's max_batch)")
-    parser.add_argument("--model", default=None, help="ONNX or engine (default: embedded)")
-    parser.add_argument("--keyframe-interval", type=int, default=1)
-    parser.add_argument("--score", type=float, default=None,
-                        help="score_threshold (default: the node's)")
+    parser.add_argument("bag_out", type=Path, help="output rosbag2 directory (created; never replaced)")
+    add_bag_arguments(parser)
+    parser.add_argument("--threads", type=int, default=None, help="ONNX Runtime threads (default: all cores)")
 
 
 def run(args: argparse.Namespace) -> int:
     """Process the bag with the node's default pipeline (but for the options given)."""
+    import logging
+
     from rosbags.rosbag2 import Reader
     from tqdm import tqdm
 
-    from vis_ros.core.config.factories import build_runner, build_segmenter
+    from vis_ros.core.config.factories import build_segmenter
     from vis_ros.core.config.settings import node_defaults
     from vis_ros.core.streaming.notices import Notices
-    from vis_ros.io.bag_process import bag_cameras, process_bag
+    from vis_ros.io.bag_process import BagRun, bag_cameras, process_bag
 
-    # The node's pipeline at its default parameters, but for the ones given here.
-    overrides = {"keyframe_interval": args.keyframe_interval}
-    if args.score is not None:
-        overrides["score_threshold"] = args.score
-    if args.model:
-        overrides["model"] = str(args.model)
-    if args.max_batch is not None:
-        overrides["max_batch"] = args.max_batch
-    settings = node_defaults(**overrides)
-    topics = args.image_topics or ["/camera/color/image_raw"]
-    cameras = bag_cameras(topics)
-    runner = build_runner(settings, build_segmenter(settings), Notices(logging.getLogger("vis-ros process-bag")),
-                          cameras=[c.name for c in cameras])
-    with Reader(args.bag_in) as reader:
-        total = sum(c.msgcount for c in reader.connections if c.topic in topics)
+    parameters = node_parameters(args)
+    if args.threads is not None:
+        parameters["threads"] = args.threads
+    settings = node_defaults(**parameters)
+    cameras = bag_cameras(args.image_topics or [DEFAULT_IMAGE_TOPIC], args.depth_topics, args.info_topics)
+    segmenter = build_segmenter(settings)
+    run_with = BagRun(settings, segmenter, Notices(logging.getLogger("vis-ros process-bag")),
+                      settings.batch.max_batch)
+    total = None
+    if args.bag_in.exists():
+        try:
+            with Reader(args.bag_in) as reader:
+                total = sum(c.msgcount for c in reader.connections if c.topic in {c.topic for c in cameras})
+        except Exception:  # process_bag names what is wrong with the bag
+            total = None
     with tqdm(total=total, desc="process-bag", unit="img") as bar:
-        reports = process_bag(runner, cameras, args.bag_in, args.bag_out, progress=bar.update,
-                              max_batch=settings.batch.max_batch)
-    processed = sum(r.counts.frames_processed for r in reports)
-    images = sum(r.counts.frames_received for r in reports)
-    invalid = sum(r.counts.frames_invalid for r in reports)
-    print(f"{processed} InstanceArray messages from {images} images ({invalid} invalid) on {len(cameras)}"
-          f" topic(s) -> {args.bag_out}")
+        summary = process_bag(run_with, cameras, args.bag_in, args.bag_out, progress=bar.update)
+    for name, camera in summary["cameras"].items():
+        without = "" if camera["without_3d"] is None else f", {camera['without_3d']} without 3D"
+        print(f"{name}: {camera['processed']} of {camera['frames_in']} images processed, {camera['invalid']}"
+              f" invalid{without}, {camera['track_ids']} track ids")
+    print(f"-> {args.bag_out} ({summary['frames_per_second']} images/s); summary: "
+          f"{json.dumps({k: summary[k] for k in ('model', 'precision')})}")
     return 0

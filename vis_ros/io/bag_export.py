@@ -6,6 +6,7 @@ convention, which most RGB-D pipelines already remap from.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -80,23 +81,71 @@ def export_bag(dataset: SimDataset, out: Path, storage: str = "mcap") -> Path:
     return out
 
 
-def export_cameras_bag(datasets: dict[str, SimDataset], out: Path) -> dict[str, str]:
-    """Write several sequences as cameras' colour topics (/<name>/color/image_raw), frame by frame.
+@dataclass(frozen=True)
+class CameraTopics:
+    """Where one camera of a several-camera bag is recorded: colour, and depth + CameraInfo ("" for none)."""
 
-    Returns each camera's topic. For several-camera process-bag runs and tests.
+    image: str
+    depth: str = ""
+    info: str = ""
+
+
+def export_cameras_bag(datasets: dict[str, SimDataset], out: Path, with_depth: frozenset[str] = frozenset(),
+                       compressed: frozenset[str] = frozenset(), depth_after_ns: int = 0) -> dict[str, CameraTopics]:
+    """Write several sequences as cameras' topics, frame by frame; return each camera's topics.
+
+    Colour on /<name>/color/image_raw (Image), or /<name>/color/image_raw/compressed
+    (a JPEG CompressedImage, what robots record) for cameras in `compressed`;
+    for cameras in `with_depth` also /<name>/aligned_depth/image_raw (16UC1)
+    and /<name>/color/camera_info, recorded `depth_after_ns` after the colour
+    of the same stamp (aligned depth is often computed after colour). For
+    process-bag runs, tests and benchmarks.
     """
     out = Path(out)
     if out.exists():
         raise FileExistsError(f"{out} exists; rosbag2 writes a new directory")
     store = typestore()
-    topics = {name: f"/{name}/color/image_raw" for name in datasets}
+    topics = {name: CameraTopics(f"/{name}/color/image_raw" + ("/compressed" if name in compressed else ""),
+                                 f"/{name}/aligned_depth/image_raw" if name in with_depth else "",
+                                 f"/{name}/color/camera_info" if name in with_depth else "")
+              for name in datasets}
     with Writer(out, version=9, storage_plugin=_STORAGE["mcap"]) as writer:
-        connections = {name: writer.add_connection(topic, "sensor_msgs/msg/Image", typestore=store)
-                       for name, topic in topics.items()}
+        def connection(topic, msgtype):
+            return writer.add_connection(topic, msgtype, typestore=store) if topic else None
+
+        colour = {name: connection(t.image, "sensor_msgs/msg/CompressedImage" if name in compressed else
+                                   "sensor_msgs/msg/Image") for name, t in topics.items()}
+        depth = {name: connection(t.depth, "sensor_msgs/msg/Image") for name, t in topics.items()}
+        info = {name: connection(t.info, "sensor_msgs/msg/CameraInfo") for name, t in topics.items()}
+        records = []
         for index in range(max(len(d) for d in datasets.values())):
             for name, dataset in datasets.items():
-                if index < len(dataset):
-                    frame = dataset[index]
-                    msg = image_message(store.types, frame.stamp_ns, f"{name}_optical", frame.rgb, "rgb8")
-                    writer.write(connections[name], frame.stamp_ns, store.serialize_cdr(msg, "sensor_msgs/msg/Image"))
+                if index >= len(dataset):
+                    continue
+                frame, frame_id = dataset[index], f"{name}_optical"
+                if name in compressed:
+                    records.append((frame.stamp_ns, colour[name], compressed_image_message(
+                        store.types, frame.stamp_ns, frame_id, frame.rgb), "sensor_msgs/msg/CompressedImage"))
+                else:
+                    records.append((frame.stamp_ns, colour[name], image_message(
+                        store.types, frame.stamp_ns, frame_id, frame.rgb, "rgb8"), "sensor_msgs/msg/Image"))
+                if name in with_depth:
+                    at = frame.stamp_ns + depth_after_ns
+                    records.append((at, depth[name], image_message(store.types, frame.stamp_ns, frame_id,
+                                                                   frame.depth_mm, "16UC1"), "sensor_msgs/msg/Image"))
+                    records.append((at, info[name], camera_info_message(store.types, frame.stamp_ns, frame_id,
+                                                                        dataset), "sensor_msgs/msg/CameraInfo"))
+        for record_ns, conn, msg, msgtype in sorted(records, key=lambda r: r[0]):
+            writer.write(conn, record_ns, store.serialize_cdr(msg, msgtype))
     return topics
+
+
+def compressed_image_message(types, stamp_ns: int, frame_id: str, rgb: np.ndarray, quality: int = 95):
+    """sensor_msgs/CompressedImage of an RGB image as JPEG (format "rgb8; jpeg compressed bgr8", as image_transport)."""
+    import cv2
+
+    ok, data = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise ValueError("JPEG encoding failed")
+    return types["sensor_msgs/msg/CompressedImage"](header=_header(types, stamp_ns, frame_id),
+                                                     format="rgb8; jpeg compressed bgr8", data=data.reshape(-1))

@@ -1,69 +1,53 @@
 """Offline processing of a rosbag2 with the node's stream runner, no ROS graph needed.
 
-Every image of the cameras' topics goes, in bag order, through the same
-StreamRunner the node runs (vis_ros.core.pipeline.runner): the same
-decoding, keyframes, engine batching, tracking, failure policy (invalid
-frames counted and named, stamps going back reset tracking) and counters.
-The outputs (InstanceArray, labels) go into a new bag.
+Every image of the cameras' topics (sensor_msgs/Image or CompressedImage)
+goes, in record order, through the same StreamRunner the node runs
+(vis_ros.core.pipeline.runner): the same decoding, keyframes, engine
+batching, tracking, failure policy (invalid frames counted and named, stamps
+going back reset tracking) and counters. Depth + CameraInfo topics are
+paired by approximate time as the node pairs them, and a frame's 3D waits
+for depth recorded after it as the node waits (`depth_wait`, on the bag's
+record clock). The outputs go to a new bag (bag_outputs.py), with a summary
+(`vis_ros_summary.json`) and, if asked, the instance index
+(`instances.parquet`) inside it.
 
-vis_ros message types are registered with rosbags from this package's .msg
-files, so the output bag plays back to any ROS 2 node that has vis_ros built.
-InstanceArray is written by the node's own serializer (io.instance_wire): the
-node and process-bag give the same bytes for the same frame.
+The new bag is written under a temporary name beside OUT and renamed to OUT
+only when complete: an interrupted or failed run leaves no output that looks
+finished. A bag that cannot be read (missing, corrupt, truncated), a topic
+it does not have, or an output that exists or cannot be written is a
+ValueError or OSError naming it.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
 from rosbags.rosbag2 import Reader, StoragePlugin, Writer
-from rosbags.typesys import get_types_from_msg
 
+from vis_ros.core.config.factories import build_runner
+from vis_ros.core.config.settings import NodeSettings
 from vis_ros.core.data.stamps import stamp_to_ns
-from vis_ros.core.outputs.label_image import label_image
+from vis_ros.core.engine.segmenter import Segmenter
 from vis_ros.core.pipeline.camera_stream import Arrival
-from vis_ros.core.pipeline.reports import CameraReport, InputCounts
-from vis_ros.core.pipeline.runner import FrameIn, Published2D, Published3D, StreamRunner
-from vis_ros.io.bag_export import image_message, typestore
+from vis_ros.core.pipeline.results import FrameIn
+from vis_ros.core.streaming.approx_sync import ApproxTimeSync
+from vis_ros.core.streaming.depth_pairing import DepthPairing, DepthSample
+from vis_ros.core.streaming.notices import Notices
 from vis_ros.io.bag_images import IMAGE_TYPES, decode_colour
-from vis_ros.io.instance_wire import serialize_instance_array
+from vis_ros.io.bag_outputs import BagCamera, BagOutputs
+from vis_ros.io.output_messages import OutputMessages
 
-_MSG_NAMES = ("Instance", "InstanceArray", "Instance3D", "Instance3DArray")
-
-
-def msg_dir() -> Path:
-    """Find the .msg files: the colcon share dir, else the source checkout."""
-    try:
-        from ament_index_python.packages import get_package_share_directory
-
-        folder = Path(get_package_share_directory("vis_ros")) / "msg"
-        if folder.is_dir():
-            return folder
-    except Exception:  # not installed with colcon
-        pass
-    return Path(__file__).resolve().parents[2] / "msg"
-
-
-def vis_ros_typestore():
-    """Return a type store that also knows vis_ros's messages, from its .msg files."""
-    store = typestore()
-    types = {}
-    for name in _MSG_NAMES:
-        text = (msg_dir() / f"{name}.msg").read_text()
-        types.update(get_types_from_msg(text, f"vis_ros/msg/{name}"))
-    store.register(types)
-    return store
-
-
-@dataclass(frozen=True)
-class BagCamera:
-    """One image topic of the bag, its camera name, and where its outputs go."""
-
-    topic: str
-    name: str
-    output_ns: str
+NODE_NS = "/vis_ros"  # where the node publishes, by default: the outputs go under it
+SUMMARY_NAME = "vis_ros_summary.json"
+INDEX_NAME = "instances.parquet"
+DEPTH_TYPES = {"depth": ("sensor_msgs/msg/Image",), "info": ("sensor_msgs/msg/CameraInfo",)}
 
 
 def camera_name(topic: str) -> str:
@@ -71,91 +55,228 @@ def camera_name(topic: str) -> str:
     return topic.strip("/").split("/")[0]
 
 
-def bag_cameras(topics: list[str], output_ns: str = "/vis_ros") -> list[BagCamera]:
-    """One camera per topic; outputs under <output_ns>/<name>/ when there are several.
+def bag_cameras(topics: list[str], depth_topics: list[str] = (), info_topics: list[str] = (),
+                output_ns: str = NODE_NS) -> list[BagCamera]:
+    """One camera per image topic; outputs under <output_ns>/<name>/ when there are several.
 
     Names are the topics' first parts, or cam0, cam1, ... when those collide.
-    A topic given twice is refused (it would be one camera read twice).
+    Depth and CameraInfo topics, when given, are one each per image topic, in
+    the same order ("" for a camera without depth). A topic given twice, a
+    count that does not match, or depth without CameraInfo is refused.
     """
     repeated = sorted({t for t in topics if topics.count(t) > 1})
     if repeated:
         raise ValueError(f"image topic {', '.join(repeated)} given more than once")
+    depth_topics, info_topics = list(depth_topics), list(info_topics)
+    if len(depth_topics) != len(info_topics) or depth_topics and len(depth_topics) != len(topics):
+        raise ValueError(f"give one --depth-topic and one --info-topic per --image-topic ({len(topics)} image,"
+                         f" {len(depth_topics)} depth, {len(info_topics)} info topics; '' for a camera without)")
+    unpaired = [t for t, d, i in zip(topics, depth_topics, info_topics, strict=False) if bool(d) != bool(i)]
+    if unpaired:
+        raise ValueError(f"depth needs both a depth and a CameraInfo topic: {unpaired}")
+    depth_topics = depth_topics or [""] * len(topics)
+    info_topics = info_topics or [""] * len(topics)
     if len(topics) == 1:
-        return [BagCamera(topics[0], "", output_ns)]
+        return [BagCamera(topics[0], "", output_ns, depth_topics[0], info_topics[0])]
     names = [camera_name(t) for t in topics]
     if len(set(names)) != len(names):
         names = [f"cam{i}" for i in range(len(topics))]
-    return [BagCamera(t, n, f"{output_ns}/{n}") for t, n in zip(topics, names, strict=True)]
+    return [BagCamera(t, n, f"{output_ns}/{n}", d, i)
+            for t, n, d, i in zip(topics, names, depth_topics, info_topics, strict=True)]
 
 
-class _BagSink:
-    """The runner's FrameSink into the output bag: InstanceArray and labels per camera."""
+@dataclass(frozen=True)
+class BagRun:
+    """What to run over a bag: the node's settings and engine, and what the summary says of them."""
 
-    def __init__(self, writer: Writer, store, cameras: list[BagCamera]):
-        self.writer, self.store = writer, store
-        self.topics = [(writer.add_connection(f"{c.output_ns}/instances", "vis_ros/msg/InstanceArray",
-                                              typestore=store),
-                        writer.add_connection(f"{c.output_ns}/labels", "sensor_msgs/msg/Image", typestore=store))
-                       for c in cameras]
-
-    def publish_2d(self, result: Published2D) -> None:
-        frame = result.frame
-        instances, labels = self.topics[result.camera.index]
-        record_ns = result.arrival.arrival_ns  # outputs are recorded at their image's record time
-        self.writer.write(instances, record_ns, serialize_instance_array(frame))
-        picture = label_image(frame.instances, frame.height, frame.width)
-        self.writer.write(labels, record_ns, self.store.serialize_cdr(
-            image_message(self.store.types, frame.stamp_ns, frame.frame_id, picture, "16UC1"),
-            "sensor_msgs/msg/Image"))
-
-    def publish_3d(self, result: Published3D) -> None:
-        raise NotImplementedError("process-bag writes 2D outputs only")
+    settings: NodeSettings
+    segmenter: Segmenter
+    notices: Notices
+    max_batch: int = 4
+    index: bool = False  # also write the instance index (instances.parquet, needs pyarrow)
+    output_ns: str = NODE_NS  # the node's name: label_info goes here, the cameras' outputs below
 
 
-def process_bag(runner: StreamRunner, cameras: list[BagCamera], bag_in: Path, bag_out: Path,
-                progress: Callable[[], None] | None = None, max_batch: int = 4) -> list[CameraReport]:
-    """Run every image of the cameras' topics through `runner` into a new bag; return a report per camera.
+def process_bag(run: BagRun, cameras: list[BagCamera], bag_in: Path, bag_out: Path,
+                progress: Callable[[int], None] | None = None) -> dict:
+    """Run every image of the cameras' topics through a fresh stream runner into a new bag; return its summary.
 
-    Consecutive images of different cameras (in bag order, one per camera,
-    at most `max_batch`) share one engine call, as in the node.
+    Consecutive images of different cameras (in record order, one per camera,
+    at most `max_batch`) share one engine call, as in the node. `progress(n)`
+    is told of every n images read.
     """
-    store = vis_ros_typestore()
-    bag_out = Path(bag_out)
+    bag_in, bag_out = Path(bag_in), Path(bag_out)
     if bag_out.exists():
-        raise FileExistsError(f"{bag_out} exists; rosbag2 writes a new directory")
-    by_topic = {c.topic: i for i, c in enumerate(cameras)}
+        raise FileExistsError(f"{bag_out} exists; process-bag writes a new bag and never replaces one")
+    if not bag_out.parent.is_dir():
+        raise NotADirectoryError(f"cannot write into {bag_out.parent}: not a folder")
+    if not os.access(bag_out.parent, os.W_OK):
+        raise PermissionError(f"cannot write into {bag_out.parent}: permission denied")
+    staging = bag_out.parent / f".{bag_out.name}.partial"
+    shutil.rmtree(staging, ignore_errors=True)  # what an interrupted run left
+    staging.mkdir()
+    try:
+        summary = _process(run, cameras, bag_in, staging / bag_out.name, progress)
+        summary["output"] = str(bag_out)
+        _write_json(staging / bag_out.name / SUMMARY_NAME, summary)
+        os.rename(staging / bag_out.name, bag_out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return summary
+
+
+def _process(run: BagRun, cameras: list[BagCamera], bag_in: Path, out: Path, progress) -> dict:
+    settings = run.settings
+    clock = [0]  # the record time of the message being read: the runner's clock for the wait for depth
+    runner = build_runner(settings, run.segmenter, run.notices, cameras=[c.name for c in cameras],
+                          now_ns=lambda: clock[0], with_depth=[bool(c.depth_topic) for c in cameras])
+    started = time.monotonic()
     received = [0] * len(cameras)
-    with Reader(bag_in) as reader, Writer(bag_out, version=9, storage_plugin=StoragePlugin.MCAP) as writer:
-        connections = [c for c in reader.connections if c.topic in by_topic]
-        missing = sorted(set(by_topic) - {c.topic for c in connections})
-        if missing:
-            topics = sorted({c.topic for c in reader.connections})
-            raise ValueError(f"{bag_in} has no topic {', '.join(missing)}; it has {topics}")
-        for c in connections:
-            if c.msgtype not in IMAGE_TYPES:
-                raise ValueError(f"{c.topic} in {bag_in} is {c.msgtype}, not one of {list(IMAGE_TYPES)}")
-        sink = _BagSink(writer, store, cameras)
-        batch: list[FrameIn] = []
+    with _open(bag_in) as reader:
+        connections, roles = _connections(reader, cameras, bag_in)
+        pairing = _depth_pairing(runner, cameras, settings)
+        messages = OutputMessages()
+        with Writer(out, version=9, storage_plugin=StoragePlugin.MCAP) as writer:
+            sink = BagOutputs(writer, messages, cameras, settings, bag_in.name)
+            batch: list[FrameIn] = []
 
-        def flush():
-            if batch:
-                runner.run_batch(batch, sink)
-                batch.clear()
+            def flush():
+                if batch:
+                    runner.run_batch(batch, sink)
+                    batch.clear()
 
-        for connection, timestamp, raw in reader.messages(connections=connections):
-            index = by_topic[connection.topic]
-            received[index] += 1
-            if progress:
-                progress()
-            if len(batch) >= max_batch or any(item.camera == index for item in batch):
-                flush()
-            try:
-                msg = store.deserialize_cdr(raw, connection.msgtype)
-            except Exception as exc:  # a corrupt message is one invalid frame, as in the node
-                runner.reject(runner.cameras[index], exc)
-                continue
-            batch.append(FrameIn(index, Arrival(stamp_to_ns(msg.header.stamp), timestamp), msg.header.frame_id,
-                                 partial(decode_colour, msg, connection.msgtype)))
-        flush()
-    return [camera.report(InputCounts(received=count)) for camera, count in zip(runner.cameras, received,
-                                                                                strict=True)]
+            first = True
+            for connection, timestamp, raw in _messages(reader, connections, bag_in):
+                clock[0] = timestamp
+                if first:
+                    sink.label_info(run.output_ns, timestamp, run.segmenter.class_names, settings.tracker.high_score)
+                    first = False
+                role, index = roles[connection.topic]
+                if role != "image":
+                    pairing[index].add(role, connection.msgtype, raw, run, messages)
+                    runner.service_3d(sink)
+                    continue
+                received[index] += 1
+                if progress:
+                    progress(1)
+                if len(batch) >= run.max_batch or any(item.camera == index for item in batch):
+                    flush()
+                try:
+                    msg = messages.store.deserialize_cdr(raw, connection.msgtype)
+                except Exception as exc:  # a corrupt message is one invalid frame, as in the node
+                    runner.reject(runner.cameras[index], exc)
+                    continue
+                batch.append(FrameIn(index, Arrival(stamp_to_ns(msg.header.stamp), timestamp), msg.header.frame_id,
+                                     partial(decode_colour, msg, connection.msgtype)))
+            flush()
+            runner.service_3d(sink, final=True)  # the bag has ended: no more depth will come
+    if run.index:
+        from vis_ros.io.bag_index import write_index
+
+        write_index(sink.rows, out / INDEX_NAME)
+    return _summary(run, cameras, bag_in, runner, received, sink.rows, time.monotonic() - started)
+
+
+class _CameraDepth:
+    """One camera's depth + CameraInfo from the bag, paired as the node pairs them."""
+
+    def __init__(self, pairing: DepthPairing, slop_s: float, queue_size: int):
+        self.pairing = pairing
+        self.sync = ApproxTimeSync(2, queue_size, slop_s, lambda depth, info: pairing.add(DepthSample.of(depth, info)))
+
+    def add(self, role: str, msgtype: str, raw, run: BagRun, messages: OutputMessages) -> None:
+        msg = messages.store.deserialize_cdr(raw, msgtype)
+        stamp = stamp_to_ns(msg.header.stamp)
+        if role == "depth":
+            self.pairing.seen_depth(stamp)
+            self.sync.add(0, stamp, msg)
+        else:
+            self.pairing.seen_info(stamp)
+            self.sync.add(1, stamp, msg)
+
+
+def _depth_pairing(runner, cameras: list[BagCamera], settings: NodeSettings) -> dict[int, _CameraDepth]:
+    pairing = {}
+    for index, camera in enumerate(cameras):
+        if camera.depth_topic:
+            stream = runner.cameras[index]
+            stream.depth = DepthPairing(camera.depth_topic, camera.info_topic, settings.inputs.sync_slop,
+                                        settings.inputs.sync_queue_size)
+            pairing[index] = _CameraDepth(stream.depth, settings.inputs.sync_slop, settings.inputs.sync_queue_size)
+    return pairing
+
+
+@contextlib.contextmanager
+def _open(path: Path) -> Iterator[Reader]:
+    """Open a bag for reading; anything rosbags refuses becomes a ValueError naming the bag."""
+    if not path.exists():
+        raise FileNotFoundError(f"bag {path} does not exist")
+    try:
+        reader = Reader(path)
+        reader.open()
+    except Exception as exc:
+        raise ValueError(f"cannot read bag {path} (corrupt or truncated, or not a rosbag2): {_said(exc)}") from exc
+    try:
+        yield reader
+    finally:
+        reader.close()
+
+
+def _said(exc: Exception) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _messages(reader: Reader, connections, bag_in: Path) -> Iterator:
+    """Yield the bag's messages in record order; a read that breaks off is a ValueError naming the bag."""
+    iterator = reader.messages(connections=connections)
+    while True:
+        try:
+            item = next(iterator)
+        except StopIteration:
+            return
+        except Exception as exc:
+            raise ValueError(f"bag {bag_in} is corrupt or truncated: {_said(exc)}") from exc
+        yield item
+
+
+def _connections(reader: Reader, cameras: list[BagCamera], bag_in: Path):
+    """Return the connections to read and each one's role and camera; ValueError for a missing topic."""
+    wanted = {}
+    for index, camera in enumerate(cameras):
+        wanted[camera.topic] = ("image", index, IMAGE_TYPES)
+        if camera.depth_topic:
+            wanted[camera.depth_topic] = ("depth", index, DEPTH_TYPES["depth"])
+            wanted[camera.info_topic] = ("info", index, DEPTH_TYPES["info"])
+    available = {c.topic: c for c in reader.connections}
+    missing = sorted(set(wanted) - set(available))
+    if missing:
+        raise ValueError(f"{bag_in} has no topic {', '.join(missing)}; it has {sorted(available)}")
+    for topic, (role, _, types) in wanted.items():
+        if available[topic].msgtype not in types:
+            raise ValueError(f"{topic} in {bag_in} is {available[topic].msgtype}; a {role} topic is one of"
+                             f" {list(types)}")
+    connections = [c for c in reader.connections if c.topic in wanted]
+    return connections, {topic: (role, index) for topic, (role, index, _) in wanted.items()}
+
+
+def _summary(run: BagRun, cameras: list[BagCamera], bag_in: Path, runner, received: list[int], rows: list[dict],
+             seconds: float) -> dict:
+    per_camera = {}
+    for camera, stream, count in zip(cameras, runner.cameras, received, strict=True):
+        counts, key = stream.report().counts, camera.name or camera.topic
+        per_camera[key] = {
+            "topic": camera.topic, "depth_topic": camera.depth_topic, "frames_in": count,
+            "processed": counts.frames_processed, "invalid": counts.frames_invalid,
+            "without_3d": counts.frames_without_3d if camera.depth_topic else None,
+            "keyframes": counts.keyframes, "pipeline_resets": counts.pipeline_resets,
+            "track_ids": len({row["track_id"] for row in rows if row["camera"] == key}),
+            "last_error": stream.last_error}
+    frames = sum(received)
+    segmenter = run.segmenter
+    return {"bag": str(bag_in), "model": segmenter.model_path.name, "precision": segmenter.precision,
+            "backend": segmenter.backend.describe(), "cameras": per_camera, "frames_in": frames,
+            "seconds": round(seconds, 3), "frames_per_second": round(frames / seconds, 2) if seconds else None}
+
+
+def _write_json(path: Path, value: dict) -> None:
+    path.write_text(json.dumps(value, indent=2) + "\n")

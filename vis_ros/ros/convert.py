@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 from builtin_interfaces.msg import Time
-from geometry_msgs.msg import Point, Pose, Quaternion, Vector3
+from geometry_msgs.msg import Point, Pose, Quaternion
 from std_msgs.msg import Header
 
 from vis_ros.core.codecs.mask_runs import decode_runs

@@ -18,11 +18,11 @@ from vis_ros.core.streaming.depth_pairing import DepthPairing, DepthSample
 class DepthInputs:
     """The depth and camera_info subscriptions and the pairs they make; see the module docstring."""
 
-    def __init__(self, node, qos, slop_s: float, queue_size: int, prefix: str = ""):
+    def __init__(self, node, qos, slop_s: float, queue_size: int, prefix: str = "", on_pair=None):
         self.node = node
         depth_topic, info_topic = f"{prefix}depth", f"{prefix}camera_info"
         self.pairing = DepthPairing(node.resolve_topic_name(depth_topic), node.resolve_topic_name(info_topic),
-                                    slop_s, queue_size)
+                                    slop_s, queue_size, on_pair)
         self.subscriptions = []
         try:
             import message_filters

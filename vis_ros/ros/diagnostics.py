@@ -5,7 +5,8 @@ One status per camera (`<node>: pipeline` for the one unnamed camera, else
 engine time per call). A camera's level reports its current state, not the
 history: WARN while images are being lost in transport, while the input has a
 problem (no publisher matched, a silent one), or while the last error is
-recent; OK again once they stop. The counters keep the history.
+recent, or while more than WITHOUT_3D_WARN_SHARE of its recent frames got
+no 3D (with the commonest cause); OK again once they stop. The counters keep the history.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from vis_ros.core.pipeline.reports import CameraReport, EngineReport, Percentile
 from vis_ros.core.streaming.input_health import InputReport
 
 RECENT_ERROR_S = 10.0  # an error this recent keeps the camera's status at WARN
+WITHOUT_3D_WARN_SHARE = 0.1  # more of the recent frames than this without 3D is a WARN
 
 
 def camera_status(node_name: str, backend: str, report: CameraReport, input_report: InputReport | None,
@@ -32,6 +34,8 @@ def camera_status(node_name: str, backend: str, report: CameraReport, input_repo
                    KeyValue(key="transport_loss_rate", value=f"{input_report.loss_rate:.3f}"),
                    KeyValue(key="transport_loss_counted_from", value=str(input_report.source))]
     age = report.last_error_age_s
+    values += [KeyValue(key="recent_without_3d", value=f"{report.recent_without_3d:.2f}"),
+               KeyValue(key="without_3d_cause", value=report.without_3d_cause)]
     values += [KeyValue(key="last_error", value=report.last_error),
                KeyValue(key="last_error_age_s", value="" if age is None else f"{age:.1f}"),
                KeyValue(key="outputs_off", value=outputs_off)]
@@ -43,6 +47,9 @@ def camera_status(node_name: str, backend: str, report: CameraReport, input_repo
         level, message = DiagnosticStatus.WARN, f"error {age:.0f} s ago: {report.last_error[:160]}"
     elif report.input_hz == 0.0:
         level, message = DiagnosticStatus.WARN, "no input images"
+    elif report.recent_without_3d > WITHOUT_3D_WARN_SHARE:
+        level, message = DiagnosticStatus.WARN, (f"no 3D for {report.recent_without_3d:.0%} of recent frames on"
+                                                 f" {report.label}: {report.without_3d_cause}")
     else:
         level, message = DiagnosticStatus.OK, "running"
     return DiagnosticStatus(level=level, name=f"{node_name}: {report.label}", message=message, hardware_id=backend,

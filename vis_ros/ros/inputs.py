@@ -28,7 +28,8 @@ class CameraInputs:
     <prefix>camera_info, all relative to the node's namespace and remappable.
     """
 
-    def __init__(self, node, settings: InputSettings, on_image, health: InputHealth, prefix: str = ""):
+    def __init__(self, node, settings: InputSettings, on_image, health: InputHealth, prefix: str = "",
+                 on_depth_pair=None):
         self.node, self.health = node, health
         self.depth = None
         self._matched = 0
@@ -43,7 +44,8 @@ class CameraInputs:
             if settings.use_depth:
                 from vis_ros.ros.depth_inputs import DepthInputs
 
-                self.depth = DepthInputs(node, qos, settings.sync_slop, settings.sync_queue_size, prefix)
+                self.depth = DepthInputs(node, qos, settings.sync_slop, settings.sync_queue_size, prefix,
+                                         on_depth_pair)
                 node.get_logger().info(f"depth on: {node.resolve_topic_name(prefix + 'depth')} +"
                                        f" {node.resolve_topic_name(prefix + 'camera_info')} paired by"
                                        f" {self.depth.backend}, slop {settings.sync_slop} s")

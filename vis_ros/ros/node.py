@@ -86,7 +86,7 @@ class VisRosNode(LifecycleNode):
                 self._inputs.append(CameraInputs(self, self.worker.settings.inputs,
                                                  self.worker.image_callback(camera.index),
                                                  self.worker.input_health[camera.index],
-                                                 camera_prefix(camera.name)))
+                                                 camera_prefix(camera.name), self.worker.gate.wake))
         except Exception as exc:
             self.get_logger().error(f"activate failed: {exc}")
             self._destroy_inputs()

@@ -29,7 +29,7 @@ from sensor_msgs.msg import Image
 from vis_ros.core.config.settings import NodeSettings
 from vis_ros.core.outputs.selection import OutputPlan, packages_needed, plan_outputs
 from vis_ros.core.pipeline.reports import CameraReport, EngineReport
-from vis_ros.core.pipeline.runner import Published2D, Published3D
+from vis_ros.core.pipeline.results import Published2D, Published3D
 from vis_ros.core.streaming.input_health import InputReport
 from vis_ros.io.instance_wire import serialize_instance_array
 from vis_ros.io.output_messages import OutputMessages

@@ -2,8 +2,9 @@
 
 Fusion is the runner's (vis_ros.core.fusion.stage); this publishes its
 result, as the bytes vis_ros.io.output_messages writes (process-bag writes
-the same), after a TF lookup at the image stamp where a target_frame is set. Created with the node's other outputs at configure and destroyed
-with them at cleanup. The TF listener is the node's (one for every camera,
+the same), after a TF lookup at the image stamp where a target_frame is
+set. Created with the node's other outputs at configure and destroyed with
+them at cleanup. The TF listener is the node's (one for every camera,
 NodeOutputs owns it); without one, 3D stays in the camera frame.
 """
 from __future__ import annotations
@@ -17,7 +18,8 @@ from visualization_msgs.msg import MarkerArray
 from vis_ros.core.config.settings import DepthSettings
 from vis_ros.core.fusion.transform import transform_frame3d, transform_points
 from vis_ros.core.outputs.selection import OutputPlan
-from vis_ros.core.pipeline.runner import Published3D
+from vis_ros.core.pipeline.results import Published3D
+from vis_ros.core.pipeline.three_d import NO_TRANSFORM, Without3DError
 from vis_ros.io.output_messages import MarkerState, OutputMessages
 from vis_ros.msg import Instance3DArray
 
@@ -72,10 +74,7 @@ class ThreeDOutputs:
         """Publish one fused frame: instances, markers, points (and detections_3d, collision objects)."""
         frame, frame3d, points = result.frame, result.fused.frame, result.fused.points
         if self.target_frame:
-            transform = self._lookup(frame.frame_id, frame.stamp_ns, settings.tf_timeout)
-            if transform is None:
-                return
-            rotation, translation = transform
+            rotation, translation = self._lookup(frame.frame_id, frame.stamp_ns, settings.tf_timeout)
             frame3d = transform_frame3d(frame3d, rotation, translation, self.target_frame)
             points = {tid: transform_points(p, rotation, translation) for tid, p in points.items()}
         self.instances_3d.publish(self.messages.instances_3d(frame3d))
@@ -89,13 +88,12 @@ class ThreeDOutputs:
             self.points.publish(self.messages.points(frame.stamp_ns, frame3d.frame_id, points))
 
     def _lookup(self, source: str, stamp_ns: int, timeout_s: float):
-        """Transform at the image stamp (not 'latest'), or None with a throttled warning."""
+        """Return the transform at the image stamp (not 'latest'); Without3DError when there is none."""
         try:
             t = self.tf_buffer.lookup_transform(self.target_frame, source, Time(nanoseconds=stamp_ns),
                                                 timeout=Duration(seconds=timeout_s)).transform
         except Exception as exc:  # tf2 raises several lookup/extrapolation types
-            self.node.get_logger().warning(f"no transform {source} -> {self.target_frame} at the image"
-                                           f" stamp: {exc}; 3D outputs skipped", throttle_duration_sec=2.0)
-            return None
+            raise Without3DError(NO_TRANSFORM, f"no transform {source} -> {self.target_frame} at the image stamp:"
+                                          f" {exc}") from None
         q, p = t.rotation, t.translation
         return (q.x, q.y, q.z, q.w), (p.x, p.y, p.z)

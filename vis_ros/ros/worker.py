@@ -10,6 +10,10 @@ counting, and handing results to the node's outputs to publish. The worker
 keeps only what is the node's: the thread, its inputs' counts and the
 message -> image conversion.
 
+3D waits for depth without holding anything up: a frame waiting for its
+depth sits in its camera's 3D queue, and the thread wakes when a depth pair
+arrives (the gate's wake) or the frame's wait runs out.
+
 Run-time parameter changes never wait for inference: the parameter callback
 leaves the new settings here, and this thread takes them between batches.
 The worker creates no ROS entity: the node gives it the outputs it made at
@@ -27,13 +31,15 @@ from vis_ros.core.config.settings import NodeSettings
 from vis_ros.core.data.stamps import stamp_to_ns
 from vis_ros.core.pipeline.camera_stream import Arrival
 from vis_ros.core.pipeline.reports import CameraReport, EngineReport, InputCounts
-from vis_ros.core.pipeline.runner import FrameIn
+from vis_ros.core.pipeline.results import FrameIn
 from vis_ros.core.streaming.camera_batches import BatchGate
 from vis_ros.core.streaming.input_health import InputHealth
 from vis_ros.core.streaming.notices import Notices
 from vis_ros.core.streaming.rolling_stats import RateMeter
 from vis_ros.ros.image_msgs import rgb_from_msg
 from vis_ros.ros.outputs import NodeOutputs, camera_prefix
+
+IDLE_WAIT_S = 0.2  # the thread checks for stop this often when no frame comes
 
 
 class PipelineWorker:
@@ -43,7 +49,8 @@ class PipelineWorker:
         self.node, self.settings, self.outputs = node, settings, outputs
         self.segmenter = build_segmenter(settings)
         self.segmenter.warm_up()
-        self.runner = build_runner(settings, self.segmenter, Notices(node.get_logger()), clock_ns=self._now_ns)
+        self.runner = build_runner(settings, self.segmenter, Notices(node.get_logger()), clock_ns=self._now_ns,
+                                   now_ns=self._now_ns)
         self.cameras = self.runner.cameras
         self.gate = BatchGate(len(self.cameras), settings.batch.max_batch, settings.batch.batch_wait_ms / 1000.0)
         self.input_health = [InputHealth(f"{camera_prefix(c.name)}image") for c in self.cameras]
@@ -126,6 +133,7 @@ class PipelineWorker:
         self.gate.close()
         if thread is not None:
             thread.join(timeout=5.0)
+        self.runner.service_3d(self.outputs, final=True)  # frames still waiting for depth: now or never
         with self._lock:
             pending, self._pending = self._pending, None
         if pending is not None:
@@ -139,10 +147,15 @@ class PipelineWorker:
                 pending, self._pending = self._pending, None
             if pending is not None:
                 self._apply(pending)
-            batch = self.gate.take(timeout=0.2)
+            batch = self.gate.take(timeout=self._until_next_3d_deadline_s())
             if batch:
                 self.runner.run_batch([FrameIn(index, arrival, msg.header.frame_id, partial(rgb_from_msg, msg))
                                        for index, (msg, arrival) in batch], self.outputs)
+            self.runner.service_3d(self.outputs)  # depth that came since, and waits that ran out
+
+    def _until_next_3d_deadline_s(self) -> float:
+        deadline = self.runner.next_3d_deadline_ns()
+        return IDLE_WAIT_S if deadline is None else min(IDLE_WAIT_S, max(deadline - self._now_ns(), 0) * 1e-9)
 
     def reports(self) -> tuple[list[CameraReport], EngineReport]:
         """Every camera's report (with what its input counted) and the engine's."""

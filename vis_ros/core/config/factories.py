@@ -72,14 +72,18 @@ def build_pipeline(settings: NodeSettings, segmenter: Segmenter | None = None, i
 
 
 def build_runner(settings: NodeSettings, segmenter: Segmenter, notices: Notices,
-                 cameras: Sequence[str] | None = None, clock_ns: Callable[[], int] | None = None) -> StreamRunner:
+                 cameras: Sequence[str] | None = None, clock_ns: Callable[[], int] | None = None,
+                 now_ns: Callable[[], int] | None = None, with_depth: Sequence[bool] | None = None) -> StreamRunner:
     """Build the stream runner: one pipeline (and, with use_depth, one fusion stage) per camera, one id source.
 
-    `cameras` defaults to settings.inputs.cameras (or the one unnamed camera).
+    `cameras` defaults to settings.inputs.cameras (or the one unnamed camera);
+    `clock_ns` and `now_ns` are the StreamRunner's (latency; the wait for depth);
+    `with_depth` says which cameras fuse depth (default: all, with use_depth).
     """
     names = list(cameras) if cameras is not None else list(settings.inputs.cameras or ("",))
+    depth = list(with_depth) if with_depth is not None else [settings.inputs.use_depth] * len(names)
     ids = TrackIds()  # one source: ids unique across the cameras
     streams = [CameraStream(i, name, build_pipeline(settings, segmenter, ids=ids, camera=i),
-                            FusionStage(notices) if settings.inputs.use_depth else None)
-               for i, name in enumerate(names)]
-    return StreamRunner(segmenter, streams, settings, notices, clock_ns)
+                            FusionStage(notices) if fuse else None)
+               for i, (name, fuse) in enumerate(zip(names, depth, strict=True))]
+    return StreamRunner(segmenter, streams, settings, notices, clock_ns, now_ns)

@@ -2,8 +2,14 @@
 
 Written by tools/generate_parameter_docs.py and held to PARAMS by the tests,
 so the manual and the shipped file cannot drift from the declarations.
+The parameter file is keyed `/**` (any node name, any namespace), as Nav2's
+and most packages' files are: keyed by the node's name it would be ignored,
+silently, as soon as the node runs in a namespace or under another name.
 """
 from __future__ import annotations
+
+import json
+import textwrap
 
 from vis_ros.core.config.parameters import PARAMS, ParamSpec
 
@@ -50,3 +56,35 @@ def replace_readme_block(readme: str) -> str:
     if start < 0 or end < start:
         raise ValueError(f"the README has no '{README_BEGIN}' ... '{README_END}' block")
     return readme[:start] + readme_block() + readme[end + len(README_END):]
+
+
+YAML_HEADER = """\
+# vis_ros node parameters: the one parameter file (launch argument params_file).
+# Generated from vis_ros/core/config/parameters.py by tools/generate_parameter_docs.py; edit a copy.
+# [read-only] parameters take effect at configure; the others may change at run time
+# (ros2 param set). Ranges are enforced by the node's parameter descriptors.
+# `/**` matches the node under any name and in any namespace (namespace:=robot1, a renamed node).
+/**:
+  ros__parameters:
+"""
+
+
+def _yaml_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (str, list)):
+        return json.dumps(value)
+    return repr(value)
+
+
+def yaml_text() -> str:
+    """Return config/vis_ros.yaml: every parameter with its default, its description and limits as a comment."""
+    lines = [YAML_HEADER.rstrip("\n")]
+    for spec in PARAMS:
+        limits = ([f"one of {', '.join(spec.choices)}"] if spec.choices else
+                  [f"range [{spec.low:g}, {spec.high:g}]"] if spec.low is not None else [])
+        notes = limits + (["read-only"] if spec.read_only else [])
+        comment = spec.description + (f" ({'; '.join(notes)})" if notes else "")
+        lines += textwrap.wrap(comment, 112, initial_indent="    # ", subsequent_indent="    # ", break_on_hyphens=False)
+        lines.append(f"    {spec.name}: {_yaml_value(spec.default)}")
+    return "\n".join(lines) + "\n"

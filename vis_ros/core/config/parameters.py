@@ -99,6 +99,8 @@ PARAMS = (
     ParamSpec("depth_scale", 0.001, "metres per unit of 16UC1 depth (0.001: millimetres)", 1e-6, 1.0),
     ParamSpec("sync_slop", 0.02, "seconds depth, camera_info and image stamps may differ", 0.0, 1.0,
               read_only=True),
+    ParamSpec("depth_wait", 0.1, "seconds a frame's 3D waits for depth + camera_info that arrive after its image"
+              " (2D never waits); then the frame counts as without 3D", 0.0, 1.0),
     ParamSpec("sync_queue_size", 10, "depth/camera_info messages kept while pairing", 1, 100, read_only=True),
     ParamSpec("target_frame", "", "transform 3D outputs into this TF frame at the image stamp"
               " (empty: camera frame; needs tf2_ros)", read_only=True),

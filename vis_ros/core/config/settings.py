@@ -87,6 +87,7 @@ class DepthSettings:
     """The 3D branch (with use_depth): depth units, TF and which 3D outputs."""
 
     depth_scale: float
+    depth_wait: float
     target_frame: str
     tf_timeout: float
     publish_markers: bool

@@ -10,7 +10,9 @@ clock is the bag's record time, so the same rule holds there.
 """
 from __future__ import annotations
 
+import collections
 import time
+from collections import Counter
 from dataclasses import dataclass, replace
 
 from vis_ros.core.fusion.stage import FusionStage
@@ -20,6 +22,7 @@ from vis_ros.core.streaming.depth_pairing import DepthPairing
 from vis_ros.core.streaming.rolling_stats import RateMeter, RollingStats
 
 MAX_CLOCK_OFFSET_S = 10.0
+RECENT_3D_FRAMES = 60  # frames whose 3D outcome /diagnostics looks at (2 s at 30 Hz)
 NO_INPUTS = InputCounts()
 
 
@@ -49,6 +52,8 @@ class CameraStream:
         self.index, self.name = index, name
         self.pipeline, self.fusion = pipeline, fusion
         self.depth: DepthPairing | None = None  # set while inputs exist (the node: between activate and deactivate)
+        self.waiting_3d: collections.deque = collections.deque()  # published frames waiting for depth (Waiting3D)
+        self.recent_3d: collections.deque = collections.deque(maxlen=RECENT_3D_FRAMES)  # causes, "" = had 3D
         self.counts = FrameCounts()
         self.stats = RollingStats()
         self.output_rate = RateMeter()
@@ -80,5 +85,9 @@ class CameraStream:
         counts = replace(self.counts, frames_received=inputs.received, frames_dropped_stale=inputs.dropped_stale,
                          frames_lost_in_transport=inputs.lost_in_transport)
         age = None if self._last_error_s is None else time.monotonic() - self._last_error_s
+        recent = list(self.recent_3d)
+        missing = Counter(cause for cause in recent if cause)
+        share = sum(missing.values()) / len(recent) if recent else 0.0
+        cause = missing.most_common(1)[0][0] if missing else ""
         return CameraReport(self.name, counts, inputs.rate_hz, self.output_rate.rate(),
-                            latency_percentiles(self.stats), self.last_error, age)
+                            latency_percentiles(self.stats), self.last_error, age, share, cause)

@@ -9,7 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 from vis_ros.core.pipeline.camera_stream import Arrival
-from vis_ros.core.pipeline.runner import FrameIn, Published2D, Published3D, StreamRunner
+from vis_ros.core.pipeline.results import FrameIn, Published2D, Published3D
+from vis_ros.core.pipeline.runner import StreamRunner
 
 
 def frame_in(camera: int, rgb: np.ndarray, stamp_ns: int, frame_id: str = "") -> FrameIn:

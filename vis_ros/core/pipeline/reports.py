@@ -75,6 +75,8 @@ class CameraReport:
     latency_ms: Mapping[str, Percentiles] = field(default_factory=dict)
     last_error: str = ""
     last_error_age_s: float | None = None
+    recent_without_3d: float = 0.0  # share of the recent frames (with depth on) that got no 3D
+    without_3d_cause: str = ""  # the commonest cause among them: no depth yet, no depth, no CameraInfo, ...
 
     @property
     def label(self) -> str:

@@ -16,73 +16,31 @@ its frames run alone, so only the one that caused it is rejected.
 
 Stamps going backwards (a bag loop, a clock reset) reset that camera's
 tracking and go on; an image size change restarts its tracking (new ids).
-With depth, each published frame is fused with the depth + CameraInfo pair
-of its stamp; without one, 2D is still published and the frame counts as
-without 3D, with the missing input named.
+With depth, each published frame goes on to its camera's 3D stage
+(core/pipeline/three_d.py): 2D is published at once, 3D when the depth +
+CameraInfo pair of its stamp is there (waiting a bounded time for depth that
+arrives after colour), or the frame counts as without 3D, the cause named.
 """
 from __future__ import annotations
 
 import collections
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 import numpy as np
 
 from vis_ros.core.config.settings import NodeSettings
-from vis_ros.core.data.instances import InstanceFrame
-from vis_ros.core.engine.errors import EngineError, InputError
+from vis_ros.core.engine.errors import EngineError
 from vis_ros.core.engine.segmenter import Segmenter
-from vis_ros.core.fusion.stage import Fused3D
 from vis_ros.core.pipeline.camera_stream import Arrival, CameraStream
 from vis_ros.core.pipeline.reports import EngineReport, latency_percentiles
-from vis_ros.core.pipeline.segment_track import EngineRequest, KeyframeReason, PipelineOutput
+from vis_ros.core.pipeline.results import FrameIn, FrameSink, Published2D
+from vis_ros.core.pipeline.segment_track import EngineRequest, PipelineOutput
+from vis_ros.core.pipeline.three_d import ThreeDStage
 from vis_ros.core.streaming.notices import Notices
 from vis_ros.core.streaming.rolling_stats import RollingStats
 from vis_ros.core.tracking.tracker import StampWentBackwardsError
-
-
-@dataclass(frozen=True)
-class FrameIn:
-    """One camera's frame as it arrived: its stamp, frame id, and how to decode its pixels."""
-
-    camera: int
-    arrival: Arrival
-    frame_id: str
-    decode: Callable[[], np.ndarray]  # -> (H, W, 3) uint8 RGB; raises on a bad image
-
-
-@dataclass(frozen=True)
-class Published2D:
-    """What a camera publishes for one frame in 2D (the publish filter applied)."""
-
-    camera: CameraStream
-    arrival: Arrival
-    frame: InstanceFrame
-    rgb: np.ndarray
-    keyframe_reason: KeyframeReason
-    timings_s: Mapping[str, float]  # this frame's stages before publishing (flow, preprocess, engine, ...)
-
-
-@dataclass(frozen=True)
-class Published3D:
-    """What a camera publishes for one frame in 3D: the fused frame, in the camera's optical frame."""
-
-    camera: CameraStream
-    arrival: Arrival
-    frame: InstanceFrame  # the 2D frame it was fused from
-    fused: Fused3D
-
-
-class FrameSink(Protocol):
-    """Where a runner's results go: the node's publishers, a bag writer, a recorder."""
-
-    def publish_2d(self, result: Published2D) -> None:
-        """Publish one frame's 2D outputs."""
-
-    def publish_3d(self, result: Published3D) -> None:
-        """Publish one frame's 3D outputs."""
 
 
 @dataclass
@@ -101,19 +59,35 @@ class StreamRunner:
     """The shared engine and the cameras' streams; see the module docstring."""
 
     def __init__(self, segmenter: Segmenter, cameras: Sequence[CameraStream], settings: NodeSettings,
-                 notices: Notices, clock_ns: Callable[[], int] | None = None):
+                 notices: Notices, clock_ns: Callable[[], int] | None = None,
+                 now_ns: Callable[[], int] | None = None):
+        """Build the runner; `clock_ns` (the receiving clock) measures latency, `now_ns` times the wait for depth.
+
+        Without `now_ns` a frame never waits for depth (frames in memory: the
+        depth that will come is already there).
+        """
         self.segmenter, self.cameras, self.settings = segmenter, list(cameras), settings
         self.notices = notices
         self._clock_ns = clock_ns  # the receiving clock, for end-to-end latency; None: not measured
+        self.three_d = ThreeDStage(settings, notices, clock_ns, now_ns)
         self._batch_sizes: collections.Counter = collections.Counter()
         self._engine_stats = RollingStats()
 
     def apply(self, settings: NodeSettings) -> None:
         """Use run-time changed settings from the next frame on (call between batches)."""
-        self.settings = settings
+        self.settings = self.three_d.settings = settings
         self.segmenter.reconfigure(settings.decoder)
         for camera in self.cameras:
             camera.pipeline.reconfigure(settings.pipeline, tracker=settings.tracker)
+
+    def service_3d(self, sink: FrameSink, final: bool = False) -> None:
+        """Fuse the frames whose depth has come (or whose wait is over); `final`: give up waiting (stop, end of bag)."""
+        for camera in self.cameras:
+            self.three_d.service_camera(camera, sink, final)
+
+    def next_3d_deadline_ns(self) -> int | None:
+        """When the earliest frame waiting for depth gives up (to wake up for), or None."""
+        return self.three_d.next_deadline_ns(self.cameras)
 
     def engine_report(self) -> EngineReport:
         """Engine calls by images per call, and time per call."""
@@ -231,7 +205,7 @@ class StreamRunner:
         if frame.arrival.timed and self._clock_ns is not None:
             camera.stats.add("end_to_end", (self._clock_ns() - frame.stamp_ns) * 1e-9)
         if camera.fusion is not None:
-            publish_s += self._fuse(camera, frame.arrival, published, sink)
+            publish_s += self.three_d.add(camera, frame.arrival, published, sink)
         camera.count(frames_processed=1, keyframes=int(out.frame.keyframe))
         camera.output_rate.tick()
         if frame.arrival.received_s is not None:
@@ -241,27 +215,3 @@ class StreamRunner:
         camera.stats.add("publish", publish_s)
         for stage, seconds in out.timings_s.items():
             camera.stats.add(stage, seconds)
-
-    def _fuse(self, camera: CameraStream, arrival: Arrival, frame: InstanceFrame, sink: FrameSink) -> float:
-        """Fuse and publish one frame's 3D, or count it as without 3D; return the time spent publishing."""
-        lookup = camera.depth.lookup(frame.stamp_ns) if camera.depth is not None else None
-        if lookup is None or lookup.sample is None:
-            camera.count(frames_without_3d=1)
-            reason = lookup.reason if lookup is not None else "no depth input"
-            self.notices.warning(f"3D skipped{camera.where}: {reason}", key=f"3d_skipped:{camera.name}")
-            return 0.0
-        t0 = time.perf_counter()
-        try:
-            depth, pinhole, warnings = lookup.sample.load(self.settings.depth.depth_scale)
-            for text in warnings:
-                self.notices.once(text)
-            fused = camera.fusion(frame, depth, pinhole)
-        except InputError as exc:  # bad depth encoding or size, no valid pixel, bad CameraInfo
-            camera.count(frames_without_3d=1)
-            camera.error(str(exc))
-            self.notices.error(f"3D skipped{camera.where}: {exc}", key=f"3d_error:{camera.name}")
-            return 0.0
-        t1 = time.perf_counter()
-        camera.stats.add("fusion", t1 - t0)
-        sink.publish_3d(Published3D(camera, arrival, frame, fused))
-        return time.perf_counter() - t1

@@ -53,6 +53,7 @@ class BatchGate:
         self._arrivals = [_Arrivals() for _ in range(cameras)]
         self._next = 0  # the camera first in line when more are ready than fit in a batch
         self._closed = False
+        self._woken = False  # wake() was called: take() returns (empty if no frame waits)
         self.configure(max_batch, wait_s)
 
     def configure(self, max_batch: int, wait_s: float) -> None:
@@ -72,7 +73,11 @@ class BatchGate:
     def take(self, timeout: float | None = None) -> list[tuple[int, Any]]:
         """Return (camera, frame) pairs for one engine call; empty on timeout or when closed."""
         with self._cond:
-            if not self._cond.wait_for(lambda: self._closed or any(s.waiting for s in self.slots), timeout):
+            if not self._cond.wait_for(lambda: self._closed or self._woken or any(s.waiting for s in self.slots),
+                                       timeout):
+                return []
+            self._woken = False
+            if not any(s.waiting for s in self.slots):
                 return []
             deadline = time.monotonic() + self.wait_s
             while not self._closed:
@@ -92,6 +97,12 @@ class BatchGate:
             chosen = [i for i in order if self.slots[i].waiting][:self.max_batch]
             self._next = (chosen[-1] + 1) % count
             return [(i, self.slots[i].take(timeout=0)) for i in chosen]
+
+    def wake(self) -> None:
+        """Make a waiting take() return now, with whatever is ready (depth arrived for a frame waiting on it)."""
+        with self._cond:
+            self._woken = True
+            self._cond.notify_all()
 
     def close(self) -> None:
         """Wake the worker for shutdown; frames still waiting count as dropped."""

@@ -3,10 +3,14 @@
 Depth and CameraInfo are paired by approximate time before they arrive here
 (message_filters on robots, core.streaming.approx_sync elsewhere and
 offline); each image then takes the pair closest to its stamp within `slop`.
-When there is none, the lookup says which input is missing. A pair is kept
-as the messages' fields, and converted (depth to metres, K to a pinhole
-camera) only when an image uses it, on the processing thread: callbacks
-never pay for a conversion, and pairs no image asks for cost nothing.
+Aligned depth is often computed after colour and arrives after it, so an
+image without a pair yet may still get one: the lookup says whether the pair
+is here, may still come (no depth or CameraInfo at or past the image's
+stamp has been seen yet), or will not (the streams have moved past it, or
+one of them never arrived), and which input is missing. A pair is kept as
+the messages' fields, and converted (depth to metres, K to a pinhole camera)
+only when an image uses it, on the processing thread: callbacks never pay
+for a conversion, and pairs no image asks for cost nothing.
 
 The node and process-bag build DepthSample from their own message objects
 (rclpy's, or rosbags' deserialized ones): both carry the same field names,
@@ -16,7 +20,9 @@ from __future__ import annotations
 
 import collections
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 
 import numpy as np
 
@@ -62,22 +68,40 @@ class DepthSample:
         return depth, camera, warnings
 
 
+class Missing(StrEnum):
+    """Why an image has no depth + CameraInfo pair (the cause /diagnostics names)."""
+
+    NONE = ""
+    NO_CAMERA_INFO = "no CameraInfo"  # none ever received
+    NO_DEPTH = "no depth"  # none ever received
+    NOT_YET = "no depth yet"  # the streams have not reached the image's stamp (it may still come)
+    NO_PAIR = "no depth + CameraInfo pair"  # the streams passed the stamp without a pair within slop
+
+
 @dataclass(frozen=True)
 class DepthLookup:
-    """The pair for an image, or why there is none."""
+    """The pair for an image, or why there is none (and whether it may still come)."""
 
     sample: DepthSample | None
+    missing: Missing = Missing.NONE
     reason: str = ""
+
+    @property
+    def may_still_come(self) -> bool:
+        """No pair yet, but one may still arrive: worth waiting for."""
+        return self.missing in (Missing.NOT_YET, Missing.NO_DEPTH, Missing.NO_CAMERA_INFO)
 
 
 class DepthPairing:
     """The newest depth + CameraInfo pairs of one camera; see the module docstring."""
 
-    def __init__(self, depth_topic: str, info_topic: str, slop_s: float, queue_size: int):
+    def __init__(self, depth_topic: str, info_topic: str, slop_s: float, queue_size: int,
+                 on_pair: Callable[[], None] | None = None):
         self.depth_topic, self.info_topic = depth_topic, info_topic
         self.slop_ns = int(slop_s * 1e9)
         self._pairs: collections.deque = collections.deque(maxlen=queue_size)
         self._lock = threading.Lock()
+        self._on_pair = on_pair  # wakes whoever waits for depth (the node's worker)
         self.last_depth_ns: int | None = None
         self.last_info_ns: int | None = None
 
@@ -93,6 +117,8 @@ class DepthPairing:
         """Keep a pair (the oldest beyond queue_size is forgotten)."""
         with self._lock:
             self._pairs.append(sample)
+        if self._on_pair is not None:
+            self._on_pair()
 
     def lookup(self, stamp_ns: int) -> DepthLookup:
         """Find the pair closest to `stamp_ns` within slop, else say why there is none."""
@@ -103,7 +129,10 @@ class DepthPairing:
             if abs(best.stamp_ns - stamp_ns) <= self.slop_ns:
                 return DepthLookup(best)
         if self.last_info_ns is None:
-            return DepthLookup(None, f"no CameraInfo received on {self.info_topic}")
+            return DepthLookup(None, Missing.NO_CAMERA_INFO, f"no CameraInfo received on {self.info_topic}")
         if self.last_depth_ns is None:
-            return DepthLookup(None, f"no depth image received on {self.depth_topic}")
-        return DepthLookup(None, "no depth + CameraInfo pair within sync_slop of the image stamp")
+            return DepthLookup(None, Missing.NO_DEPTH, f"no depth image received on {self.depth_topic}")
+        if min(self.last_depth_ns, self.last_info_ns) < stamp_ns - self.slop_ns or (
+                pairs and pairs[-1].stamp_ns < stamp_ns - self.slop_ns):
+            return DepthLookup(None, Missing.NOT_YET, "no depth + CameraInfo pair for the image stamp yet")
+        return DepthLookup(None, Missing.NO_PAIR, "no depth + CameraInfo pair within sync_slop of the image stamp")

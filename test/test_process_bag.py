@@ -1,0 +1,129 @@
+"""vis-ros process-bag: the node's full outputs into a new bag, with the node's failure policy.
+
+Two cameras, one with depth recorded after its colour, one recorded as JPEG
+CompressedImage (what robots record): every output topic the node
+publishes is in the bag, readable with the real message types (rclpy's, the
+installed vision_msgs), in agreement with ~/instances frame by frame. A bag
+that cannot be read, a missing topic, an existing or unwritable output: one
+line, exit code 2, and no output left behind.
+"""
+from __future__ import annotations
+
+import json
+
+import pytest
+from rosbags.rosbag2 import Reader
+
+rclpy = pytest.importorskip("rclpy")
+vision_msgs = pytest.importorskip("vision_msgs.msg", reason="built by make test from test/interfaces")
+pytestmark = pytest.mark.ros
+
+from rclpy.serialization import deserialize_message  # noqa: E402
+from sensor_msgs.msg import Image, PointCloud2  # noqa: E402
+from visualization_msgs.msg import MarkerArray  # noqa: E402
+
+from vis_ros.cli import main  # noqa: E402
+from vis_ros.core.data.stamps import stamp_to_ns  # noqa: E402
+from vis_ros.core.sim.dataset import SimDataset, write_sequence  # noqa: E402
+from vis_ros.core.sim.scene import SimOptions  # noqa: E402
+from vis_ros.io.bag_export import export_cameras_bag  # noqa: E402
+from vis_ros.io.bag_process import SUMMARY_NAME  # noqa: E402
+from vis_ros.msg import Instance3DArray, InstanceArray  # noqa: E402
+
+FRAMES = 8
+TYPES = {"instances": InstanceArray, "labels": Image, "detections": vision_msgs.Detection2DArray,
+         "instances_3d": Instance3DArray, "markers": MarkerArray, "points": PointCloud2,
+         "detections_3d": vision_msgs.Detection3DArray, "label_info": vision_msgs.LabelInfo}
+
+
+@pytest.fixture(scope="module")
+def bag(tmp_path_factory):
+    """Two cameras: front with depth recorded 20 ms after colour, left as JPEG CompressedImage."""
+    root = tmp_path_factory.mktemp("bags")
+    datasets = {}
+    for name, seed in (("front", 7_100_001), ("left", 7_100_002)):
+        write_sequence(root / name, seed, FRAMES, SimOptions(objects=4, object_speed=0.05))
+        datasets[name] = SimDataset(root / name)
+    topics = export_cameras_bag(datasets, root / "in", with_depth=frozenset({"front"}),
+                                compressed=frozenset({"left"}), depth_after_ns=20_000_000)
+    return root, topics
+
+
+def _args(root, topics, out):
+    args = ["process-bag", str(root / "in"), str(out)]
+    for camera in topics.values():
+        args += ["--image-topic", camera.image, "--depth-topic", camera.depth, "--info-topic", camera.info]
+    return args
+
+
+def read(bag_dir, topic):
+    """Every message of `topic`, deserialized with the real (rclpy) type of its kind."""
+    kind = topic.rsplit("/", 1)[1]
+    with Reader(bag_dir) as reader:
+        connections = [c for c in reader.connections if c.topic == topic]
+        return [deserialize_message(bytes(raw), TYPES[kind]) for _, _, raw in reader.messages(connections)]
+
+
+def test_the_bag_gets_every_output_the_node_publishes_readable_with_the_real_types(bag, tmp_path):
+    root, topics = bag
+    out = tmp_path / "out"
+    assert main(_args(root, topics, out)) == 0
+    with Reader(out) as reader:
+        got = {c.topic for c in reader.connections}
+    front = {f"/vis_ros/front/{k}" for k in ("instances", "labels", "detections", "instances_3d", "markers",
+                                             "points", "detections_3d")}
+    left = {f"/vis_ros/left/{k}" for k in ("instances", "labels", "detections")}
+    assert got == front | left | {"/vis_ros/label_info"}
+    for name in ("front", "left"):
+        instances = read(out, f"/vis_ros/{name}/instances")
+        detections = read(out, f"/vis_ros/{name}/detections")
+        labels = read(out, f"/vis_ros/{name}/labels")
+        assert len(instances) == len(detections) == len(labels) == FRAMES
+        assert any(m.instances for m in instances)
+        for frame, det, lab in zip(instances, detections, labels, strict=True):
+            assert det.header == frame.header == lab.header
+            assert [d.id for d in det.detections] == [str(i.id) for i in frame.instances]
+    fused = read(out, "/vis_ros/front/instances_3d")
+    assert len(fused) == FRAMES  # depth recorded 20 ms after colour: every frame waited for it
+    by_stamp = {stamp_to_ns(m.header.stamp): m for m in read(out, "/vis_ros/front/instances")}
+    for frame3d in fused:
+        frame2d = by_stamp[stamp_to_ns(frame3d.header.stamp)]
+        assert [i.id for i in frame3d.instances] == [i.id for i in frame2d.instances]
+    assert len(read(out, "/vis_ros/front/markers")) == len(read(out, "/vis_ros/front/points")) == FRAMES
+    (label_info,) = read(out, "/vis_ros/label_info")
+    assert [c.class_name for c in label_info.class_map][:2] == ["box", "ball"]
+    summary = json.loads((out / SUMMARY_NAME).read_text())
+    assert summary["cameras"]["front"]["frames_in"] == summary["cameras"]["front"]["processed"] == FRAMES
+    assert summary["cameras"]["front"]["without_3d"] == 0 and summary["cameras"]["left"]["without_3d"] is None
+    assert summary["cameras"]["left"]["processed"] == FRAMES and summary["cameras"]["left"]["invalid"] == 0
+    assert summary["cameras"]["front"]["track_ids"] > 0 and summary["model"] and summary["precision"]
+
+
+def test_a_truncated_bag_is_one_line_exit_code_2_and_no_output(bag, tmp_path, capsys):
+    root, topics = bag
+    broken = tmp_path / "truncated"
+    broken.mkdir()
+    for path in (root / "in").iterdir():
+        data = path.read_bytes()
+        (broken / path.name).write_bytes(data[: len(data) // 2] if path.suffix == ".mcap" else data)
+    args = _args(root, topics, tmp_path / "out")
+    args[1] = str(broken)
+    assert main(args) == 2
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    assert line.startswith("vis-ros process-bag: ") and str(broken) in line
+    assert not (tmp_path / "out").exists() and not list(tmp_path.glob(".out*"))
+
+
+def test_a_missing_topic_an_existing_and_an_unwritable_output_are_refused(bag, tmp_path, capsys):
+    root, topics = bag
+    assert main(["process-bag", str(root / "in"), str(tmp_path / "a"), "--image-topic", "/nope/image"]) == 2
+    assert "has no topic /nope/image" in capsys.readouterr().err
+    (tmp_path / "exists").mkdir()
+    assert main(_args(root, topics, tmp_path / "exists")) == 2
+    assert "exists; process-bag writes a new bag and never replaces one" in capsys.readouterr().err
+    a_file = tmp_path / "a_file"
+    a_file.write_text("not a folder")
+    assert main(_args(root, topics, a_file / "out")) == 2  # unwritable whoever runs it (root too)
+    assert f"cannot write into {a_file}: not a folder" in capsys.readouterr().err
+    assert main(_args(root, topics, tmp_path / "dup") + ["--image-topic", topics["front"].image]) == 2
+    assert "given more than once" in capsys.readouterr().err

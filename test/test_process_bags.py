@@ -1,0 +1,170 @@
+"""vis-ros process-bags: many bags on a local Ray (2 CPUs), the same outputs as process-bag, resumable.
+
+Five small sim bags (two cameras each, one with depth; one bag truncated):
+four complete outputs equal to sequential process-bag, topic by topic and
+byte for byte; the truncated one reported with its reason; a Parquet index
+whose rows are the InstanceArray messages' instances; a rerun that skips the
+four; a worker killed in the middle of a bag, and the bag's output still
+complete and the same.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+
+import pytest
+
+ray = pytest.importorskip("ray")
+pq = pytest.importorskip("pyarrow.parquet")
+pytestmark = pytest.mark.slow
+
+from rosbags.rosbag2 import Reader  # noqa: E402
+
+from vis_ros.cli import main  # noqa: E402
+from vis_ros.core.sim.dataset import SimDataset, write_sequence  # noqa: E402
+from vis_ros.core.sim.scene import SimOptions  # noqa: E402
+from vis_ros.io.bag_export import export_cameras_bag  # noqa: E402
+from vis_ros.io.fleet import FLEET_INDEX, FLEET_SUMMARY, FleetJob, FleetRun, find_bags, process_bags  # noqa: E402
+from vis_ros.io.output_messages import output_typestore  # noqa: E402
+
+FRAMES = 6
+
+
+def _make_bags(root, count, frames=FRAMES):
+    """`count` bags, each a front camera with depth and a left camera without, 320x240."""
+    topics = None
+    for k in range(count):
+        datasets = {}
+        for name, offset in (("front", 0), ("left", 1)):
+            seq = root / "sequences" / f"bag{k}_{name}"
+            write_sequence(seq, 7_200_000 + 10 * k + offset, frames,
+                           SimOptions(width=320, height=240, objects=3, object_speed=0.05))
+            datasets[name] = SimDataset(seq)
+        topics = export_cameras_bag(datasets, root / "bags" / f"bag{k}", with_depth=frozenset({"front"}),
+                                    depth_after_ns=5_000_000)
+    return topics
+
+
+def _topic_args(topics):
+    args = []
+    for camera in topics.values():
+        args += ["--image-topic", camera.image, "--depth-topic", camera.depth, "--info-topic", camera.info]
+    return args
+
+
+def _per_topic(bag):
+    with Reader(bag) as reader:
+        return {c.topic: [bytes(raw) for _, _, raw in reader.messages(connections=[c])] for c in reader.connections}
+
+
+def _truncate(bag):
+    for path in bag.iterdir():
+        if path.suffix == ".mcap":
+            data = path.read_bytes()
+            path.write_bytes(data[: len(data) // 2])
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory):
+    root = tmp_path_factory.mktemp("fleet")
+    topics = _make_bags(root, 5)
+    _truncate(root / "bags" / "bag4")
+    sequential = root / "sequential"
+    sequential.mkdir()
+    for k in range(4):
+        assert main(["process-bag", str(root / "bags" / f"bag{k}"), str(sequential / f"bag{k}")]
+                    + _topic_args(topics)) == 0
+    return root, topics
+
+
+def test_four_bags_complete_as_process_bag_writes_them_and_the_truncated_one_is_named(fleet):
+    root, topics = fleet
+    out = root / "out"
+    assert main(["process-bags", str(root / "bags"), "--out", str(out), "--workers", "2"]
+                + _topic_args(topics)) == 1  # one bag failed
+    summary = json.loads((out / FLEET_SUMMARY).read_text())
+    assert summary["processed"] == 4 and summary["skipped"] == []
+    (failed,) = summary["failed"]
+    assert failed["bag"].endswith("bag4") and "corrupt or truncated" in failed["reason"]
+    assert not (out / "bag4").exists() and not list(out.glob(".*partial*"))
+    for k in range(4):
+        assert _per_topic(out / f"bag{k}") == _per_topic(root / "sequential" / f"bag{k}"), k
+    # The index: one row per published instance, as ~/instances has them.
+    table = pq.read_table(out / FLEET_INDEX).to_pylist()
+    store = output_typestore()
+    expected = []
+    for k in range(4):
+        with Reader(out / f"bag{k}") as reader:
+            for c in reader.connections:
+                if c.topic.endswith("/instances"):
+                    camera = c.topic.split("/")[2]
+                    for _, _, raw in reader.messages(connections=[c]):
+                        msg = store.deserialize_cdr(raw, c.msgtype)
+                        stamp = msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec
+                        expected += [(f"bag{k}", camera, stamp, i.id, i.class_name, round(i.score, 9), i.roi.x_offset,
+                                      i.roi.y_offset, i.roi.width, i.roi.height) for i in msg.instances]
+    rows = [(r["bag"], r["camera"], r["stamp_ns"], r["track_id"], r["class_name"], round(r["score"], 9), r["box_x"],
+             r["box_y"], r["box_width"], r["box_height"]) for r in table]
+    assert sorted(rows) == sorted(expected) and len(rows) == summary["index_rows"] > 0
+    fused = [r for r in table if r["camera"] == "front" and r["distance"] == r["distance"]]  # not NaN
+    assert fused and all(0.1 < r["distance"] < 10.0 for r in fused)
+    assert all(r["distance"] != r["distance"] for r in table if r["camera"] == "left")  # no depth: NaN
+    # A rerun skips the complete ones and tries the broken one again.
+    assert main(["process-bags", str(root / "bags"), "--out", str(out)] + _topic_args(topics)) == 1
+    again = json.loads((out / FLEET_SUMMARY).read_text())
+    assert len(again["skipped"]) == 4 and again["processed"] == 0 and len(again["failed"]) == 1
+    assert again["index_rows"] == summary["index_rows"]
+
+
+def test_a_worker_killed_in_the_middle_of_a_bag_leaves_a_complete_identical_output(tmp_path):
+    topics = _make_bags(tmp_path, 1, frames=100)
+    bag = tmp_path / "bags" / "bag0"
+    assert main(["process-bag", str(bag), str(tmp_path / "sequential")] + _topic_args(topics)) == 0
+    job = FleetJob({}, tuple(t.image for t in topics.values()), tuple(t.depth for t in topics.values()),
+                   tuple(t.info for t in topics.values()))
+    out, pids, frames_seen = tmp_path / "out", [], []
+    result = {}
+
+    def started(workers):  # before any bag is given to them (a busy actor answers only when done)
+        pids.extend(ray.get([w.pid.remote() for w in workers]))
+
+    def run():
+        result["summary"] = process_bags(find_bags([bag]), out, job, FleetRun(workers=1),
+                                         progress=frames_seen.append, started=started)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    deadline = time.monotonic() + 120.0
+    while time.monotonic() < deadline and sum(frames_seen) < 10:  # the worker is in the middle of the bag
+        time.sleep(0.02)
+    assert sum(frames_seen) >= 10, "the worker never got going"
+    assert not (out / "bag0").exists(), "the bag was already done: nothing to interrupt"
+    os.kill(pids[0], signal.SIGKILL)
+    thread.join(timeout=180.0)
+    assert not thread.is_alive()
+    summary = result["summary"]
+    assert summary["processed"] == 1 and summary["failed"] == []
+    assert _per_topic(out / "bag0") == _per_topic(tmp_path / "sequential")
+
+
+def test_ctrl_c_stops_cleanly_and_leaves_no_partial_output(tmp_path):
+    import subprocess
+    import sys
+
+    topics = _make_bags(tmp_path, 1, frames=100)
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-P", "-m", "vis_ros.cli", "process-bags", str(tmp_path / "bags"),
+                             "--out", str(out)] + _topic_args(topics), cwd=tmp_path, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120.0
+    while time.monotonic() < deadline and not list(out.glob(".bag0.partial")) and proc.poll() is None:
+        time.sleep(0.05)  # a worker is writing the bag
+    assert proc.poll() is None, proc.communicate()
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err[-2000:]
+    assert err.strip().splitlines()[-1] == "vis-ros process-bags: interrupted"
+    assert not list(out.glob(".*partial*")) and not (out / "bag0").exists()

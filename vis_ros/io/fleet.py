@@ -1,0 +1,257 @@
+"""Many bags on Ray: each bag one unit of work, processed in order by one worker, as `process-bag` does.
+
+Workers are Ray actors that load the engine once and take bag after bag
+(the next bag goes to whichever worker finishes first). A bag is the unit:
+tracking needs its frames in order, so a bag is never split. With no Ray
+address a local Ray is started, sized to this machine; `auto` or
+`ray://host:10001` joins a running cluster (`ray start --head` on one
+machine, `ray start --address HEAD:6379` on the others; KubeRay on
+Kubernetes). The cores are divided between the workers and each worker's
+engine runs on its share (ONNX Runtime intra-op threads); with
+`gpus_per_worker`, each worker asks Ray for that many GPUs and its engine
+runs there.
+
+Resumable and fault-isolated: a bag whose output is complete (process-bag
+renames a finished output into place, with its summary inside) is skipped
+unless `force`; a bag that cannot be read is recorded as failed with its
+reason and the others go on; a worker process that dies mid-bag is restarted
+by Ray and the bag retried (bounded), and since a bag's output only appears
+when finished, the retry writes the same complete output. The index of
+every complete output is merged into one Parquet table.
+
+Ray is this command's dependency only: nothing else in vis_ros imports it.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import ray
+
+from vis_ros.io.bag_index import merge_indexes
+from vis_ros.io.bag_process import INDEX_NAME, SUMMARY_NAME
+
+FLEET_INDEX = "index.parquet"
+FLEET_SUMMARY = "fleet_summary.json"
+MAX_RETRIES = 2  # a worker that dies mid-bag: restarted and the bag retried this many times
+PROGRESS_EVERY = 10  # frames a worker reports at once
+QUEUED_PER_WORKER = 2  # bags given to a worker at a time: it never waits for the next
+
+
+def find_bags(paths: Sequence[Path]) -> list[Path]:
+    """Every rosbag2 among `paths`: a path holding metadata.yaml is a bag, a folder is searched below it."""
+    bags = []
+    for path in map(Path, paths):
+        if not path.exists():
+            raise FileNotFoundError(f"{path} does not exist")
+        if (path / "metadata.yaml").is_file():
+            bags.append(path)
+        elif path.is_dir():
+            bags += sorted(p.parent for p in path.rglob("metadata.yaml"))
+        else:
+            raise ValueError(f"{path} is not a rosbag2 (no metadata.yaml) nor a folder of them")
+    names = [b.name for b in bags]
+    clashes = sorted({n for n in names if names.count(n) > 1})
+    if clashes:
+        raise ValueError(f"bags with the same name would write the same output: {clashes}")
+    return bags
+
+
+def is_complete(output: Path) -> bool:
+    """Whether `output` is a finished process-bag output (its summary is written last, then it is renamed in)."""
+    return (output / SUMMARY_NAME).is_file()
+
+
+@dataclass(frozen=True)
+class FleetJob:
+    """What every worker runs: the node's parameters and the bag's topics (as for process-bag)."""
+
+    parameters: dict = field(default_factory=dict)
+    image_topics: tuple[str, ...] = ("/camera/color/image_raw",)
+    depth_topics: tuple[str, ...] = ()
+    info_topics: tuple[str, ...] = ()
+
+
+@ray.remote(max_restarts=MAX_RETRIES, max_task_retries=MAX_RETRIES)
+class BagWorker:
+    """A Ray actor: loads the engine once, then processes the bags it is given, one at a time."""
+
+    def __init__(self, job: FleetJob, threads: int, progress=None):
+        import logging
+
+        from vis_ros.core.config.factories import build_segmenter
+        from vis_ros.core.config.settings import node_defaults
+        from vis_ros.core.streaming.notices import Notices
+        from vis_ros.io.bag_process import BagRun, bag_cameras
+
+        settings = node_defaults(**{"threads": threads, **job.parameters, "use_depth": any(job.depth_topics)})
+        segmenter = build_segmenter(settings)
+        segmenter.warm_up()
+        self.run = BagRun(settings, segmenter, Notices(logging.getLogger("vis-ros process-bags")),
+                          settings.batch.max_batch, index=True)
+        self.cameras = bag_cameras(list(job.image_topics), list(job.depth_topics), list(job.info_topics))
+        self._progress, self._pending = progress, 0
+
+    def pid(self) -> int:
+        """Return the worker's process id (tests kill it to see the bag retried)."""
+        return os.getpid()
+
+    def process(self, bag: str, output: str) -> dict:
+        """Process one bag into `output`; a bag that cannot be processed is a failure record, not an error."""
+        from vis_ros.core.engine.errors import EngineError
+        from vis_ros.io.bag_process import process_bag
+
+        try:
+            summary = process_bag(self.run, self.cameras, Path(bag), Path(output), self._count)
+            summary["status"] = "complete"
+        except (ValueError, OSError, EngineError) as exc:
+            summary = {"bag": bag, "output": output, "status": "failed", "reason": " ".join(str(exc).split())}
+        self._flush()
+        return summary
+
+    def _count(self, frames: int) -> None:
+        self._pending += frames
+        if self._pending >= PROGRESS_EVERY:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._progress is not None and self._pending:
+            self._progress.add.remote(self._pending)  # fire and forget
+        self._pending = 0
+
+
+@ray.remote(num_cpus=0)
+class ProgressCounter:
+    """Images the workers have read, told without waiting (a worker never blocks on the progress bar)."""
+
+    def __init__(self):
+        self.count = 0
+
+    def add(self, images: int) -> None:
+        """Count `images` more."""
+        self.count += images
+
+    def take(self) -> int:
+        """Return the images counted since the last take."""
+        count, self.count = self.count, 0
+        return count
+
+
+@dataclass(frozen=True)
+class FleetRun:
+    """How to run the fleet: workers, where Ray is, GPUs per worker, whether to redo complete outputs."""
+
+    workers: int = 1
+    ray_address: str | None = None  # None: a local Ray on this machine
+    gpus_per_worker: float = 0.0
+    force: bool = False
+
+
+def process_bags(bags: Sequence[Path], out_dir: Path, job: FleetJob, fleet: FleetRun = FleetRun(),
+                 progress: Callable[[int], None] | None = None, started: Callable[[list], None] | None = None) -> dict:
+    """Process `bags` into `out_dir` on Ray; return the fleet summary (also written to out_dir)."""
+    out_dir = Path(out_dir).resolve()  # workers run in a folder of their own: absolute paths only
+    out_dir.mkdir(parents=True, exist_ok=True)
+    bags = [Path(bag).resolve() for bag in bags]
+    outputs = {bag: out_dir / bag.name for bag in bags}
+    skipped = [bag for bag in bags if is_complete(outputs[bag]) and not fleet.force]
+    todo = [bag for bag in bags if bag not in skipped]
+    began = time.monotonic()
+    results, timing = [], {}
+    if todo:
+        with tempfile.TemporaryDirectory(prefix="vis_ros_ray_") as working_dir:
+            _init_ray(fleet, working_dir)
+            try:
+                results = _run_workers(todo, outputs, job, fleet, progress, started, timing)
+            finally:
+                ray.shutdown()
+                _remove_partials(out_dir)
+    summary = _fleet_summary(bags, outputs, skipped, results, time.monotonic() - began)
+    summary["ray_start_seconds"] = round(timing.get("workers_ready", began) - began, 2)
+    summary["processing_seconds"] = round(timing.get("done", began) - timing.get("workers_ready", began), 2)
+    indexes = [outputs[b] / INDEX_NAME for b in bags if is_complete(outputs[b]) and (outputs[b] / INDEX_NAME).is_file()]
+    summary["index_rows"] = merge_indexes(indexes, out_dir / FLEET_INDEX)
+    tmp = out_dir / f".{FLEET_SUMMARY}.partial"
+    tmp.write_text(json.dumps(summary, indent=2) + "\n")
+    os.replace(tmp, out_dir / FLEET_SUMMARY)
+    return summary
+
+
+def _init_ray(fleet: FleetRun, working_dir: str) -> None:
+    """Start (or join) Ray; the workers run in an empty working folder.
+
+    Ray puts the driver's working folder first on every worker's sys.path:
+    started from a vis_ros source checkout, the workers would import the
+    source tree (no compiled kernels) instead of the installed package, and
+    their 3D would differ from process-bag's in the last bits.
+    """
+    runtime_env = {"working_dir": working_dir}
+    if fleet.ray_address:
+        ray.init(address=fleet.ray_address, log_to_driver=False, runtime_env=runtime_env)
+    else:
+        ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False, runtime_env=runtime_env)
+
+
+def _run_workers(todo: list[Path], outputs: dict, job: FleetJob, fleet: FleetRun, progress, started,
+                 timing: dict) -> list[dict]:
+    cpus = max(int(ray.available_resources().get("CPU", 1)), 1)
+    per_worker = max(cpus // fleet.workers, 1)
+    counter = ProgressCounter.remote() if progress is not None else None
+    workers = [BagWorker.options(num_cpus=per_worker, num_gpus=fleet.gpus_per_worker).remote(job, per_worker,
+                                                                                           counter)
+               for _ in range(min(fleet.workers, len(todo)))]
+    ray.get([w.pid.remote() for w in workers])  # every worker up, its engine loaded
+    timing["workers_ready"] = time.monotonic()
+    if started is not None:
+        started(workers)
+    waiting, results, pending = list(todo), [], {}
+    for _ in range(QUEUED_PER_WORKER):  # the next bag already waits at the worker when one is done
+        for worker in workers:
+            _submit(worker, waiting, outputs, fleet, pending)
+    while pending:
+        done, _ = ray.wait(list(pending), num_returns=1, timeout=0.2)
+        if counter is not None:
+            progress(ray.get(counter.take.remote()))
+        for ref in done:
+            worker, bag = pending.pop(ref)
+            try:
+                results.append(ray.get(ref))
+            except ray.exceptions.RayError as exc:  # the worker died more often than it is restarted
+                results.append({"bag": str(bag), "output": str(outputs[bag]), "status": "failed",
+                                "reason": f"worker lost: {' '.join(str(exc).split())[:300]}"})
+            _submit(worker, waiting, outputs, fleet, pending)
+    timing["done"] = time.monotonic()
+    if counter is not None:
+        progress(ray.get(counter.take.remote()))
+    return results
+
+
+def _submit(worker, waiting: list[Path], outputs: dict, fleet: FleetRun, pending: dict) -> None:
+    if not waiting:
+        return
+    bag = waiting.pop(0)
+    if fleet.force and outputs[bag].exists():
+        shutil.rmtree(outputs[bag])  # asked to redo it
+    pending[worker.process.remote(str(bag), str(outputs[bag]))] = (worker, bag)
+
+
+def _remove_partials(out_dir: Path) -> None:
+    """Remove what an interrupted worker left (never a complete-looking output, removed all the same)."""
+    for partial in out_dir.glob(".*.partial"):
+        shutil.rmtree(partial, ignore_errors=True) if partial.is_dir() else partial.unlink(missing_ok=True)
+
+
+def _fleet_summary(bags, outputs, skipped, results, seconds: float) -> dict:
+    complete = [r for r in results if r.get("status") == "complete"]
+    frames = sum(r["frames_in"] for r in complete)
+    return {"bags": len(bags), "processed": len(complete), "skipped": [str(b) for b in skipped],
+            "failed": [{"bag": r["bag"], "reason": r["reason"]} for r in results if r.get("status") != "complete"],
+            "frames": frames, "seconds": round(seconds, 2),
+            "frames_per_second": round(frames / seconds, 2) if seconds and frames else None,
+            "outputs": {str(b): str(outputs[b]) for b in bags}, "results": results}
