@@ -41,7 +41,8 @@ def _node(context, **params):
     (["front", "2nd"], "cameras: '2nd' is not a valid ROS name"),
     (["front", "front"], "cameras: ['front'] named more than once"),
     (["a b"], "cameras: 'a b' is not a valid ROS name"),
-    (["x__y"], "cameras: 'x__y' is not a valid ROS name")])
+    (["x__y"], "cameras: 'x__y' is not a valid ROS name"),
+    (["front", ""], "cameras: ['front', ''] has an empty name; name every camera")])
 def test_bad_camera_names_fail_configure_naming_them(rclpy_context, capfd, cameras, message):
     node = _node(rclpy_context, cameras=cameras)
     try:

@@ -116,7 +116,7 @@ def test_parameter_file_loads_into_the_node():
 
 
 def _edited_copy(path, key=None):
-    """The shipped parameter file with three values changed, as a user edits a copy (optionally re-keyed)."""
+    """Write the shipped parameter file with three values changed, as a user edits a copy (optionally re-keyed)."""
     import yaml
 
     document = yaml.safe_load(CONFIG.read_text())

@@ -103,6 +103,30 @@ def test_a_model_not_in_the_yolo_seg_layout_is_refused_as_the_node_refuses_it(tm
         quantize_model(bad, tmp_path / "out.onnx", CalibrationSource(sim_frames=2))
 
 
+def test_quantize_never_destroys_the_user_s_model_and_leaves_nothing_on_failure(tmp_path, capsys):
+    """Out == in, an INT8 input, an unwritable out: refused before calibrating, one line, nothing written."""
+    from yolo_onnx import yolo_seg_model
+
+    from vis_ros.cli import main
+
+    fp32 = yolo_seg_model(tmp_path / "yolo.onnx", input_hw=(160, 160), num_classes=2)
+    before = fp32.read_bytes()
+    calls = ["quantize", "--sim", "2", "--onnx"]
+    assert main(calls + [str(fp32), "--out", str(tmp_path / "." / "yolo.onnx")]) == 2
+    assert "is the input model: quantize writes a new file and never replaces its input" in capsys.readouterr().err
+    assert fp32.read_bytes() == before
+    int8 = share_file("models", INT8_MODEL)
+    assert main(calls + [str(int8), "--out", str(tmp_path / "again.onnx")]) == 2
+    assert "is already quantized (int8); quantize its FP32 original" in capsys.readouterr().err
+    a_file = tmp_path / "a_file"
+    a_file.write_text("not a folder")
+    assert main(calls + [str(fp32), "--out", str(a_file / "out.onnx")]) == 2
+    assert f"{a_file} is not a folder" in capsys.readouterr().err
+    bad = yolo_seg_model(tmp_path / "one_output.onnx", drop_output1=True)
+    assert main(calls + [str(bad), "--out", str(tmp_path / "bad_int8.onnx")]) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file", "one_output.onnx", "yolo.onnx"]
+
+
 def test_the_decode_tail_stays_float_and_stops_at_the_head_convolutions():
     import onnx
 

@@ -125,7 +125,7 @@ def test_with_depth_each_frame_is_fused_or_counted_without_3d_with_the_reason(se
     sink = CollectingSink()
     runner.run_batch([frame_in(0, sim[0].rgb, sim[0].stamp_ns)], sink)  # nothing paired yet
     assert stream.report().counts.frames_without_3d == 1 and not sink.results_3d
-    assert ("warning", "3D skipped: no CameraInfo received on /camera_info") in log.lines
+    assert ("warning", "3D skipped: no depth image or CameraInfo received on /depth and /camera_info") in log.lines
     for f in sim[1:4]:
         stream.depth.add(_depth_sample(f, camera, f.stamp_ns))
         runner.run_batch([frame_in(0, f.rgb, f.stamp_ns)], sink)

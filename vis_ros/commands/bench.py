@@ -74,13 +74,20 @@ def run(args: argparse.Namespace) -> int:
 
     report["tracker"] = bench_tracker()
     if not args.no_node:
-        from vis_ros.bench.node_bench import bench_conversion, bench_node, bench_node_at, bench_outputs
+        from vis_ros.bench.node_bench import (
+            bench_conversion,
+            bench_late_depth,
+            bench_node,
+            bench_node_at,
+            bench_outputs,
+        )
         from vis_ros.core.engine.precision import choose_model
 
         report["conversion"] = bench_conversion()
         report["outputs"] = bench_outputs()
         report["node"] = {"precision": choose_model("", "auto").precision, **bench_node()}  # the node's defaults
         report["node_fp32"] = bench_node_at("fp32")  # the 0.20 overhead target is stated for FP32
+        report["late_depth"] = bench_late_depth()
         report["cameras"] = bench_multi_camera(4)
     return _write(report, args.out)
 

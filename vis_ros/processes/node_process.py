@@ -9,7 +9,7 @@ from pathlib import Path
 
 
 def start_node_process(parameters: dict, log_path: Path, cwd: Path,
-                       remaps: dict | None = None) -> subprocess.Popen:
+                       remaps: dict | None = None, env: dict | None = None) -> subprocess.Popen:
     """Start the node with autostart in its own process and session.
 
     The node with autostart, as `python -P -m vis_ros.ros.node --ros-args ...`.
@@ -24,7 +24,8 @@ def start_node_process(parameters: dict, log_path: Path, cwd: Path,
     for source, target in ({"image": "/camera/color/image_raw"} if remaps is None else remaps).items():
         args += ["-r", f"{source}:={target}"]
     with open(log_path, "w") as log:  # the child keeps its own copy of the descriptor
-        return subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=cwd, start_new_session=True)
+        return subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=cwd, start_new_session=True,
+                                env=None if env is None else {**os.environ, **env})
 
 
 def _yaml_value(value) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from types import ModuleType
 
 from geometry_msgs.msg import Pose
+from rclpy.duration import Duration
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from shape_msgs.msg import SolidPrimitive
 
@@ -28,6 +29,7 @@ from vis_ros.core.outputs.collision_scene import (
 from vis_ros.ros.convert import box_pose, header_msg
 
 MIN_BOX_SIZE_M = 0.001  # MoveIt refuses boxes with a zero dimension; a flat fused box gets this
+WITHDRAW_TIMEOUT_S = 2.0  # how long stopping waits for the planning scene to acknowledge the REMOVEs
 
 
 def scene_config(settings: DepthSettings) -> CollisionSceneConfig:
@@ -79,13 +81,27 @@ class CollisionObjectOutput:
         self._send(updates)
 
     def withdraw(self) -> None:
-        """REMOVE every object this node placed (deactivate): a stopped node leaves no ghosts."""
+        """REMOVE every object this node placed, and wait until the planning scene has them.
+
+        On every way the node stops (deactivate, cleanup, shutdown, Ctrl-C,
+        SIGTERM: vis_ros_node handles the signals itself, so the context is
+        still up here), before the publisher goes: a stopped node leaves no
+        ghosts for the arm to plan around. What cannot be delivered is named.
+        """
         updates = self.scene.clear()
-        if updates and not self.node.context.ok():  # Ctrl-C: rclpy shut the context down first
-            self.node.get_logger().warning(f"{len(updates)} collision objects left in the planning scene:"
-                                           " ROS shut down before they could be removed")
+        if not updates:
+            return
+        ids = ", ".join(u.object_id for u in updates)
+        if not self.node.context.ok() or not self.publisher.is_activated:
+            self.node.get_logger().warning(f"{len(updates)} collision objects left in the planning scene ({ids}):"
+                                           " the node could no longer publish their REMOVE")
             return
         self._send(updates)
+        if self.publisher.get_subscription_count() and not self.publisher.wait_for_all_acked(
+                Duration(seconds=WITHDRAW_TIMEOUT_S)):
+            self.node.get_logger().warning(f"the REMOVE of {len(updates)} collision objects ({ids}) was not"
+                                           f" acknowledged by every subscriber within {WITHDRAW_TIMEOUT_S} s: they"
+                                           " may be left in a planning scene")
 
     def _send(self, updates: list[CollisionUpdate]) -> None:
         if not self.publisher.is_activated:

@@ -9,11 +9,14 @@ configures and activates itself (unmanaged use).
 """
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 import time
 
 import rclpy
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
+from rclpy.signals import SignalHandlerOptions
 
 from vis_ros.core.config.settings import NodeSettings
 from vis_ros.core.engine.memory import release_freed_memory
@@ -160,12 +163,28 @@ class VisRosNode(LifecycleNode):
 
 
 def main(args=None) -> int:
-    """Run the node until interrupted (the `vis_ros_node` executable)."""
+    """Run the node until interrupted (the `vis_ros_node` executable).
+
+    SIGINT and SIGTERM are the node's own, not rclpy's: rclpy's handlers shut
+    the context down at once, before the node could take its collision
+    objects out of the planning scene. Here the first signal ends the spin,
+    the node stops (REMOVEs published and acknowledged), then ROS shuts down;
+    a second signal stops at once.
+    """
     try:  # before the first context: Fast DDS reads the profile when it starts
         use_large_message_transport()
     except FileNotFoundError as exc:
         print(f"[vis_ros] warning: {exc}; camera-sized outputs may be slow or lost", file=sys.stderr)
-    rclpy.init(args=args)
+    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
+    stop = threading.Event()
+
+    def on_signal(signum, frame):
+        if stop.is_set():
+            raise KeyboardInterrupt  # asked twice: no more waiting
+        stop.set()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, on_signal)
     node = VisRosNode()
     try:
         autostart = node.get_parameter("autostart").value
@@ -173,7 +192,7 @@ def main(args=None) -> int:
             node.trigger_activate()
         executor = rclpy.executors.SingleThreadedExecutor()
         executor.add_node(node)
-        while rclpy.ok() and not node.finalized:  # a lifecycle shutdown ends the process
+        while rclpy.ok() and not node.finalized and not stop.is_set():  # a lifecycle shutdown ends it too
             executor.spin_once(timeout_sec=0.2)
         if node.finalized:  # deliver the shutdown's service reply before the node's writers go
             end = time.monotonic() + SHUTDOWN_GRACE_S

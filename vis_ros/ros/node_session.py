@@ -27,11 +27,12 @@ from vis_ros.ros.recorder import OutputRecorder
 
 @dataclass(frozen=True)
 class NodeLaunch:
-    """One vis_ros_node process: its parameters, its log file, its remappings (None: image from COLOR)."""
+    """One vis_ros_node process: its parameters, its log file, its remappings (None: image from COLOR), its env."""
 
     parameters: dict
     log: Path
     remaps: dict | None = None
+    env: dict | None = None  # added to this process's environment
 
 
 class NodeSession:
@@ -65,10 +66,10 @@ class NodeSession:
         return predicate()
 
     def player(self, dataset: SimDataset | Path, topics: tuple[str, str, str] = (COLOR, DEPTH, INFO),
-               with_depth: bool = True) -> SequencePlayer:
+               with_depth: bool = True, depth_after_s: float = 0.0) -> SequencePlayer:
         """Make a player of a sim sequence on `topics` (colour, depth, camera info)."""
         dataset = dataset if isinstance(dataset, SimDataset) else SimDataset(dataset)
-        return SequencePlayer(self.node, dataset, topics=topics, with_depth=with_depth)
+        return SequencePlayer(self.node, dataset, topics=topics, with_depth=with_depth, depth_after_s=depth_after_s)
 
     def recorder(self, namespace: str = "/vis_ros", overlay: bool = True, labels: bool = True) -> OutputRecorder:
         """Make a recorder of the outputs under `namespace` (and /diagnostics)."""
@@ -98,7 +99,8 @@ def node_session(launches: NodeLaunch | Sequence[NodeLaunch], cwd: Path, name: s
     context = rclpy.context.Context()
     try:
         for launch in launches:
-            processes.append(start_node_process(launch.parameters, launch.log, cwd, remaps=launch.remaps))
+            processes.append(start_node_process(launch.parameters, launch.log, cwd, remaps=launch.remaps,
+                                                env=launch.env))
         use_large_message_transport()  # players publish VGA images, as a camera driver would
         rclpy.init(context=context)
         node = rclpy.create_node(name, context=context)

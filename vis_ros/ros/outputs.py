@@ -19,6 +19,7 @@ io.instance_wire), the same bytes `vis-ros process-bag` writes to a bag.
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
 from types import ModuleType
 
@@ -29,7 +30,7 @@ from sensor_msgs.msg import Image
 from vis_ros.core.config.settings import NodeSettings
 from vis_ros.core.outputs.selection import OutputPlan, packages_needed, plan_outputs
 from vis_ros.core.pipeline.reports import CameraReport, EngineReport
-from vis_ros.core.pipeline.results import Published2D, Published3D
+from vis_ros.core.pipeline.results import OutputsClosedError, Published2D, Published3D
 from vis_ros.core.streaming.input_health import InputReport
 from vis_ros.io.instance_wire import serialize_instance_array
 from vis_ros.io.output_messages import OutputMessages
@@ -174,11 +175,23 @@ class NodeOutputs:
 
     def publish_2d(self, result: Published2D) -> None:
         """FrameSink: publish a camera's 2D outputs."""
-        self.cameras[result.camera.index].publish_2d(result, self.settings)
+        with self._closing():
+            self.cameras[result.camera.index].publish_2d(result, self.settings)
 
     def publish_3d(self, result: Published3D) -> None:
         """FrameSink: publish a camera's 3D outputs."""
-        self.cameras[result.camera.index].three_d.publish(result, self.settings.depth)
+        with self._closing():
+            self.cameras[result.camera.index].three_d.publish(result, self.settings.depth)
+
+    @contextlib.contextmanager
+    def _closing(self):
+        """Turn a publish that fails because ROS is shutting down into the runner's OutputsClosedError."""
+        try:
+            yield
+        except Exception:
+            if not self.node.context.ok():
+                raise OutputsClosedError("ROS is shutting down") from None
+            raise
 
     def announce_labels(self, class_names, threshold: float) -> None:
         """Publish ~/label_info if it is new (first activate after configure, a new threshold)."""

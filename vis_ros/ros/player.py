@@ -28,8 +28,16 @@ class SequencePlayer:
     """Publishes a recorded sim sequence as live colour, depth and camera_info topics."""
 
     def __init__(self, node: Node, dataset: SimDataset, reliable: bool = True,
-                 topics: tuple[str, str, str] = (COLOR, DEPTH, INFO), with_depth: bool = True):
+                 topics: tuple[str, str, str] = (COLOR, DEPTH, INFO), with_depth: bool = True,
+                 depth_after_s: float = 0.0):
+        """Publish on `topics`; with `depth_after_s` > 0, depth + CameraInfo follow their colour that much later.
+
+        Many RGB-D drivers send aligned depth after colour (it is computed
+        from it); 0 sends it first, so the node has it when the image comes.
+        """
         self.node, self.dataset, self.with_depth = node, dataset, with_depth
+        self.depth_after_s = depth_after_s
+        self._late_depth: tuple | None = None  # (due monotonic s, header, depth_mm) waiting to be sent
         qos = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE if reliable
                          else ReliabilityPolicy.BEST_EFFORT)
         self.color = node.create_publisher(Image, topics[0], qos)
@@ -58,17 +66,35 @@ class SequencePlayer:
                           p=[k.fx, 0.0, k.cx, 0.0, 0.0, k.fy, k.cy, 0.0, 0.0, 0.0, 1.0, 0.0])
 
     def publish(self, index: int) -> int:
-        """Publish frame `index` now; returns its stamp in ns."""
+        """Publish frame `index` now (its depth now too, or after depth_after_s); returns its stamp in ns."""
         rgb, depth_mm = self._frame(index)
+        if self._late_depth is not None:  # the previous frame's depth is overdue: it goes now, never lost
+            self.send_due_depth(now_s=float("inf"))
         now = self.node.get_clock().now()
         header = Header(stamp=now.to_msg(), frame_id=self.frame_id)
-        if self.with_depth:  # first: the node pairs each image with the depth already there
-            self.depth.publish(image_msg(header, depth_mm, "16UC1"))
-            self.info.publish(self.camera_info(header))
+        if self.with_depth and self.depth_after_s <= 0:  # first: the node has the depth when the image comes
+            self._send_depth(header, depth_mm)
         self.color.publish(image_msg(header, rgb, "rgb8"))
+        if self.with_depth and self.depth_after_s > 0:
+            self._late_depth = (time.monotonic() + self.depth_after_s, header, depth_mm)
         self.stamp_to_index[now.nanoseconds] = index
         self.published += 1
         return now.nanoseconds
+
+    def send_due_depth(self, now_s: float | None = None) -> float | None:
+        """Send the late depth if it is due; return when the one still waiting is due (None: none waits)."""
+        if self._late_depth is None:
+            return None
+        due, header, depth_mm = self._late_depth
+        if (time.monotonic() if now_s is None else now_s) < due:
+            return due
+        self._send_depth(header, depth_mm)
+        self._late_depth = None
+        return None
+
+    def _send_depth(self, header: Header, depth_mm) -> None:
+        self.depth.publish(image_msg(header, depth_mm, "16UC1"))
+        self.info.publish(self.camera_info(header))
 
     def _frame(self, index: int) -> tuple:
         if index not in self._frames:
@@ -97,6 +123,11 @@ def play_together(players: list[SequencePlayer], rate_hz: float, spin=None, fram
         for player in players:
             player.publish(i % len(player.dataset))
         while (left := start + (i + 1) * period - time.monotonic()) > 0:
-            spin(min(left, 0.01)) if spin else time.sleep(left)
+            dues = [d for d in (p.send_due_depth() for p in players) if d is not None]
+            wait = min([left] + [d - time.monotonic() for d in dues])
+            spin(min(max(wait, 0.0), 0.01)) if spin else time.sleep(max(min(wait, left), 0.0))
+    for player in players:  # a late depth of the last frame
+        while (due := player.send_due_depth()) is not None:
+            spin(min(max(due - time.monotonic(), 0.0), 0.01)) if spin else time.sleep(max(due - time.monotonic(), 0))
 
 

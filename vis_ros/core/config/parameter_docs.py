@@ -85,6 +85,7 @@ def yaml_text() -> str:
                   [f"range [{spec.low:g}, {spec.high:g}]"] if spec.low is not None else [])
         notes = limits + (["read-only"] if spec.read_only else [])
         comment = spec.description + (f" ({'; '.join(notes)})" if notes else "")
-        lines += textwrap.wrap(comment, 112, initial_indent="    # ", subsequent_indent="    # ", break_on_hyphens=False)
+        lines += textwrap.wrap(comment, 112, initial_indent="    # ", subsequent_indent="    # ",
+                               break_on_hyphens=False)
         lines.append(f"    {spec.name}: {_yaml_value(spec.default)}")
     return "\n".join(lines) + "\n"

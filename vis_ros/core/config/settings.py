@@ -117,6 +117,10 @@ class NodeSettings:
     def from_values(cls, values: Mapping[str, Any]) -> NodeSettings:
         """Build settings from every parameter's value; ValueError naming the first bad one."""
         values = checked_values(values)
+        names = list(values["cameras"])
+        if "" in names and names != [""]:
+            raise ValueError(f"cameras: {names} has an empty name; name every camera, or give [''] (the default)"
+                             " for one unnamed camera")
         inputs = _group(InputSettings, values)
         check_camera_names(inputs.cameras)
         return cls(engine=_group(EngineSettings, values), inputs=inputs, batch=_group(BatchSettings, values),

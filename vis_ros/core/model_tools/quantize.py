@@ -25,6 +25,7 @@ gives 0.804. Everything else, prototypes included, runs in int8.
 """
 from __future__ import annotations
 
+import os
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -86,18 +87,63 @@ def quantize_model(onnx_in: Path, onnx_out: Path, source: ImageSource,
     """Write an INT8 copy of the YOLO-seg model `onnx_in` to `onnx_out`, calibrated on `source`.
 
     The model is checked first as the node checks it (ModelLayoutError names
-    what is off), and so is the result.
+    what is off), and so is the result. Refused before any calibration: an
+    output that is the input, an input already quantized, an output that
+    cannot be written. The copy is written under a temporary name beside
+    `onnx_out` and renamed when complete: a failure leaves nothing there.
     """
+    import onnx
+
+    from vis_ros.core.engine.backends import create_backend
+    from vis_ros.core.engine.model_spec import build_spec
+    from vis_ros.core.engine.precision import model_precision
+
+    onnx_in, onnx_out = Path(onnx_in), Path(onnx_out)
+    _check_output(onnx_in, onnx_out)
+    backend = create_backend("onnxruntime", onnx_in, providers=["CPUExecutionProvider"])
+    spec = build_spec(backend.inputs, backend.outputs, backend.metadata)
+    if model_precision(onnx_in) == "int8":
+        raise ValueError(f"{onnx_in} is already quantized (int8); quantize its FP32 original")
+    partial = onnx_out.with_name(f".{onnx_out.name}.partial")
+    try:
+        reader, float_nodes = _quantize(onnx_in, partial, spec, source, progress)
+        quantized = onnx.load(str(partial))
+        metadata = dict(backend.metadata)
+        metadata.update({PRECISION_KEY: "int8", "vis_ros_calibration": f"{reader.count} images: {source.describe()}"})
+        del quantized.metadata_props[:]
+        for key, value in metadata.items():
+            quantized.metadata_props.add(key=key, value=str(value))
+        onnx.save(quantized, str(partial))
+        check = create_backend("onnxruntime", partial, providers=["CPUExecutionProvider"])
+        build_spec(check.inputs, check.outputs, check.metadata)
+        os.replace(partial, onnx_out)
+    finally:
+        partial.unlink(missing_ok=True)
+    return QuantizeReport(onnx_out, reader.count, source.skipped, tuple(float_nodes), source.describe())
+
+
+def _check_output(onnx_in: Path, onnx_out: Path) -> None:
+    """Refuse an output that would replace the input or cannot be written, before the calibration starts."""
+    if not onnx_in.is_file():
+        raise FileNotFoundError(f"model {onnx_in} does not exist")
+    if onnx_out.resolve() == onnx_in.resolve():
+        raise ValueError(f"--out {onnx_out} is the input model: quantize writes a new file and never replaces its"
+                         " input")
+    folder = onnx_out.parent
+    if not folder.is_dir():
+        raise NotADirectoryError(f"cannot write {onnx_out}: {folder} is not a folder")
+    if not os.access(folder, os.W_OK) or (onnx_out.exists() and not os.access(onnx_out, os.W_OK)):
+        raise PermissionError(f"cannot write {onnx_out}: permission denied")
+
+
+def _quantize(onnx_in: Path, onnx_out: Path, spec, source: ImageSource, progress):
+    """Quantize with ONNX Runtime (QDQ, min-max, 7-bit weights, the decode tail in float) into `onnx_out`."""
     import onnx
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
-    from vis_ros.core.engine.backends import create_backend
-    from vis_ros.core.engine.model_spec import build_spec
     from vis_ros.core.model_tools.batch_axis import BATCH_AXIS, has_dynamic_batch, set_io_batch
 
-    backend = create_backend("onnxruntime", Path(onnx_in), providers=["CPUExecutionProvider"])
-    spec = build_spec(backend.inputs, backend.outputs, backend.metadata)
     with tempfile.TemporaryDirectory(prefix="vis_ros_quantize_") as tmp:
         prepared, pinned = Path(tmp) / "prepared.onnx", Path(tmp) / "pinned.onnx"
         original = onnx.load(str(onnx_in))
@@ -114,15 +160,8 @@ def quantize_model(onnx_in: Path, onnx_out: Path, source: ImageSource,
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                         calibrate_method=CalibrationMethod.MinMax, nodes_to_exclude=float_nodes,
                         reduce_range=True)
-    quantized = onnx.load(str(onnx_out))
     if dynamic:
+        quantized = onnx.load(str(onnx_out))
         set_io_batch(quantized, BATCH_AXIS)
-    metadata = dict(backend.metadata)
-    metadata.update({PRECISION_KEY: "int8", "vis_ros_calibration": f"{reader.count} images: {source.describe()}"})
-    del quantized.metadata_props[:]
-    for key, value in metadata.items():
-        quantized.metadata_props.add(key=key, value=str(value))
-    onnx.save(quantized, str(onnx_out))
-    check = create_backend("onnxruntime", Path(onnx_out), providers=["CPUExecutionProvider"])
-    build_spec(check.inputs, check.outputs, check.metadata)
-    return QuantizeReport(Path(onnx_out), reader.count, source.skipped, tuple(float_nodes), source.describe())
+        onnx.save(quantized, str(onnx_out))
+    return reader, float_nodes

@@ -44,8 +44,9 @@ class InputCounts:
 class FrameCounts:
     """Every frame of one camera, by what became of it.
 
-    received = processed + dropped_stale + invalid (+ at most one waiting);
-    frames the middleware lost never arrived and are counted apart.
+    received = processed + dropped_stale + invalid + dropped_at_stop (+ at
+    most one waiting); frames the middleware lost never arrived and are
+    counted apart.
     """
 
     frames_received: int = 0
@@ -53,6 +54,7 @@ class FrameCounts:
     frames_lost_in_transport: int = 0
     frames_processed: int = 0
     frames_invalid: int = 0
+    frames_dropped_at_stop: int = 0  # in flight when the node shut down: decoded, not published
     keyframes: int = 0
     pipeline_resets: int = 0
     frames_without_3d: int = 0

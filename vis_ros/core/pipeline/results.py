@@ -45,6 +45,10 @@ class Published3D:
     fused: Fused3D
 
 
+class OutputsClosedError(Exception):
+    """The sink can no longer publish: the node is shutting down. Not the frame's fault, so not an error."""
+
+
 class FrameSink(Protocol):
     """Where a runner's results go: the node's publishers, a bag writer, a recorder."""
 

@@ -35,7 +35,7 @@ from vis_ros.core.engine.errors import EngineError
 from vis_ros.core.engine.segmenter import Segmenter
 from vis_ros.core.pipeline.camera_stream import Arrival, CameraStream
 from vis_ros.core.pipeline.reports import EngineReport, latency_percentiles
-from vis_ros.core.pipeline.results import FrameIn, FrameSink, Published2D
+from vis_ros.core.pipeline.results import FrameIn, FrameSink, OutputsClosedError, Published2D
 from vis_ros.core.pipeline.segment_track import EngineRequest, PipelineOutput
 from vis_ros.core.pipeline.three_d import ThreeDStage
 from vis_ros.core.streaming.notices import Notices
@@ -127,6 +127,9 @@ class StreamRunner:
         """Run one step of one camera's frame; a failure rejects that frame only."""
         try:
             return step(*args)
+        except OutputsClosedError:  # the node is going down with this frame in flight: counted, not an error
+            camera.count(frames_dropped_at_stop=1)
+            return None
         except Exception as exc:  # keep running on anything a frame can cause
             self.reject(camera, exc)
             return None

@@ -24,7 +24,7 @@ from vis_ros.core.config.settings import NodeSettings
 from vis_ros.core.data.instances import InstanceFrame
 from vis_ros.core.engine.errors import InputError
 from vis_ros.core.pipeline.camera_stream import Arrival, CameraStream
-from vis_ros.core.pipeline.results import FrameSink, Published3D
+from vis_ros.core.pipeline.results import FrameSink, OutputsClosedError, Published3D
 from vis_ros.core.streaming.depth_pairing import DepthLookup, Missing
 from vis_ros.core.streaming.notices import Notices
 
@@ -104,6 +104,9 @@ class ThreeDStage:
             sink.publish_3d(Published3D(camera, waiting.arrival, waiting.frame, fused))
         except Without3DError as exc:
             self._without(camera, exc.cause, f"3D skipped{camera.where}: {exc}")
+            return time.perf_counter() - t1
+        except OutputsClosedError:  # the node is shutting down: counted, said by the node's own log
+            camera.count(frames_without_3d=1)
             return time.perf_counter() - t1
         camera.recent_3d.append("")
         if waiting.arrival.timed and self._clock_ns is not None:

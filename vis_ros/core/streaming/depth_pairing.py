@@ -128,10 +128,12 @@ class DepthPairing:
             best = min(pairs, key=lambda p: abs(p.stamp_ns - stamp_ns))
             if abs(best.stamp_ns - stamp_ns) <= self.slop_ns:
                 return DepthLookup(best)
+        if self.last_depth_ns is None:
+            both = " or CameraInfo" if self.last_info_ns is None else ""
+            return DepthLookup(None, Missing.NO_DEPTH, f"no depth image{both} received on {self.depth_topic}"
+                                                       + (f" and {self.info_topic}" if both else ""))
         if self.last_info_ns is None:
             return DepthLookup(None, Missing.NO_CAMERA_INFO, f"no CameraInfo received on {self.info_topic}")
-        if self.last_depth_ns is None:
-            return DepthLookup(None, Missing.NO_DEPTH, f"no depth image received on {self.depth_topic}")
         if min(self.last_depth_ns, self.last_info_ns) < stamp_ns - self.slop_ns or (
                 pairs and pairs[-1].stamp_ns < stamp_ns - self.slop_ns):
             return DepthLookup(None, Missing.NOT_YET, "no depth + CameraInfo pair for the image stamp yet")
