@@ -101,7 +101,7 @@ def test_detections_2d_carry_the_track_ids_classes_scores_and_pixel_boxes():
     first, second = msg.detections
     assert first.header == msg.header and (first.id, second.id) == ("3", "12")
     (hypothesis,) = first.results
-    assert (hypothesis.hypothesis.class_id, hypothesis.hypothesis.score) == ("mug", 0.875)
+    assert (hypothesis.hypothesis.class_id, hypothesis.hypothesis.score) == ("1", 0.875)  # the index, as LabelInfo
     box = first.bbox
     assert (box.center.position.x, box.center.position.y, box.center.theta) == (25.5, 40.0, 0.0)
     assert (box.size_x, box.size_y) == (31.0, 40.0)
@@ -128,7 +128,18 @@ def test_detections_3d_carry_the_oriented_box_and_leave_out_unmeasured_instances
     assert (pose.orientation.z, pose.orientation.w) == (0.6, 0.8)
     assert (detection.bbox.size.x, detection.bbox.size.y, detection.bbox.size.z) == (0.2, 0.1, 0.0)
     (hypothesis,) = detection.results
-    assert hypothesis.hypothesis.class_id == "mug" and hypothesis.pose.pose == pose
+    assert hypothesis.hypothesis.class_id == "1" and hypothesis.pose.pose == pose
+
+
+def test_detection_class_id_name_puts_the_class_name_in_the_hypothesis():
+    from vision_msgs.msg import Detection2DArray, Detection3DArray
+
+    messages = OutputMessages()
+    msg2d = deserialize_message(messages.detections_2d(_frame2d(), class_id="name"), Detection2DArray)
+    assert [d.results[0].hypothesis.class_id for d in msg2d.detections] == ["mug", "bottle"]
+    frame = Instance3DFrame(stamp_ns=5 * 10**9, frame_id="world", instances=(_instance3d(3, 0.9),))
+    msg3d = deserialize_message(messages.detections_3d(frame, class_id="name"), Detection3DArray)
+    assert [d.results[0].hypothesis.class_id for d in msg3d.detections] == ["mug"]
 
 
 def test_label_info_maps_every_class_id_to_its_name():

@@ -81,6 +81,8 @@ def test_detections_match_the_instances_frame_by_frame_across_processes(observer
     assert [(c.class_id, c.class_name) for c in info.class_map] == list(enumerate(dataset.classes))
     assert info.threshold == pytest.approx(max(BY_NAME["score_threshold"].default,
                                                BY_NAME["track_high_score"].default))
+    # vision_msgs' convention: class_id is the class index, which the latched LabelInfo names
+    name_of = {str(c.class_id): c.class_name for c in info.class_map}
     detections_2d, detections_3d = _by_stamp(got["det2d"]), _by_stamp(got["det3d"])
     seen_2d = seen_3d = 0
     for stamp, frame in _by_stamp(got["2d"]).items():
@@ -94,7 +96,7 @@ def test_detections_match_the_instances_frame_by_frame_across_processes(observer
                                                                       roi.y_offset + roi.height / 2)
             assert (box.size_x, box.size_y, box.center.theta) == (roi.width, roi.height, 0.0)
             (hypothesis,) = detection.results
-            assert hypothesis.hypothesis.class_id == instance.class_name
+            assert name_of[hypothesis.hypothesis.class_id] == instance.class_name
             assert hypothesis.hypothesis.score == pytest.approx(instance.score)
             seen_2d += 1
     for stamp, frame in _by_stamp(got["3d"]).items():
@@ -106,7 +108,7 @@ def test_detections_match_the_instances_frame_by_frame_across_processes(observer
             assert detection.bbox.center == instance.pose and detection.bbox.size == instance.size
             (hypothesis,) = detection.results
             assert hypothesis.pose.pose == instance.pose
-            assert (hypothesis.hypothesis.class_id, hypothesis.hypothesis.score) == (
+            assert (name_of[hypothesis.hypothesis.class_id], hypothesis.hypothesis.score) == (
                 instance.class_name, pytest.approx(instance.score))
             seen_3d += 1
     assert seen_2d >= 3 * FRAMES and seen_3d >= 3 * (FRAMES - 2), (seen_2d, seen_3d)

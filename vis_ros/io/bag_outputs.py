@@ -76,7 +76,8 @@ class BagOutputs:
         self.writer.write(topics["instances"], record_ns, serialize_instance_array(frame))
         self.writer.write(topics["labels"], record_ns, self.messages.labels(frame))
         if "detections" in topics:
-            self.writer.write(topics["detections"], record_ns, self.messages.detections_2d(frame))
+            self.writer.write(topics["detections"], record_ns,
+                              self.messages.detections_2d(frame, self.settings.outputs.detection_class_id))
         camera = self.cameras[index]
         for instance in frame.instances:
             box = instance.box
@@ -101,7 +102,8 @@ class BagOutputs:
             self.writer.write(topics["points"], record_ns,
                               self.messages.points(frame3d.stamp_ns, frame3d.frame_id, fused.points))
         if "detections_3d" in topics:
-            self.writer.write(topics["detections_3d"], record_ns, self.messages.detections_3d(frame3d))
+            self.writer.write(topics["detections_3d"], record_ns,
+                              self.messages.detections_3d(frame3d, self.settings.outputs.detection_class_id))
         for instance in frame3d.instances:
             row = self._row_of.pop((index, frame3d.stamp_ns, instance.track_id), None)
             if row is None or instance.confidence <= 0:

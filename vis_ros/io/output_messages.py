@@ -116,12 +116,15 @@ class OutputMessages:
                                [i.track_id for i in frame.instances])
         return self.image(frame.stamp_ns, frame.frame_id, picture, "rgb8")
 
-    def detections_2d(self, frame: InstanceFrame) -> bytes:
+    def detections_2d(self, frame: InstanceFrame, class_id: str = "id") -> bytes:
         """Write ~/detections: the vision_msgs/Detection2DArray of a published frame.
 
         Per instance: `id` = track id, one hypothesis (class, score), the box
         centre and size in float pixels with edges on pixel boundaries (the box
         x..x+width covers pixels x to x+width-1, so its centre is x + width / 2).
+        The hypothesis' class_id is the class index as a string, which
+        ~/label_info maps to the name (vision_msgs' convention), or with
+        `class_id` "name" the name itself.
         """
         t = self.t
         header = self.header(frame.stamp_ns, frame.frame_id)
@@ -131,7 +134,7 @@ class OutputMessages:
             centre = t["vision_msgs/msg/Pose2D"](position=t["vision_msgs/msg/Point2D"](
                 x=box.x + box.width / 2.0, y=box.y + box.height / 2.0), theta=0.0)
             detections.append(t["vision_msgs/msg/Detection2D"](
-                header=header, results=[self._hypothesis(instance, self._identity_pose())],
+                header=header, results=[self._hypothesis(instance, self._identity_pose(), class_id)],
                 bbox=t["vision_msgs/msg/BoundingBox2D"](center=centre, size_x=float(box.width),
                                                         size_y=float(box.height)),
                 id=str(instance.track_id)))
@@ -149,10 +152,13 @@ class OutputMessages:
     def _identity_pose(self):
         return self.pose((0.0, 0.0, 0.0), (0.0, 0.0, 0.0, 1.0))
 
-    def _hypothesis(self, instance, pose):
+    def _hypothesis(self, instance, pose, class_id: str):
         t = self.t
+        if class_id not in ("id", "name"):
+            raise ValueError(f"detection_class_id must be 'id' or 'name', not {class_id!r}")
+        label = instance.class_name if class_id == "name" else str(instance.class_id)
         return t["vision_msgs/msg/ObjectHypothesisWithPose"](
-            hypothesis=t["vision_msgs/msg/ObjectHypothesis"](class_id=instance.class_name, score=float(instance.score)),
+            hypothesis=t["vision_msgs/msg/ObjectHypothesis"](class_id=label, score=float(instance.score)),
             pose=t["geometry_msgs/msg/PoseWithCovariance"](pose=pose, covariance=np.zeros(36)))
 
     # -- 3D -----------------------------------------------------------------------
@@ -170,7 +176,7 @@ class OutputMessages:
             header=self.header(frame.stamp_ns, frame.frame_id),
             instances=[self.instance_3d(i) for i in frame.instances]))
 
-    def detections_3d(self, frame: Instance3DFrame) -> bytes:
+    def detections_3d(self, frame: Instance3DFrame, class_id: str = "id") -> bytes:
         """Write ~/detections_3d: oriented boxes of measured instances; the hypothesis carries the same pose."""
         t = self.t
         header = self.header(frame.stamp_ns, frame.frame_id)
@@ -180,7 +186,7 @@ class OutputMessages:
                 continue
             pose = self.pose(instance.position, instance.orientation)
             detections.append(t["vision_msgs/msg/Detection3D"](
-                header=header, results=[self._hypothesis(instance, pose)],
+                header=header, results=[self._hypothesis(instance, pose, class_id)],
                 bbox=t["vision_msgs/msg/BoundingBox3D"](center=pose, size=self.vector(instance.size)),
                 id=str(instance.track_id)))
         return self.serialize(t["vision_msgs/msg/Detection3DArray"](header=header, detections=detections))

@@ -110,7 +110,7 @@ class CameraOutputs:
         frame, outputs = result.frame, settings.outputs
         self.instances.publish(serialize_instance_array(frame))
         if self.detections is not None and self.detections.get_subscription_count() > 0:
-            self.detections.publish(self.messages.detections_2d(frame))
+            self.detections.publish(self.messages.detections_2d(frame, outputs.detection_class_id))
         if outputs.publish_labels and self.labels.get_subscription_count() > 0:
             self.labels.publish(self.messages.labels(frame))
         if outputs.publish_overlay and self.overlay.get_subscription_count() > 0:
@@ -181,7 +181,7 @@ class NodeOutputs:
     def publish_3d(self, result: Published3D) -> None:
         """FrameSink: publish a camera's 3D outputs."""
         with self._closing():
-            self.cameras[result.camera.index].three_d.publish(result, self.settings.depth)
+            self.cameras[result.camera.index].three_d.publish(result, self.settings)
 
     @contextlib.contextmanager
     def _closing(self):

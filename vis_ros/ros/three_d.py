@@ -15,7 +15,7 @@ from rclpy.time import Time
 from sensor_msgs.msg import PointCloud2
 from visualization_msgs.msg import MarkerArray
 
-from vis_ros.core.config.settings import DepthSettings
+from vis_ros.core.config.settings import DepthSettings, NodeSettings
 from vis_ros.core.fusion.transform import transform_frame3d, transform_points
 from vis_ros.core.outputs.selection import OutputPlan
 from vis_ros.core.pipeline.results import Published3D
@@ -70,16 +70,17 @@ class ThreeDOutputs:
         if self.collisions is not None:
             self.collisions.withdraw()
 
-    def publish(self, result: Published3D, settings: DepthSettings) -> None:
+    def publish(self, result: Published3D, node_settings: NodeSettings) -> None:
         """Publish one fused frame: instances, markers, points (and detections_3d, collision objects)."""
         frame, frame3d, points = result.frame, result.fused.frame, result.fused.points
+        settings = node_settings.depth
         if self.target_frame:
             rotation, translation = self._lookup(frame.frame_id, frame.stamp_ns, settings.tf_timeout)
             frame3d = transform_frame3d(frame3d, rotation, translation, self.target_frame)
             points = {tid: transform_points(p, rotation, translation) for tid, p in points.items()}
         self.instances_3d.publish(self.messages.instances_3d(frame3d))
         if self.detections_3d is not None and self.detections_3d.get_subscription_count() > 0:
-            self.detections_3d.publish(self.messages.detections_3d(frame3d))
+            self.detections_3d.publish(self.messages.detections_3d(frame3d, node_settings.outputs.detection_class_id))
         if self.collisions is not None:
             self.collisions.publish(frame3d, frame)
         if settings.publish_markers:

@@ -127,6 +127,9 @@ PARAMS = (
     ParamSpec("publish_overlay", True, "publish ~/overlay while someone subscribes"),
     ParamSpec("publish_detections", True, "publish ~/detections (vision_msgs/Detection2DArray) while someone"
               " subscribes; needs vision_msgs", read_only=True),
+    ParamSpec("detection_class_id", "id", "what vision_msgs' ObjectHypothesis.class_id holds: id, the class"
+              " index as a string, which ~/label_info maps to its name (the vision_msgs convention); or name, the"
+              " class name itself", choices=("id", "name")),
     ParamSpec("publish_label_info", True, "publish ~/label_info (vision_msgs/LabelInfo, transient local) at"
               " activate and when the score tracks start from changes; needs vision_msgs", read_only=True),
     ParamSpec("frame_id_override", "", "frame_id for outputs (empty: the image's)", read_only=True),

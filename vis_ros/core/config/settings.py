@@ -77,6 +77,7 @@ class OutputSettings:
     publish_labels: bool
     publish_overlay: bool
     publish_detections: bool
+    detection_class_id: str
     publish_label_info: bool
     frame_id_override: str
     diagnostics_period: float
