@@ -31,6 +31,8 @@ def _kw(call, key):
 
 
 def test_launch_file_names_existing_executables_and_declared_parameters():
+    from vis_ros.processes.camera_topics import TOPIC_ARGUMENTS
+
     tree = ast.parse(LAUNCH.read_text())
     (node,) = _calls(tree, "LifecycleNode")
     assert _kw(node, "package").value == "vis_ros"
@@ -40,10 +42,12 @@ def test_launch_file_names_existing_executables_and_declared_parameters():
     overrides = [d for d in ast.walk(_kw(node, "parameters")) if isinstance(d, ast.Dict)][0]
     names = {k.value for k in overrides.keys}
     assert names - {"use_sim_time"} <= set(BY_NAME), names - set(BY_NAME)
-    declared = {c.args[0].value for c in _calls(tree, "DeclareLaunchArgument")}
-    used = {c.args[0].value for c in _calls(tree, "LaunchConfiguration")}
-    assert used == declared
-    assert {"model", "camera", "namespace", "params_file", "use_sim_time"} <= declared
+    declared = {c.args[0].value for c in _calls(tree, "DeclareLaunchArgument") if isinstance(c.args[0], ast.Constant)}
+    # _actions reads each argument with value(name)
+    used = {c.args[0].value for c in _calls(tree, "value") if isinstance(c.args[0], ast.Constant)}
+    assert not declared & set(TOPIC_ARGUMENTS)  # those are declared from TOPIC_ARGUMENTS, read by launch_remappings
+    assert used == declared | {"cameras"}
+    assert {"model", "namespace", "params_file", "use_sim_time", "use_depth", "rviz", "fixed_frame"} <= declared
 
 
 def test_launch_gives_the_node_a_fastdds_profile_with_large_shared_memory_segments():
@@ -89,36 +93,49 @@ def test_parameter_file_lists_every_parameter_with_its_default():
 # namespace package named `launch` when the working directory is on sys.path.
 @pytest.mark.skipif(importlib.util.find_spec("launch_ros") is None,
                     reason="launch / launch_ros are not installable here (no ros2 launch); runs on robots")
-def test_launch_description_builds():
+def test_launch_description_builds(monkeypatch, tmp_path):
+    from launch.actions import OpaqueFunction
+    from launch.utilities import perform_substitutions
     from launch_ros.actions import LifecycleNode
+
+    from launch import LaunchContext
+    from vis_ros.processes.camera_topics import launch_remappings
 
     spec = importlib.util.spec_from_file_location("vis_ros_launch", LAUNCH)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     description = module.generate_launch_description()
     arguments = {a.name for a in description.get_launch_arguments()}
-    assert {"model", "camera", "image_topic", "namespace", "params_file", "use_sim_time", "autostart",
-            "qos_reliability", "rviz"} <= arguments
-    assert {"cameras", "image_template", "depth_template", "info_template", "use_depth"} <= arguments
-    from launch.actions import OpaqueFunction
-    from launch.utilities import perform_substitutions
-
-    from launch import LaunchContext
-
+    assert {"model", "camera", "image_topic", "depth_topic", "camera_info_topic", "namespace", "params_file",
+            "use_sim_time", "autostart", "qos_reliability", "rviz", "fixed_frame", "cameras", "image_template",
+            "depth_template", "info_template", "use_depth"} <= arguments
     context = LaunchContext()
     for argument in description.get_launch_arguments():
         context.launch_configurations[argument.name] = perform_substitutions(context, argument.default_value)
     (opaque,) = [e for e in description.entities if isinstance(e, OpaqueFunction)]
-    (node,) = module._node(context)
-    assert isinstance(node, LifecycleNode)
-    assert (node.node_package, node.node_executable) == ("vis_ros", "vis_ros_node")
-    context.launch_configurations["cameras"] = "[front,left]"
-    (two,) = module._node(context)
-    assert isinstance(two, LifecycleNode) and opaque is not None
+    for cameras in ("", "[front,left]"):
+        context.launch_configurations.update(cameras=cameras, use_depth="true")
+        (node,) = module._actions(context)
+        assert isinstance(node, LifecycleNode)
+        assert (node.node_package, node.node_executable) == ("vis_ros", "vis_ros_node")
+        expected = launch_remappings(dict(context.launch_configurations))
+        assert [(perform_substitutions(context, a), perform_substitutions(context, b))
+                for a, b in node._Node__remappings] == expected
+    monkeypatch.setenv("AMENT_PREFIX_PATH", str(tmp_path))  # no rviz2: fails before returning the node
+    context.launch_configurations["rviz"] = "true"
+    with pytest.raises(RuntimeError, match="rviz2 is not installed"):
+        module._actions(context)
+    assert opaque is not None
 
 
-def test_launch_remaps_each_named_camera_to_its_driver_topics():
-    from vis_ros.processes.camera_topics import camera_remappings, parse_cameras
+def test_launch_remaps_each_camera_to_its_driver_topics():
+    from vis_ros.processes.camera_topics import (
+        TOPIC_ARGUMENTS,
+        camera_remappings,
+        launch_remappings,
+        parse_cameras,
+        single_camera_remappings,
+    )
 
     assert parse_cameras("") == [] and parse_cameras("[front, left]") == ["front", "left"]
     assert parse_cameras("front,left") == ["front", "left"]
@@ -130,7 +147,16 @@ def test_launch_remaps_each_named_camera_to_its_driver_topics():
     custom = dict(camera_remappings(["a"], image="/cams/{name}/rgb", depth="/cams/{name}/d", info="/cams/{name}/k"))
     assert custom == {"a/image": "/cams/a/rgb", "a/image/compressed": "/cams/a/rgb/compressed",
                       "a/depth": "/cams/a/d", "a/camera_info": "/cams/a/k"}
+    # One camera: the RealSense layout by default, depth and camera_info included
+    defaults = {name: default for name, (default, _) in TOPIC_ARGUMENTS.items()}
+    assert dict(launch_remappings(defaults)) == {
+        "image": "/camera/color/image_raw", "image/compressed": "/camera/color/image_raw/compressed",
+        "depth": "/camera/aligned_depth_to_color/image_raw", "camera_info": "/camera/color/camera_info"}
+    assert dict(single_camera_remappings("/r/cam/color", "image_rect"))["depth"] == \
+        "/r/cam/aligned_depth_to_color/image_raw"
     with pytest.raises(ValueError, match="has no {name}"):
         camera_remappings(["a"], image="/fixed/image")
     with pytest.raises(ValueError, match="cameras must be a list of names"):
         parse_cameras("[1, 2]")
+    with pytest.raises(ValueError, match="camera and image_topic are both empty"):
+        single_camera_remappings("", "")
