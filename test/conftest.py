@@ -73,6 +73,19 @@ def tf2_ros(monkeypatch):
 
 
 @pytest.fixture
+def bondpy(monkeypatch):
+    """Provide the real bondpy where it is installed, else its contract (helpers/bondpy_contract)."""
+    import importlib
+    import importlib.util
+
+    if importlib.util.find_spec("bondpy") is None:
+        import bondpy_contract
+
+        monkeypatch.setitem(sys.modules, "bondpy", bondpy_contract.module())
+    return importlib.import_module("bondpy")
+
+
+@pytest.fixture
 def rclpy_context():
     """Yield a fresh rclpy context, shut down after the test."""
     rclpy = pytest.importorskip("rclpy", reason="rclpy is needed for ROS tests")

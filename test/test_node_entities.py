@@ -36,9 +36,10 @@ def _subscribed(node, topic: str) -> int:
 
 @pytest.mark.parametrize("params", [{}, {"use_depth": True, "target_frame": "base_link"}],
                          ids=["2d", "depth_and_tf"])
-def test_twenty_lifecycle_cycles_leave_entity_and_thread_counts_flat(rclpy_context, tf2_ros, params):
-    node = VisRosNode(context=rclpy_context,
-                      parameter_overrides=[Parameter(k, value=v) for k, v in params.items()])
+def test_twenty_lifecycle_cycles_leave_entity_and_thread_counts_flat(rclpy_context, tf2_ros, bondpy, params):
+    # autostart false: driven from outside, as by a lifecycle manager, so the bond comes and goes too
+    overrides = [Parameter(k, value=v) for k, v in {"autostart": False, **params}.items()]
+    node = VisRosNode(context=rclpy_context, parameter_overrides=overrides)
     unconfigured = _entities(node)
     configured = active = None
     for cycle in range(20):
@@ -55,9 +56,10 @@ def test_twenty_lifecycle_cycles_leave_entity_and_thread_counts_flat(rclpy_conte
         assert _entities(node) == configured, (cycle, "deactivated")
         assert node.trigger_cleanup() == SUCCESS, cycle
         assert _entities(node) == unconfigured, (cycle, "cleaned up")
-    # The cycle is not vacuous: configure made publishers, activate subscriptions and a thread.
+    # The cycle is not vacuous: configure made publishers, activate subscriptions, threads and the bond.
     assert configured["publishers"] > unconfigured["publishers"]
     assert active["subscriptions"] > configured["subscriptions"] and active["threads"] > configured["threads"]
+    assert active["publishers"] == configured["publishers"] + 1  # the bond's heartbeat
     if params:
         assert _subscribed(node, "/tf") == 0  # the listener went with cleanup
     node.destroy_node()

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Build the test-only interface packages (test/interfaces: vision_msgs,
+# Build the test-only interface packages (test/interfaces: vision_msgs, bond,
 # object_recognition_msgs, moveit_msgs) into a prefix of their own,
 # build/test_interfaces/install, which tools/env.sh sources when it exists and
 # nothing installs. Only the packages that are not importable already are
@@ -10,14 +10,14 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 out="${root}/build/test_interfaces"
 python="${root}/.venv/bin/python"
 missing=()
-for package in vision_msgs object_recognition_msgs moveit_msgs; do
+for package in vision_msgs object_recognition_msgs moveit_msgs bond; do
   if [ -e "${out}/install/${package}" ] || ! "${python}" -c "import ${package}.msg" 2>/dev/null; then
     missing+=("${package}")
   fi
 done
 mkdir -p "${out}/install"
 if [ "${#missing[@]}" -eq 0 ]; then
-  echo "build_test_interfaces: vision_msgs and moveit_msgs are installed; nothing to build"
+  echo "build_test_interfaces: every interface package is installed; nothing to build"
   exit 0
 fi
 colcon --log-base "${out}/log" build --base-paths "${root}/test/interfaces" --packages-select "${missing[@]}" \

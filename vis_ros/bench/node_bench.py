@@ -53,7 +53,7 @@ def bench_outputs(repeats: int = 100, count: int = 20) -> dict:
     from vis_ros.io.instance_wire import serialize_instance_array
     from vis_ros.io.output_messages import MarkerState, OutputMessages
     from vis_ros.ros.collision_objects import collision_object_msg
-    from vis_ros.ros.outputs import import_package
+    from vis_ros.ros.optional_packages import import_package
 
     mm, why_not_moveit = import_package("moveit_msgs")
     camera, sim_frame, depth, instances, _ = busy_frame(count)

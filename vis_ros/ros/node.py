@@ -23,6 +23,7 @@ from vis_ros.core.engine.memory import release_freed_memory
 from vis_ros.core.outputs.selection import OutputPlan
 from vis_ros.core.pipeline.reports import CameraReport, EngineReport
 from vis_ros.processes.fastdds_profile import use_large_message_transport
+from vis_ros.ros.bond import LifecycleBond
 from vis_ros.ros.inputs import CameraInputs
 from vis_ros.ros.node_parameters import NodeParameters
 from vis_ros.ros.outputs import NodeOutputs, camera_prefix
@@ -35,8 +36,9 @@ class VisRosNode(LifecycleNode):
     """The vis_ros lifecycle node: camera in, instances with persistent IDs out.
 
     Every ROS entity below is created by this node in one transition and destroyed in
-    its mirror: outputs, worker and diagnostics timer at configure / cleanup, inputs at
-    activate / deactivate. A transition that fails undoes what it had made.
+    its mirror: outputs, worker and diagnostics timer at configure / cleanup, inputs and
+    the lifecycle manager's bond (ros/bond.py) at activate / deactivate. A transition
+    that fails undoes what it had made.
     """
 
     def __init__(self, node_name: str = "vis_ros", **kwargs):
@@ -46,6 +48,7 @@ class VisRosNode(LifecycleNode):
         self._inputs: list[CameraInputs] | None = None
         self._diagnostics_timer = None
         self.finalized = False  # set by the shutdown transition: main() then exits
+        self._bond = LifecycleBond(self)
         self.parameters = NodeParameters(self, self._reconfigure)
 
     def _reconfigure(self, settings: NodeSettings) -> None:
@@ -97,6 +100,7 @@ class VisRosNode(LifecycleNode):
         self.worker.start([inputs.depth.pairing if inputs.depth is not None else None for inputs in self._inputs])
         result = super().on_activate(state)  # activates the publishers
         self._outputs.announce_labels(self.worker.segmenter.class_names, self.worker.start_score())
+        self._bond.form(managed=not self.get_parameter("autostart").value)
         return result
 
     def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
@@ -124,6 +128,7 @@ class VisRosNode(LifecycleNode):
             self.worker.stop()
         if self._outputs is not None:
             self._outputs.withdraw()
+        self._bond.break_bond()
 
     def destroy_node(self) -> None:
         """Destroy the node and, unlike rclpy's LifecycleNode, its lifecycle state machine now.
@@ -133,6 +138,7 @@ class VisRosNode(LifecycleNode):
         is freed at an arbitrary later moment, where Fast DDS 3.2 was seen to
         deadlock against another participant's discovery (a test run hung).
         """
+        self._bond.break_bond()  # its heartbeat thread publishes through this node
         super().destroy_node()
         machine = getattr(self, "_state_machine", None)  # rclpy's private attribute: absent, nothing to free
         if machine is not None:

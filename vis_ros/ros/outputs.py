@@ -6,9 +6,9 @@ subscribes) and, with use_depth, the 3D branch (ThreeDOutputs). For the node:
 /diagnostics and ~/label_info (transient local, sent at activate and when the
 score tracks start from changes). Which optional outputs run is decided once
 by vis_ros.core.outputs.selection, from the settings and which of the
-optional packages (vision_msgs, moveit_msgs, tf2_ros: run dependencies a
-minimal robot image may still lack) import here; the ones asked for that cannot run are
-named once at configure, with why, and on /diagnostics (`outputs_off`).
+optional packages (vision_msgs, moveit_msgs, tf2_ros: ros/optional_packages.py)
+import here; the ones asked for that cannot run are named once at configure,
+with why, and on /diagnostics (`outputs_off`).
 `destroy()` is the mirror of the constructor, so a configure/cleanup cycle
 leaves the node with the entities it had before.
 
@@ -20,8 +20,6 @@ io.instance_wire), the same bytes `vis-ros process-bag` writes to a bag.
 from __future__ import annotations
 
 import contextlib
-import importlib
-from types import ModuleType
 
 from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
@@ -36,31 +34,8 @@ from vis_ros.io.instance_wire import serialize_instance_array
 from vis_ros.io.output_messages import OutputMessages
 from vis_ros.msg import InstanceArray
 from vis_ros.ros.diagnostics import camera_status, diagnostics_msg, engine_status
+from vis_ros.ros.optional_packages import import_packages
 from vis_ros.ros.three_d import ThreeDOutputs
-
-INSTALL_HINT = {"vision_msgs": "ros-$ROS_DISTRO-vision-msgs", "moveit_msgs": "ros-$ROS_DISTRO-moveit-msgs",
-                "tf2_ros": "ros-$ROS_DISTRO-tf2-ros-py"}
-MODULES = {"vision_msgs": "vision_msgs.msg", "moveit_msgs": "moveit_msgs.msg", "tf2_ros": "tf2_ros"}
-
-
-def import_package(package: str) -> tuple[ModuleType | None, str]:
-    """Return the package's module (`<package>.msg` for message packages), or None and why it cannot be used."""
-    try:
-        return importlib.import_module(MODULES.get(package, f"{package}.msg")), ""
-    except ImportError as exc:
-        return None, f"{package} is not importable ({exc}); install {INSTALL_HINT.get(package, package)}"
-
-
-def import_packages(packages) -> tuple[dict[str, ModuleType], dict[str, str]]:
-    """Import each package: (modules by package, why-not by package for the ones that failed)."""
-    modules, unavailable = {}, {}
-    for package in packages:
-        module, why = import_package(package)
-        if module is None:
-            unavailable[package] = why
-        else:
-            modules[package] = module
-    return modules, unavailable
 
 
 def camera_prefix(name: str) -> str:
