@@ -14,7 +14,7 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from vis_ros.ros.optional_packages import OPTIONAL_PACKAGES
+from vis_ros.core.config.optional_packages import OPTIONAL_PACKAGES
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = [*sorted((ROOT / "vis_ros").rglob("*.py")), ROOT / "launch" / "vis_ros.launch.py",

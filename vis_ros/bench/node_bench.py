@@ -47,13 +47,13 @@ def bench_outputs(repeats: int = 100, count: int = 20) -> dict:
     from rclpy.serialization import serialize_message
 
     from vis_ros.bench.fusion_bench import busy_frame
+    from vis_ros.core.config.optional_packages import import_package
     from vis_ros.core.data.instances import InstanceFrame, TrackState
     from vis_ros.core.fusion.stage import FusionStage
     from vis_ros.core.outputs.collision_scene import CollisionScene, CollisionSceneConfig
     from vis_ros.io.instance_wire import serialize_instance_array
     from vis_ros.io.output_messages import MarkerState, OutputMessages
     from vis_ros.ros.collision_objects import collision_object_msg
-    from vis_ros.ros.optional_packages import import_package
 
     mm, why_not_moveit = import_package("moveit_msgs")
     camera, sim_frame, depth, instances, _ = busy_frame(count)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from rclpy.duration import Duration
 
-from vis_ros.ros.optional_packages import import_package
+from vis_ros.core.config.optional_packages import import_package
 
 BOND_TOPIC = "bond"  # relative: in the node's namespace, where the manager looks
 HEARTBEAT_PERIOD_S = 0.1

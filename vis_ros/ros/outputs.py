@@ -6,9 +6,9 @@ subscribes) and, with use_depth, the 3D branch (ThreeDOutputs). For the node:
 /diagnostics and ~/label_info (transient local, sent at activate and when the
 score tracks start from changes). Which optional outputs run is decided once
 by vis_ros.core.outputs.selection, from the settings and which of the
-optional packages (vision_msgs, moveit_msgs, tf2_ros: ros/optional_packages.py)
-import here; the ones asked for that cannot run are named once at configure,
-with why, and on /diagnostics (`outputs_off`).
+optional packages (vision_msgs, moveit_msgs, tf2_ros; core/config/
+optional_packages.py) import here; the ones asked for that cannot run are
+named once at configure, with why, and on /diagnostics (`outputs_off`).
 `destroy()` is the mirror of the constructor, so a configure/cleanup cycle
 leaves the node with the entities it had before.
 
@@ -25,6 +25,7 @@ from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
 
+from vis_ros.core.config.optional_packages import import_packages
 from vis_ros.core.config.settings import NodeSettings
 from vis_ros.core.outputs.selection import OutputPlan, packages_needed, plan_outputs
 from vis_ros.core.pipeline.reports import CameraReport, EngineReport
@@ -34,7 +35,6 @@ from vis_ros.io.instance_wire import serialize_instance_array
 from vis_ros.io.output_messages import OutputMessages
 from vis_ros.msg import InstanceArray
 from vis_ros.ros.diagnostics import camera_status, diagnostics_msg, engine_status
-from vis_ros.ros.optional_packages import import_packages
 from vis_ros.ros.three_d import ThreeDOutputs
 
 

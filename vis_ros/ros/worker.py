@@ -66,7 +66,7 @@ class PipelineWorker:
 
     def describe(self) -> str:
         """Name the model, backend, input size, classes, cameras and kernel path, for the log."""
-        spec, segmenter = self.segmenter.spec, self.segmenter
+        segmenter = self.segmenter
         precision = f" [{segmenter.precision}]" if segmenter.precision else ""
         cameras = ""
         if len(self.cameras) > 1 or self.cameras[0].name:
@@ -74,7 +74,7 @@ class PipelineWorker:
                         else "one after another (the model has a fixed batch of 1)")
             cameras = f"; cameras {[c.name for c in self.cameras]}, {batching}"
         return (f"{segmenter.model_path.name}{precision} on {segmenter.backend.describe()},"
-                f" input {spec.input_hw[1]}x{spec.input_hw[0]}, {spec.num_classes} classes{cameras};"
+                f" {segmenter.describe()}{cameras};"
                 f" masks on {native.describe()}")
 
     def request_settings(self, settings: NodeSettings) -> None:

@@ -1,7 +1,8 @@
-"""Decoder for the prototype-coefficient head (YOLACT idea, Ultralytics layout).
+"""Decoder for the prototype-coefficient head (YOLACT idea, Ultralytics layouts).
 
 Order of work is what makes it cheap: filter anchors by score first, NMS on
-the survivors, and only then build masks, for kept detections only and only
+the survivors (raw head only: end-to-end rows come selected, and sorting
+them is all that is left), and only then build masks, for kept detections only and only
 inside their boxes. A mask is sigmoid(coefficients . prototypes) > threshold;
 the probabilities of the box's prototype crop are resampled straight into the box's
 source-image pixels by one affine warp (undoing the letterbox and the
@@ -23,7 +24,9 @@ import numpy as np
 from vis_ros.core import native
 from vis_ros.core.data.detections import Detection
 from vis_ros.core.data.instances import PixelBox
+from vis_ros.core.engine.errors import ModelLayoutError
 from vis_ros.core.engine.letterbox import Letterbox
+from vis_ros.core.engine.model_spec import END_TO_END, RAW_HEAD
 
 PROTO_STRIDE = 4
 
@@ -82,24 +85,51 @@ def select_detections(raw: np.ndarray, num_classes: int, config: DecoderConfig):
     return candidates[keep], boxes, cand_scores[keep], cand_classes[keep]
 
 
+def select_rows(rows: np.ndarray, num_classes: int, config: DecoderConfig):
+    """Score filter on one image's end-to-end rows (K, 6 + nm): no NMS, the head has done it.
+
+    Returns the kept rows' indices (best first, at most max_detections),
+    boxes xyxy in input pixels, scores and class ids. Rows with a non-finite
+    box, score or class are dropped; a class index outside the class list
+    means the list does not match the model, which is refused by name.
+    """
+    head = np.asarray(rows[:, :6], np.float32)
+    scores = head[:, 4]
+    usable = np.isfinite(head).all(axis=1) & (scores > config.score_threshold)
+    kept = usable.nonzero()[0]
+    kept = kept[np.argsort(-scores[kept], kind="stable")][:config.max_detections]
+    classes = head[kept, 5]
+    class_ids = np.rint(classes).astype(np.int64)
+    outside = (class_ids < 0) | (class_ids >= num_classes)
+    if outside.any():
+        raise ModelLayoutError(f"end-to-end row class index {classes[outside][0]:g} is outside the {num_classes}"
+                               " class names; the class list does not match the model")
+    return kept, head[kept, :4].copy(), scores[kept], class_ids
+
+
 class Decoder:
     """Turns one image's raw outputs into Detections in source-image pixels."""
 
-    def __init__(self, class_names: tuple[str, ...], config: DecoderConfig = DecoderConfig()):
+    def __init__(self, class_names: tuple[str, ...], config: DecoderConfig = DecoderConfig(),
+                 layout: str = RAW_HEAD):
+        if layout not in (RAW_HEAD, END_TO_END):
+            raise ValueError(f"layout must be {RAW_HEAD!r} or {END_TO_END!r}, got {layout!r}")
         self.class_names = tuple(class_names)
         self.config = config
+        self.layout = layout
         self._tanh_threshold = np.float32(2.0 * config.mask_threshold - 1.0)
         self._selected = None  # output buffers of the C selection, made on first use
 
     def __call__(self, detections: np.ndarray, prototypes: np.ndarray,
                  letterbox: Letterbox) -> list[Detection]:
-        """Decode one image: detections (4 + nc + nm, A), prototypes (nm, h, w)."""
-        if native.kernels is not None:
+        """Decode one image: detections (4 + nc + nm, A) or end-to-end rows (K, 6 + nm), prototypes (nm, h, w)."""
+        build = self._masks_native if native.kernels is not None else self._masks_numpy
+        if self.layout == END_TO_END:
+            boxes_src, rois, scores, classes, coefficients = self._select_rows(detections, letterbox)
+        elif native.kernels is not None:
             boxes_src, rois, scores, classes, coefficients = self._select_native(detections, letterbox)
-            build = self._masks_native
         else:
             boxes_src, rois, scores, classes, coefficients = self._select_numpy(detections, letterbox)
-            build = self._masks_numpy
         if len(scores) == 0:
             return []
         out = []
@@ -118,6 +148,12 @@ class Decoder:
         anchors, boxes_in, scores, classes = select_detections(detections, nc, self.config)
         boxes_src = letterbox.boxes_to_source(boxes_in)
         return boxes_src, _pixel_rois(boxes_src), scores, classes, detections[4 + nc:, anchors].T
+
+    def _select_rows(self, rows, letterbox: Letterbox):
+        """Return the same five arrays from end-to-end rows."""
+        kept, boxes_in, scores, classes = select_rows(rows, len(self.class_names), self.config)
+        boxes_src = letterbox.boxes_to_source(boxes_in)
+        return boxes_src, _pixel_rois(boxes_src), scores, classes, np.asarray(rows[kept, 6:], np.float32)
 
     def _select_native(self, detections, letterbox: Letterbox):
         """Select detections in one C call.

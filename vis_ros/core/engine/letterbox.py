@@ -31,13 +31,22 @@ class Letterbox:
     input_height: int
 
     @classmethod
-    def fit(cls, source_hw: tuple[int, int], input_hw: tuple[int, int]) -> Letterbox:
-        """Fit `source_hw` into `input_hw`, keeping the aspect ratio, padding evenly."""
+    def fit(cls, source_hw: tuple[int, int], input_hw: tuple[int, int], stride: int | None = None) -> Letterbox:
+        """Fit `source_hw` into `input_hw`, keeping the aspect ratio, padding evenly.
+
+        With `stride` (a model with dynamic height and width), pad only to the
+        next multiple of it instead of the full `input_hw`, as Ultralytics'
+        predictor does for such models: 640x480 into 320x320 gives a 320x256
+        input, the size the model's accuracy figures are measured at, and
+        fewer pixels to run.
+        """
         (h, w), (ih, iw) = source_hw, input_hw
         if min(h, w, ih, iw) <= 0:
             raise ValueError(f"sizes must be positive, got source {source_hw} input {input_hw}")
         scale = min(ih / h, iw / w)
         rw, rh = int(round(w * scale)), int(round(h * scale))
+        if stride:
+            iw, ih = rw + (iw - rw) % stride, rh + (ih - rh) % stride
         pad_x = int(round((iw - rw) / 2 - 0.1))
         pad_y = int(round((ih - rh) / 2 - 0.1))
         return cls(scale, pad_x, pad_y, rw, rh, w, h, iw, ih)

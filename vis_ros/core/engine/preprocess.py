@@ -2,7 +2,9 @@
 
 Letterbox (aspect kept, pad 114), RGB order, scale to 0..1, NCHW, in the
 model's input dtype. The letterbox geometry is cached per source size and the
-input tensor is allocated once. The padding bands of the tensor are written
+input tensor is allocated once (again only when the size changes: a model with
+dynamic height and width gets the smallest stride multiple that holds the
+image, see Letterbox.fit). The padding bands of the tensor are written
 only when the geometry changes: per frame, only the resized image's region is
 rewritten, one contiguous channel plane at a time (a strided HWC -> CHW pass
 costs about half as much again on this CPU).
@@ -21,9 +23,10 @@ _SCALE = np.float32(1.0 / 255.0)
 class Preprocessor:
     """Letterbox + normalise + HWC->CHW into one reused input tensor (no per-frame allocation)."""
 
-    def __init__(self, input_hw: tuple[int, int], dtype: str = "float32"):
+    def __init__(self, input_hw: tuple[int, int], dtype: str = "float32", stride: int | None = None):
         self.input_hw = tuple(input_hw)
         self.dtype = np.dtype(dtype)
+        self.stride = stride  # set for a model with dynamic height and width
         self._tensor = np.empty((1, 3, *self.input_hw), self.dtype)
         self._letterbox: Letterbox | None = None
 
@@ -31,7 +34,9 @@ class Preprocessor:
         """Return the (cached) letterbox for a source image size."""
         lb = self._letterbox
         if lb is None or (lb.source_height, lb.source_width) != (height, width):
-            lb = self._letterbox = Letterbox.fit((height, width), self.input_hw)
+            lb = self._letterbox = Letterbox.fit((height, width), self.input_hw, self.stride)
+            if self._tensor.shape[2:] != (lb.input_height, lb.input_width):
+                self._tensor = np.empty((1, 3, lb.input_height, lb.input_width), self.dtype)
             np.multiply(np.uint8(PAD_VALUE), _SCALE, out=self._tensor, casting="unsafe")
         return lb
 

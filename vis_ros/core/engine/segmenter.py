@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +11,7 @@ from vis_ros.core.data.detections import Detection
 from vis_ros.core.engine.backends import create_backend
 from vis_ros.core.engine.decoder import Decoder, DecoderConfig
 from vis_ros.core.engine.errors import ModelLayoutError
-from vis_ros.core.engine.model_spec import ModelSpec, build_spec, read_labels_file
+from vis_ros.core.engine.model_spec import RAW_HEAD, ModelSpec, build_spec, read_labels_file
 from vis_ros.core.engine.preprocess import Preprocessor
 
 
@@ -42,14 +42,23 @@ class Segmenter:
         if dtype is None:
             raise ModelLayoutError(f"input '{self.spec.input_name}' is {self.spec.input_dtype};"
                                    " expected float32 or float16")
-        self.preprocess = Preprocessor(self.spec.input_hw, dtype)
+        self.preprocess = Preprocessor(self.spec.input_hw, dtype, self.spec.stride if self.spec.dynamic_hw else None)
         self._preprocessors: dict = {None: self.preprocess}  # per camera: each keeps its own letterbox and input buffer
-        self._batch_buffer: np.ndarray | None = None
-        self.decode = Decoder(self.spec.class_names, decoder)
+        self._batch_buffers: dict[tuple, np.ndarray] = {}  # by input shape
+        self.decode = Decoder(self.spec.class_names, decoder, self.spec.layout or RAW_HEAD)
+        if self.spec.layout is None:  # symbolic output shapes: the first real output says which layout
+            self.warm_up(runs=1)
 
     def reconfigure(self, decoder: DecoderConfig) -> None:
         """Use new decoder thresholds from the next frame on (the engine stays loaded)."""
-        self.decode = Decoder(self.spec.class_names, decoder)
+        self.decode = Decoder(self.spec.class_names, decoder, self.decode.layout)
+
+    def describe(self) -> str:
+        """Say the input size, head layout and classes, for the log."""
+        h, w = self.spec.input_hw
+        size = f"input up to {w}x{h} (dynamic, stride {self.spec.stride})" if self.spec.dynamic_hw else \
+            f"input {w}x{h}"
+        return f"{size}, {self.decode.layout}, {self.spec.num_classes} classes"
 
     @property
     def class_names(self) -> tuple[str, ...]:
@@ -76,49 +85,73 @@ class Segmenter:
 
         `images` is a sequence of (camera key, RGB image); each camera keeps
         its own pre-processing buffer and letterbox (cameras of different
-        sizes batch together). A fixed-batch model runs them one after another.
+        sizes batch together when their inputs agree: always for a fixed-size
+        model; for a dynamic one, cameras of one aspect ratio). A fixed-batch
+        model runs them one after another.
         """
         if not images:
             return []
-        limit = getattr(self.backend, "max_batch", None)  # a TensorRT profile's largest batch
-        if self.batches and limit and len(images) > limit:
-            return [r for i in range(0, len(images), limit) for r in self.segment_batch(images[i:i + limit])]
         if not self.batches or len(images) == 1:
             return [self._one(key, rgb) for key, rgb in images]
         t0 = time.perf_counter()
         prepared = [self._preprocessor(key)(rgb) for key, rgb in images]
+        preprocess_s = (time.perf_counter() - t0) / len(prepared)
+        groups: dict[tuple, list[int]] = {}
+        for i, (tensor, _) in enumerate(prepared):
+            groups.setdefault(tensor.shape, []).append(i)
+        limit = getattr(self.backend, "max_batch", None) or len(prepared)  # a TensorRT profile's largest batch
+        results: list[SegmentationResult | None] = [None] * len(prepared)
+        for members in groups.values():
+            for start in range(0, len(members), limit):
+                chunk = members[start:start + limit]
+                for i, result in zip(chunk, self._run_group([prepared[i] for i in chunk], preprocess_s), strict=True):
+                    results[i] = result
+        return results
+
+    def _run_group(self, prepared, preprocess_s: float) -> list[SegmentationResult]:
+        """Run images whose input tensors have one shape in one engine call."""
         count = len(prepared)
-        shape = (count, *prepared[0][0].shape[1:])
-        if self._batch_buffer is None or self._batch_buffer.shape[0] < count:
-            self._batch_buffer = np.empty(shape, prepared[0][0].dtype)
-        batch = self._batch_buffer[:count]
-        for row, (tensor, _) in zip(batch, prepared, strict=True):
-            row[...] = tensor[0]
-        t1 = time.perf_counter()
-        outputs = self.backend.run(batch)
+        if count == 1:
+            tensor, letterbox = prepared[0]
+            t1 = time.perf_counter()
+            outputs = self.backend.run(tensor)
+        else:
+            shape = prepared[0][0].shape[1:]
+            buffer = self._batch_buffers.get(shape)
+            if buffer is None or buffer.shape[0] < count:
+                buffer = self._batch_buffers[shape] = np.empty((count, *shape), prepared[0][0].dtype)
+            batch = buffer[:count]
+            for row, (tensor, _) in zip(batch, prepared, strict=True):
+                row[...] = tensor[0]
+            t1 = time.perf_counter()
+            outputs = self.backend.run(batch)
         t2 = time.perf_counter()
         results = []
         for i, (_, letterbox) in enumerate(prepared):
             t3 = time.perf_counter()
-            detections = self.decode(outputs[self.spec.detections_name][i], outputs[self.spec.prototypes_name][i],
-                                     letterbox)
-            results.append(SegmentationResult(detections, {"preprocess": (t1 - t0) / count, "engine": t2 - t1,
+            detections = self._decode(outputs, i, letterbox)
+            results.append(SegmentationResult(detections, {"preprocess": preprocess_s, "engine": t2 - t1,
                                                            "decode": time.perf_counter() - t3}, count))
         return results
 
     def _preprocessor(self, key) -> Preprocessor:
         if key not in self._preprocessors:
-            self._preprocessors[key] = Preprocessor(self.spec.input_hw, self.preprocess.dtype.name)
+            self._preprocessors[key] = Preprocessor(self.spec.input_hw, self.preprocess.dtype.name,
+                                                    self.preprocess.stride)
         return self._preprocessors[key]
 
     def _one(self, key, rgb: np.ndarray) -> SegmentationResult:
         """One image through the engine alone, with its camera's pre-processing buffer."""
         t0 = time.perf_counter()
-        tensor, letterbox = self._preprocessor(key)(rgb)
-        t1 = time.perf_counter()
-        outputs = self.backend.run(tensor)
-        t2 = time.perf_counter()
-        detections = self.decode(outputs[self.spec.detections_name][0],
-                                 outputs[self.spec.prototypes_name][0], letterbox)
-        return SegmentationResult(detections, {"preprocess": t1 - t0, "engine": t2 - t1,
-                                               "decode": time.perf_counter() - t2})
+        prepared = self._preprocessor(key)(rgb)
+        return self._run_group([prepared], time.perf_counter() - t0)[0]
+
+    def _decode(self, outputs: dict, index: int, letterbox) -> list[Detection]:
+        """Check one image's outputs against the layout (every call: shapes may be symbolic), then decode."""
+        detections, prototypes = outputs[self.spec.detections_name][index], outputs[self.spec.prototypes_name][index]
+        layout = self.spec.check_outputs(detections.shape, prototypes.shape,
+                                         (letterbox.input_height, letterbox.input_width))
+        if self.spec.layout is None:  # the first real output: the layout is now known
+            self.spec = replace(self.spec, layout=layout)
+            self.decode = Decoder(self.spec.class_names, self.decode.config, layout)
+        return self.decode(detections, prototypes, letterbox)
