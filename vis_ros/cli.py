@@ -21,6 +21,7 @@ _COMMANDS = {
     "demo": ("demo", "run the end-to-end demo and write its outputs"),
     "sim": ("sim", "render a synthetic RGB-D sequence with ground truth"),
     "train": ("train", "train the embedded default model on simulated frames"),
+    "check-model": ("check_model", "say what a model is, whether the node accepts it and how fast it runs here"),
     "infer": ("infer", "segment one image and print/write the instances"),
     "eval": ("eval", "evaluate a model on held-out simulated frames (JSON)"),
     "build-engine": ("build_engine", "build a TensorRT engine for this GPU (cached by key)"),

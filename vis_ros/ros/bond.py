@@ -36,9 +36,8 @@ class LifecycleBond:
         if bondpy is None:
             if managed and not self._said_missing:
                 self.node.get_logger().warning(
-                    f"no bond for a lifecycle manager: {why}. Nav2's lifecycle_manager fails the start-up of a"
-                    " node without one after bond_timeout (4 s): install bondpy, or set bond_timeout: 0.0 in"
-                    " the manager's parameters")
+                    f"no bond for a lifecycle manager: {why}. Without one, Nav2's lifecycle_manager fails this"
+                    " node's start-up after its bond_timeout (4 s) unless it runs with bond_timeout: 0.0")
                 self._said_missing = True
             return
         bond = bondpy.Bond(self.node, BOND_TOPIC, self.node.get_name())
