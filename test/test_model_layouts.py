@@ -184,3 +184,17 @@ def test_cameras_of_different_shapes_batch_in_groups_of_one_input_size(tmp_path)
     results = seg.segment_batch([("a", _image()), ("b", wide), ("c", _image())])
     assert sorted(calls) == [(1, 3, 192, 320), (2, 3, 256, 320)]
     assert [r.batch_size for r in results] == [2, 1, 2]
+
+
+def test_the_input_size_benchmark_compares_the_square_with_the_rectangle(tmp_path):
+    from vis_ros.bench.input_size_bench import bench_input_sizes
+
+    model = seg_model(tmp_path / "m.onnx", "e2e", input_hw=(640, 640), dynamic_hw=True, symbolic_outputs=True)
+    report = bench_input_sizes(model, runs=2)
+    vga, hd = report["cameras"]["640x480"], report["cameras"]["1280x720"]
+    assert (vga["square_input"], vga["rectangle_input"], vga["pixels_saved"]) == ("640x640", "640x480", 0.25)
+    assert (hd["rectangle_input"], hd["pixels_saved"]) == ("640x384", 0.4)
+    assert vga["engine_ms_square"] > 0 and vga["engine_ms_rectangle"] > 0
+    fixed = seg_model(tmp_path / "fixed.onnx", "e2e", input_hw=(640, 640))
+    with pytest.raises(ValueError, match="has a fixed input size"):
+        bench_input_sizes(fixed, runs=1)

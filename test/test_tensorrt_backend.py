@@ -186,3 +186,94 @@ def test_real_engine_built_from_the_embedded_model(tmp_path):
     engine = build_engine(default_model_path(), tmp_path, BuildOptions(fp16=True))
     seg = Segmenter(engine, backend="tensorrt")
     assert seg(np.zeros((480, 640, 3), np.uint8)).detections == []
+
+
+# -- build-engine, against the fake builder --------------------------------------------------
+def _build(onnx_path, cache, **options):
+    from vis_ros.core.model_tools.engine_builder import BuildOptions, build_engine
+
+    logs = []
+    engine = build_engine(onnx_path, cache, BuildOptions(**options), log=logs.append,
+                          memory=trt.FakeCudaMemory(), trt_module=trt)
+    return engine, logs
+
+
+def test_build_engine_from_an_end_to_end_export_runs_with_the_same_decoder(tmp_path):
+    from vis_ros.core.config.model_path import default_model_path
+    from vis_ros.core.engine.backends.engine_file import read_engine
+    from vis_ros.core.engine.model_spec import END_TO_END
+    from vis_ros.core.model_tools.end_to_end import write_end_to_end
+
+    onnx_path = write_end_to_end(default_model_path(), tmp_path / "e2e.onnx")
+    engine, logs = _build(onnx_path, tmp_path / "cache", fp16=True, max_batch=4)
+    metadata, _ = read_engine(engine)
+    assert metadata["end2end"] == "True" and metadata["engine_key"]["max_batch"] == 4
+    seg = _segmenter(engine)
+    assert seg.spec.layout == END_TO_END and seg.backend.outputs[0].shape == ("batch", 300, 38)
+    image = np.zeros((480, 640, 3), np.uint8)
+    image[200:260, 260:380] = 255
+    (det,) = seg(image).detections  # the fake plan's box, as rows: centre (160, 128) of the 320x256 input
+    assert det.class_name == "cup" and det.box == pytest.approx((260, 200, 380, 280)) and det.mask.any()
+    results = seg.segment_batch([(k, image) for k in range(3)])
+    assert [r.batch_size for r in results] == [3, 3, 3] and seg.backend.context.executions == 2
+    again, logs = _build(onnx_path, tmp_path / "cache", fp16=True, max_batch=4)
+    assert again == engine and logs == [f"engine cache hit: {engine}"]
+
+
+def test_build_engine_covers_every_input_a_dynamic_size_model_gets(tmp_path):
+    from yolo_onnx import seg_model
+
+    # rows stay (300, 38) at any size, as TensorRT computes them for a YOLO26 dynamic=True export
+    onnx_path = seg_model(tmp_path / "dyn.onnx", "e2e", input_hw=(640, 640), dynamic_batch=True, dynamic_hw=True)
+    engine, _ = _build(onnx_path, tmp_path, fp16=True, max_batch=2)
+    seg = _segmenter(engine)
+    assert seg.spec.dynamic_hw and seg.backend.max_batch == 2
+    assert seg.backend.engine.get_tensor_profile_shape("images", 0) == ((1, 3, 32, 32), (1, 3, 640, 640),
+                                                                       (2, 3, 640, 640))
+    context = seg.backend.context
+    (det,) = seg(np.zeros((480, 640, 3), np.uint8)).detections
+    assert context.get_tensor_shape("images") == (1, 3, 480, 640)  # 640x480 needs no padding at all
+    assert det.box == pytest.approx((130, 108, 190, 148))
+    (det,) = seg(np.zeros((720, 1280, 3), np.uint8)).detections
+    assert context.get_tensor_shape("images") == (1, 3, 384, 640)  # 16:9: 640x360, padded to 384
+    assert det.box == pytest.approx((260, 192, 380, 272))
+    results = seg.segment_batch([(0, np.zeros((480, 640, 3), np.uint8)), (1, np.zeros((720, 1280, 3), np.uint8))])
+    assert [r.batch_size for r in results] == [1, 1]  # two input sizes: two executions
+    with pytest.raises(ModelLayoutError, match=r"does not fit engine input \(1..2 images of 32x32..640x640\)"):
+        seg.backend.run(np.zeros((1, 3, 704, 640), np.float32))
+
+
+def test_the_fake_builder_holds_tensorrts_build_contract(tmp_path):
+    from vis_ros.core.config.model_path import default_model_path
+    from vis_ros.core.model_tools.end_to_end import write_end_to_end
+
+    logger = trt.ILogger()
+    logger.log = lambda severity, msg: messages.append(msg)
+    messages = []
+    builder = trt.Builder(logger)
+    network = builder.create_network(0)
+    assert trt.OnnxParser(network, logger).parse(default_model_path().read_bytes())
+    assert network.get_input(0).shape == (-1, 3, 256, 320)
+    config = builder.create_builder_config()
+    assert builder.build_serialized_network(network, config) is None  # dynamic batch, no profile
+    assert "no optimization profile has been defined" in messages[-1]
+    profile = builder.create_optimization_profile()
+    with pytest.raises(ValueError, match="min <= opt <= max"):
+        profile.set_shape("images", (2, 3, 256, 320), (1, 3, 256, 320), (4, 3, 256, 320))
+    profile.set_shape("images", (1, 3, 256, 320), (1, 3, 256, 320), (4, 3, 256, 320))
+    config.add_optimization_profile(profile)
+    config.set_flag(trt.BuilderFlag.INT8)
+    assert builder.build_serialized_network(network, config) is None
+    assert "Calibration profile must be set" in messages[-1]
+    config.set_calibration_profile(profile)
+    assert builder.build_serialized_network(network, config) is not None
+    huge = write_end_to_end(default_model_path(), tmp_path / "k.onnx", max_det=5000)  # K = all 1680 anchors
+    assert trt.OnnxParser(builder.create_network(0), logger).parse(huge.read_bytes())
+    import onnx
+
+    model = onnx.load(str(huge))
+    k_name = next(n.input[1] for n in model.graph.node if n.op_type == "TopK")
+    k = next(i for i in model.graph.initializer if i.name == k_name)
+    k.CopyFrom(onnx.numpy_helper.from_array(np.array([5000], np.int64), k_name))
+    parser = trt.OnnxParser(builder.create_network(0), logger)
+    assert not parser.parse(model.SerializeToString()) and "exceeds 3840" in parser.get_error(0)

@@ -9,8 +9,17 @@ same memory. Device work is queued and only happens at `synchronize()`, so a
 caller that reads host outputs without synchronising reads stale data.
 
 Fake plans: b"FAKEPLAN" + JSON {"trt_version", "tensors": [{name, mode, shape, dtype}],
-"boxes": [...]}. `execute` computes real outputs from the input: prototypes
-from 4x4 mean pooling of the image, detections from the plan's boxes.
+"boxes": [...], "profile", "layout"}. `execute` computes real outputs from the input: prototypes
+from 4x4 mean pooling of the image, detections from the plan's boxes (raw-head columns, or
+end-to-end rows). Dynamic dimensions are -1 as TensorRT reports them; an output's follow the
+input's shape (batch; prototypes input/4; raw-head anchors over strides 8, 16, 32). A tensor's
+data is the contiguous prefix of its buffer in its current shape, as on a GPU.
+
+The builder side (Builder, OnnxParser, builder config, optimization profiles) holds what
+`vis-ros build-engine` relies on: the parser reads the ONNX graph's inputs and outputs (dynamic
+dimensions become -1) and refuses a TopK beyond TensorRT's limit; a network with a dynamic
+input needs an optimization profile covering it (min <= opt <= max, fixed dimensions kept), and
+INT8 on a dynamic input a calibration profile too; the plan it builds runs with BUILT_PLAN_BOXES.
 """
 from __future__ import annotations
 
@@ -78,10 +87,18 @@ class Runtime:
         return ICudaEngine(spec)
 
 
-def make_plan(tensors, boxes=(), trt_version=__version__, max_batch=1) -> bytes:
-    """Return a plan; `max_batch` is the largest batch of its one optimization profile (dynamic inputs)."""
-    return MAGIC + json.dumps({"trt_version": trt_version, "tensors": tensors,
-                               "boxes": list(boxes), "max_batch": max_batch}).encode()
+def make_plan(tensors, boxes=(), trt_version=__version__, max_batch=1, profile=None, layout="raw") -> bytes:
+    """Return a plan; `max_batch` is the largest batch of its one optimization profile (dynamic inputs).
+
+    `profile`: (min, opt, max) of the input, for inputs dynamic beyond the batch; `layout`
+    "raw" or "e2e" says how the detections output is filled.
+    """
+    return MAGIC + json.dumps({"trt_version": trt_version, "tensors": tensors, "boxes": list(boxes),
+                               "max_batch": max_batch, "profile": profile, "layout": layout}).encode()
+
+
+def _anchors(height: int, width: int) -> int:
+    return sum((height // s) * (width // s) for s in (8, 16, 32))
 
 
 class ICudaEngine:
@@ -90,6 +107,8 @@ class ICudaEngine:
         self._order = [t["name"] for t in spec["tensors"]]
         self._boxes = spec["boxes"]
         self._max_batch = spec.get("max_batch", 1)
+        self._profile = spec.get("profile")
+        self._layout = spec.get("layout", "raw")
 
     @property
     def num_io_tensors(self) -> int:
@@ -112,12 +131,14 @@ class ICudaEngine:
         return tuple(self._tensor(name)["shape"])
 
     def get_tensor_profile_shape(self, name, profile_index: int):
-        """(min, opt, max) shapes of an input with a dynamic batch, as TensorRT reports them."""
+        """(min, opt, max) shapes of a dynamic input, as TensorRT reports them."""
         tensor = self._tensor(name)
         if tensor["mode"] != "INPUT":
             raise ValueError(f"get_tensor_profile_shape on output tensor {name!r}")
         if profile_index != 0 or -1 not in tensor["shape"]:
             raise RuntimeError(f"no optimization profile {profile_index} for {name!r}")
+        if self._profile is not None:
+            return tuple(tuple(shape) for shape in self._profile)
         rest = tuple(tensor["shape"][1:])
         return (1, *rest), (1, *rest), (self._max_batch, *rest)
 
@@ -143,14 +164,16 @@ class IExecutionContext:
         declared = tensor["shape"]
         if len(shape) != len(declared) or any(d != -1 and d != s for d, s in zip(declared, shape, strict=True)):
             return False
-        if declared[0] == -1 and not 1 <= shape[0] <= self.engine._max_batch:  # outside the profile
-            return False
+        if -1 in declared:  # inside the optimization profile, dimension by dimension
+            low, _, high = self.engine.get_tensor_profile_shape(name, 0)
+            if not all(lo <= s <= hi for lo, s, hi in zip(low, shape, high, strict=True)):
+                return False
         self._shapes[name] = shape
         return True
 
-    def _batch(self) -> int | None:
+    def _input_shape(self) -> tuple | None:
         inputs = [t for t in self.engine._tensors.values() if t["mode"] == "INPUT"]
-        return self._shapes[inputs[0]["name"]][0] if inputs and inputs[0]["name"] in self._shapes else None
+        return self._shapes.get(inputs[0]["name"]) if inputs else None
 
     def get_tensor_shape(self, name) -> tuple:
         tensor = self.engine._tensor(name)
@@ -159,8 +182,15 @@ class IExecutionContext:
         if any(t["mode"] == "INPUT" and t["name"] not in self._shapes and -1 in t["shape"]
                for t in self.engine._tensors.values()):
             return tuple(-1 for _ in tensor["shape"])
-        shape = tuple(tensor["shape"])
-        return (self._batch(), *shape[1:]) if shape[0] == -1 else shape
+        shape = list(tensor["shape"])
+        n, _, h, w = self._input_shape()
+        if shape[0] == -1:
+            shape[0] = n
+        if len(shape) == 4:
+            shape[2:] = [h // 4 if shape[2] == -1 else shape[2], w // 4 if shape[3] == -1 else shape[3]]
+        elif shape[2] == -1:  # raw head: one column per anchor
+            shape[2] = _anchors(h, w)
+        return tuple(shape)
 
     def set_tensor_address(self, name, address) -> bool:
         self.engine._tensor(name)
@@ -187,19 +217,28 @@ class IExecutionContext:
         self.executions += 1
         return True
 
+    def _view(self, memory, name) -> np.ndarray:
+        """Return the tensor as the engine sees it: the prefix of its buffer in its current shape."""
+        shape = self.get_tensor_shape(name)
+        return memory.lookup(self._addresses[name]).reshape(-1)[:int(np.prod(shape))].reshape(shape)
+
     def _compute(self, memory) -> None:
         by_mode = {"INPUT": [], "OUTPUT": []}
         for name, t in self.engine._tensors.items():
             by_mode[t["mode"]].append(name)
-        count = self._batch()  # only the first `count` rows of each (max-batch sized) buffer
-        image = memory.lookup(self._addresses[by_mode["INPUT"][0]])[:count].astype(np.float32)
+        image = self._view(memory, by_mode["INPUT"][0]).astype(np.float32)
         for name in by_mode["OUTPUT"]:
-            out = memory.lookup(self._addresses[name])[:count]
+            out = self._view(memory, name)
             if out.ndim == 4:  # prototypes: image brightness pooled 4x4, minus 0.5
                 n, c, h, w = image.shape
                 pooled = image.reshape(n, c, h // 4, 4, w // 4, 4).mean(axis=(1, 3, 5))
                 out[...] = (pooled - 0.5)[:, None] * np.ones((1, out.shape[1], 1, 1))
                 out[:, 1:] = 0.0
+            elif self.engine._layout == "e2e":  # rows x1, y1, x2, y2, score, class, coefficients
+                out[...] = 0.0
+                for row, (cx, cy, bw, bh, cls, score) in enumerate(self.engine._boxes):
+                    out[:, row, :6] = (cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2, score, cls)
+                    out[:, row, 6] = 20.0
             else:  # detections: the plan's boxes in every image, 4 + nc + nm rows
                 out[...] = 0.0
                 nc = out.shape[1] - 4 - 32
@@ -207,6 +246,189 @@ class IExecutionContext:
                     out[:, 0:4, a] = (cx, cy, bw, bh)
                     out[:, 4 + cls, a] = score
                     out[:, 4 + nc, a] = 20.0
+
+
+# -- the builder ------------------------------------------------------------------------------
+TOPK_LIMIT = 3840  # TensorRT's largest K for TopK
+BUILT_PLAN_BOXES = [(160, 128, 60, 40, 3, 0.9)]  # what a plan built here reports when it runs
+
+
+class MemoryPoolType(enum.Enum):
+    WORKSPACE = 0
+
+
+class BuilderFlag(enum.Enum):
+    FP16 = 0
+    INT8 = 1
+
+
+class IProgressMonitor:
+    def __init__(self):
+        pass
+
+
+class IInt8EntropyCalibrator2:
+    def __init__(self):
+        pass
+
+
+class ITensor:
+    def __init__(self, name: str, shape: tuple, dtype: DataType):
+        self.name, self.shape, self.dtype = name, shape, dtype
+
+
+class INetworkDefinition:
+    def __init__(self):
+        self.inputs: list[ITensor] = []
+        self.outputs: list[ITensor] = []
+        self.metadata: dict[str, str] = {}
+
+    @property
+    def num_inputs(self) -> int:
+        return len(self.inputs)
+
+    @property
+    def num_outputs(self) -> int:
+        return len(self.outputs)
+
+    def get_input(self, index: int) -> ITensor:
+        return self.inputs[index]
+
+    def get_output(self, index: int) -> ITensor:
+        return self.outputs[index]
+
+
+class OnnxParser:
+    _TYPES = {1: DataType.FLOAT, 10: DataType.HALF, 6: DataType.INT32}
+
+    def __init__(self, network: INetworkDefinition, logger: ILogger):
+        if not isinstance(network, INetworkDefinition) or not isinstance(logger, ILogger):
+            raise TypeError("OnnxParser(network, logger)")
+        self.network, self._errors = network, []
+
+    @property
+    def num_errors(self) -> int:
+        return len(self._errors)
+
+    def get_error(self, index: int) -> str:
+        return self._errors[index]
+
+    def parse(self, model: bytes) -> bool:
+        import onnx
+        from onnx import numpy_helper
+
+        try:
+            proto = onnx.load_from_string(bytes(model))
+        except Exception as exc:  # noqa: BLE001 - the parser reports, never raises
+            self._errors.append(f"ModelImporter.cpp: failed to parse the ONNX model: {exc}")
+            return False
+        constants = {i.name: numpy_helper.to_array(i) for i in proto.graph.initializer}
+        for node in proto.graph.node:
+            if node.op_type == "TopK" and node.input[1] in constants:
+                k = int(np.max(constants[node.input[1]]))
+                if k > TOPK_LIMIT:
+                    self._errors.append(f"TopK node {node.name or node.output[0]}: K = {k} exceeds {TOPK_LIMIT}")
+        if self._errors:
+            return False
+
+        def tensor(value_info) -> ITensor:
+            shape = tuple(d.dim_value if d.HasField("dim_value") else -1
+                          for d in value_info.type.tensor_type.shape.dim)
+            return ITensor(value_info.name, shape, self._TYPES[value_info.type.tensor_type.elem_type])
+
+        initializers = set(constants)
+        self.network.inputs = [tensor(i) for i in proto.graph.input if i.name not in initializers]
+        self.network.outputs = [tensor(o) for o in proto.graph.output]
+        self.network.metadata = {p.key: p.value for p in proto.metadata_props}
+        return True
+
+
+class IOptimizationProfile:
+    def __init__(self):
+        self.shapes: dict[str, tuple] = {}
+
+    def set_shape(self, name: str, min, opt, max) -> None:  # noqa: A002 (TensorRT's names)
+        shapes = tuple(tuple(int(d) for d in s) for s in (min, opt, max))
+        if len({len(s) for s in shapes}) != 1:
+            raise ValueError(f"profile shapes of {name!r} differ in rank: {shapes}")
+        if not all(1 <= lo <= o <= hi for lo, o, hi in zip(*shapes, strict=True)):
+            raise ValueError(f"profile of {name!r} needs 1 <= min <= opt <= max: {shapes}")
+        self.shapes[name] = shapes
+
+
+class IBuilderConfig:
+    def __init__(self):
+        self.flags: set = set()
+        self.pools: dict = {}
+        self.profiles: list[IOptimizationProfile] = []
+        self.calibration_profile: IOptimizationProfile | None = None
+        self.progress_monitor = None
+        self.int8_calibrator = None
+
+    def set_memory_pool_limit(self, pool: MemoryPoolType, size: int) -> None:
+        if not isinstance(pool, MemoryPoolType) or size <= 0:
+            raise TypeError("set_memory_pool_limit(MemoryPoolType, bytes > 0)")
+        self.pools[pool] = size
+
+    def set_flag(self, flag: BuilderFlag) -> None:
+        self.flags.add(flag)
+
+    def add_optimization_profile(self, profile: IOptimizationProfile) -> int:
+        self.profiles.append(profile)
+        return len(self.profiles) - 1
+
+    def set_calibration_profile(self, profile: IOptimizationProfile) -> bool:
+        self.calibration_profile = profile
+        return True
+
+
+class Builder:
+    def __init__(self, logger: ILogger):
+        if not isinstance(logger, ILogger):
+            raise TypeError("Builder needs an ILogger")
+        self.logger = logger
+
+    def create_network(self, flags: int = 0) -> INetworkDefinition:
+        return INetworkDefinition()
+
+    def create_builder_config(self) -> IBuilderConfig:
+        return IBuilderConfig()
+
+    def create_optimization_profile(self) -> IOptimizationProfile:
+        return IOptimizationProfile()
+
+    def _error(self, message: str):
+        self.logger.log(ILogger.Severity.ERROR, message)
+        return None
+
+    def build_serialized_network(self, network: INetworkDefinition, config: IBuilderConfig):
+        profile = None
+        for tensor in network.inputs:
+            if -1 not in tensor.shape:
+                continue
+            covering = [p for p in config.profiles if tensor.name in p.shapes]
+            if not covering:
+                return self._error("4: [network.cpp::validate] Network has dynamic or shape inputs, but no"
+                                   " optimization profile has been defined.")
+            low, opt, high = covering[0].shapes[tensor.name]
+            if len(low) != len(tensor.shape) or any(d != -1 and not lo == o == hi == d for d, lo, o, hi in
+                                                    zip(tensor.shape, low, opt, high, strict=True)):
+                return self._error(f"4: profile for {tensor.name!r} {covering[0].shapes[tensor.name]} does not"
+                                   f" keep its fixed dimensions {tensor.shape}")
+            if BuilderFlag.INT8 in config.flags and config.calibration_profile is None:
+                return self._error("4: [builder.cpp] Calibration profile must be set for a network with"
+                                   " dynamic input shapes when calibrating INT8.")
+            profile = covering[0].shapes[tensor.name]
+        monitor = config.progress_monitor
+        if monitor is not None:
+            monitor.phase_start("Building engine", None, 1)
+            monitor.step_complete("Building engine", 0)
+            monitor.phase_finish("Building engine")
+        tensors = [{"name": t.name, "mode": mode, "dtype": t.dtype.name, "shape": list(t.shape)}
+                   for mode, group in (("INPUT", network.inputs), ("OUTPUT", network.outputs)) for t in group]
+        layout = "e2e" if network.metadata.get("end2end") == "True" else "raw"
+        max_batch = profile[2][0] if profile else 1
+        return make_plan(tensors, BUILT_PLAN_BOXES, max_batch=max_batch, profile=profile, layout=layout)
 
 
 class FakeCudaMemory:

@@ -31,6 +31,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="only offline throughput: process-bag vs process-bags on a local Ray, 1 and 2 workers")
     parser.add_argument("--kernels", action="store_true",
                         help="only the C kernels, each against its numpy twin on the workload of its target")
+    parser.add_argument("--input-sizes", action="store_true",
+                        help="only the engine of a dynamic-size model (--model, else a TinySeg exported here) at the"
+                             " letterbox rectangle vs the full square, for 640x480 and 1280x720 cameras")
     parser.add_argument("--out", type=Path, default=Path("out/bench.json"))
 
 
@@ -53,6 +56,11 @@ def run(args: argparse.Namespace) -> int:
         from vis_ros.bench.fleet_bench import bench_fleet
 
         report["fleet"] = bench_fleet()
+        return _write(report, args.out)
+    if args.input_sizes:
+        from vis_ros.bench.input_size_bench import bench_input_sizes
+
+        report["input_sizes"] = bench_input_sizes(Path(args.model) if args.model else None, threads=args.threads)
         return _write(report, args.out)
     if args.kernels:
         from vis_ros.bench.kernels_bench import bench_kernels

@@ -84,10 +84,17 @@ def make_end_to_end(model: onnx.ModelProto, num_classes: int, max_det: int = 300
         helper.make_node("Mul", ["e2e_best", const.floats(0.0)], ["e2e_zeros"]),
         helper.make_node("ScatterND", ["e2e_zeros", "e2e_pairs", "e2e_ones"], ["e2e_kept"]),
         helper.make_node("Mul", ["e2e_best", "e2e_kept"], ["e2e_kept_score"]),  # suppressed: 0
-        helper.make_node("Shape", ["e2e_best"], ["e2e_best_shape"]),
-        helper.make_node("Gather", ["e2e_best_shape", const.ints([1])], ["e2e_anchor_count"], axis=0),
-        helper.make_node("Min", ["e2e_anchor_count", const.ints([max_det])], ["e2e_k"]),
-        helper.make_node("TopK", ["e2e_kept_score", "e2e_k"], ["e2e_top_scores", "e2e_top"], axis=1),
+    ]
+    anchors = raw.type.tensor_type.shape.dim[2].dim_value  # 0: dynamic (a model of dynamic size)
+    if anchors:  # a constant K, as TensorRT's parser wants it
+        k = const.ints([min(max_det, anchors)])
+    else:
+        k = "e2e_k"
+        nodes += [helper.make_node("Shape", ["e2e_best"], ["e2e_best_shape"]),
+                  helper.make_node("Gather", ["e2e_best_shape", const.ints([1])], ["e2e_anchor_count"], axis=0),
+                  helper.make_node("Min", ["e2e_anchor_count", const.ints([max_det])], [k])]
+    nodes += [
+        helper.make_node("TopK", ["e2e_kept_score", k], ["e2e_top_scores", "e2e_top"], axis=1),
         helper.make_node("Unsqueeze", ["e2e_kept_score", const.ints([2])], ["e2e_score_column"]),
         helper.make_node("Concat", ["e2e_xyxy", "e2e_score_column", "e2e_class", "e2e_coef"], ["e2e_rows"],
                          axis=2),  # (N, A, 6 + nm)
@@ -99,7 +106,6 @@ def make_end_to_end(model: onnx.ModelProto, num_classes: int, max_det: int = 300
     ]
     graph.node.extend(nodes)
     batch = raw.type.tensor_type.shape.dim[0]
-    anchors = raw.type.tensor_type.shape.dim[2].dim_value
     rows = min(max_det, anchors) if anchors else "rows"
     out = helper.make_tensor_value_info(name, TensorProto.FLOAT, [batch.dim_param or batch.dim_value, rows, width])
     graph.output.remove(raw)

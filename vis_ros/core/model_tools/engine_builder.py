@@ -96,21 +96,28 @@ def _progress_monitor(trt, log):
 
 
 def build_engine(onnx_path, cache_dir, options: BuildOptions = BuildOptions(), out: Path | None = None,
-                 log=print, calibration: ImageSource | None = None) -> Path:
+                 log=print, calibration: ImageSource | None = None, memory=None, trt_module=None) -> Path:
     """Build (or reuse from the cache) the engine for `onnx_path` on this GPU.
 
     INT8 calibrates on `calibration` (vis_ros.io.calibration_images), which it needs.
+    Raw-head and end-to-end exports alike: the engine keeps the model's outputs.
+    A dynamic input gets one optimization profile: batch 1..max_batch, and for
+    a model with a dynamic size every stride multiple up to its imgsz (what
+    the letterbox gives a camera of any shape), optimised for the full size.
+    `memory` and `trt_module` stand in for the GPU and TensorRT in tests.
     """
     if options.int8 and calibration is None:
         raise ValueError("int8 needs calibration images (a folder of representative images)")
-    from vis_ros.core.engine.backends.cuda_memory import TorchCudaMemory
     from vis_ros.core.engine.backends.onnxruntime_backend import OnnxRuntimeBackend
     from vis_ros.core.engine.backends.tensorrt_backend import _collecting_logger, import_tensorrt
     from vis_ros.core.engine.model_spec import build_spec
 
-    trt = import_tensorrt()
+    trt = trt_module or import_tensorrt()
     onnx_path = Path(onnx_path)
-    memory = TorchCudaMemory()
+    if memory is None:
+        from vis_ros.core.engine.backends.cuda_memory import TorchCudaMemory
+
+        memory = TorchCudaMemory()
     key = engine_key(onnx_path, options, memory.device_name(), memory.compute_capability(),
                      str(trt.__version__))
     target = out or cached_engine_path(onnx_path, cache_dir, key)
@@ -138,11 +145,15 @@ def build_engine(onnx_path, cache_dir, options: BuildOptions = BuildOptions(), o
         config.int8_calibrator = _calibrator(
             trt, calibration_tensors(calibration, spec.input_hw), cache)
     image = network.get_input(0)
-    if image.shape[0] == -1:
+    if -1 in tuple(image.shape):
         profile = builder.create_optimization_profile()
         h, w = spec.input_hw
-        profile.set_shape(image.name, (1, 3, h, w), (1, 3, h, w), (options.max_batch, 3, h, w))
+        low_n, high_n = (1, options.max_batch) if image.shape[0] == -1 else (image.shape[0],) * 2
+        low_hw = (spec.stride, spec.stride) if spec.dynamic_hw else (h, w)
+        profile.set_shape(image.name, (low_n, 3, *low_hw), (low_n, 3, h, w), (high_n, 3, h, w))
         config.add_optimization_profile(profile)
+        if options.int8:
+            config.set_calibration_profile(profile)
     log(f"building {target.name} (this takes minutes on embedded GPUs)")
     plan = builder.build_serialized_network(network, config)
     if plan is None:

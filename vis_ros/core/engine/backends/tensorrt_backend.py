@@ -5,7 +5,10 @@ The engine is deserialised once; I/O tensors are found by name through
 is set with `set_input_shape`, every tensor gets a device address with
 `set_tensor_address`, and `execute_async_v3` runs on one CUDA stream. Input
 goes through a pinned host buffer; outputs come back into pinned host
-buffers allocated once. Errors name the file and the cause: missing,
+buffers allocated once, for the largest input the engine's optimization
+profile allows (batch, and height and width for an engine built from a
+model with a dynamic size); a call's tensors are the prefixes of those
+buffers in its shapes. Errors name the file and the cause: missing,
 corrupt, built for another TensorRT version or GPU, or I/O that is not the
 YOLO-seg head.
 """
@@ -94,33 +97,33 @@ class TensorRTBackend:
         self._allocate()
 
     def _allocate(self) -> None:
-        """Fix the input's size, then size every buffer for the largest batch and bind it.
+        """Size every buffer for the largest input the engine takes, and bind it.
 
         A dynamic batch axis runs up to the optimization profile's largest
-        batch (`build-engine --max-batch`); each call sets the batch it has.
+        batch (`build-engine --max-batch`); a dynamic height and width up to
+        the profile's largest (the model's imgsz); each call sets the shape it has.
         """
         ctx = self.context
         image = self.inputs[0]
-        h, w = image.shape[2], image.shape[3]
-        if any(not isinstance(d, int) or d <= 0 for d in image.shape[1:]):
-            import ast
-
-            imgsz = ast.literal_eval(self.metadata.get("imgsz", "None")) if "imgsz" in self.metadata else None
-            if imgsz is None:
-                raise ModelLayoutError(f"engine input '{image.name}' has dynamic size {image.shape}"
-                                       " and no imgsz metadata")
-            h, w = (imgsz, imgsz) if isinstance(imgsz, int) else imgsz
         self._dynamic_batch = not (isinstance(image.shape[0], int) and image.shape[0] > 0)
-        self.max_batch = self._profile_max_batch(image.name) if self._dynamic_batch else int(image.shape[0])
-        self._image_chw = (3, int(h), int(w))
-        full = (self.max_batch, *self._image_chw)
+        self._dynamic_hw = any(not isinstance(d, int) or d <= 0 for d in image.shape[2:])
+        low, high = self._profile_range(image.name) if self._dynamic_batch or self._dynamic_hw else (None, None)
+        if self._dynamic_hw and high is None:
+            raise ModelLayoutError(f"engine input '{image.name}' has dynamic size {image.shape} and no"
+                                   " optimization profile; rebuild it with vis-ros build-engine")
+        self.max_batch = (int(high[0]) if high else 1) if self._dynamic_batch else int(image.shape[0])
+        self._hw_range = ((int(low[2]), int(low[3])), (int(high[2]), int(high[3]))) if self._dynamic_hw else \
+            ((int(image.shape[2]), int(image.shape[3])),) * 2
+        full = (self.max_batch, 3, *self._hw_range[1])
         if not ctx.set_input_shape(image.name, full):
             raise ModelLayoutError(f"engine rejects input shape {full} for '{image.name}'")
-        self._batch = self.max_batch
+        self._shape = full
         batch_dim = "batch" if self._dynamic_batch and self.max_batch > 1 else self.max_batch
-        self.inputs = [TensorInfo(image.name, (batch_dim, *self._image_chw), image.dtype)]
+        height, width = ("height", "width") if self._dynamic_hw else self._hw_range[1]
+        self.inputs = [TensorInfo(image.name, (batch_dim, 3, height, width), image.dtype)]
         self._device, self._host = {}, {}
         self._host_input = self.memory.host_empty(full, image.dtype)
+        declared = {o.name: o.shape for o in self.outputs}
         for info in [image] + self.outputs:
             out_shape = full if info is image else tuple(ctx.get_tensor_shape(info.name))
             buffer = self.memory.device_empty(out_shape, info.dtype)
@@ -129,29 +132,36 @@ class TensorRTBackend:
                 raise ModelLoadError(f"TensorRT rejected the address of tensor '{info.name}'")
             if info is not image:
                 self._host[info.name] = self.memory.host_empty(out_shape, info.dtype)
-        self.outputs = [TensorInfo(o.name, (batch_dim, *self._host[o.name].shape[1:]), o.dtype)
-                        for o in self.outputs]
+        self._out_shapes = {name: host.shape for name, host in self._host.items()}
+        # What changes with the input's size is reported as such (symbolic), as ONNX Runtime does.
+        self.outputs = [TensorInfo(o.name, (batch_dim, *(
+            f"{o.name}_{axis}" if self._dynamic_hw and declared[o.name][axis] == -1 else size
+            for axis, size in enumerate(self._host[o.name].shape[1:], start=1))), o.dtype) for o in self.outputs]
 
-    def _profile_max_batch(self, name: str) -> int:
-        """Return the largest batch of the engine's first optimization profile (1 without one)."""
+    def _profile_range(self, name: str):
+        """Return the smallest and largest input shapes of the engine's first optimization profile."""
         try:
-            return max(1, int(self.engine.get_tensor_profile_shape(name, 0)[2][0]))
-        except Exception:  # no profile (an engine built without one): batch 1
-            return 1
+            low, _, high = self.engine.get_tensor_profile_shape(name, 0)
+        except Exception:  # no profile (an engine built without one): batch 1 at the declared size
+            return None, None
+        return tuple(int(d) for d in low), tuple(int(d) for d in high)
 
     def run(self, batch: np.ndarray) -> dict[str, np.ndarray]:
         """Run one batch; outputs by name, in pinned host buffers reused across calls."""
         image = self.inputs[0]
-        count = batch.shape[0]
-        if tuple(batch.shape[1:]) != self._image_chw or not 1 <= count <= self.max_batch or \
-                (not self._dynamic_batch and count != self.max_batch):
+        count, channels, height, width = batch.shape
+        (min_h, min_w), (max_h, max_w) = self._hw_range
+        if channels != 3 or not 1 <= count <= self.max_batch or (not self._dynamic_batch and count != self.max_batch) \
+                or not (min_h <= height <= max_h and min_w <= width <= max_w):
+            size = f"{min_w}x{min_h}..{max_w}x{max_h}" if self._dynamic_hw else f"{max_w}x{max_h}"
             raise ModelLayoutError(f"batch shape {batch.shape} does not fit engine input"
-                                   f" ({'1..' if self._dynamic_batch else ''}{self.max_batch}, {self._image_chw})")
-        if count != self._batch:
-            if not self.context.set_input_shape(image.name, (count, *self._image_chw)):
-                raise ModelLayoutError(f"engine rejects batch {count} for '{image.name}'")
-            self._batch = count
-        np.copyto(self._host_input[:count], batch, casting="same_kind")
+                                   f" ({'1..' if self._dynamic_batch else ''}{self.max_batch} images of {size})")
+        if batch.shape != self._shape:
+            if not self.context.set_input_shape(image.name, batch.shape):
+                raise ModelLayoutError(f"engine rejects input shape {batch.shape} for '{image.name}'")
+            self._shape = batch.shape
+            self._out_shapes = {name: tuple(self.context.get_tensor_shape(name)) for name in self._host}
+        np.copyto(self._host_input.reshape(-1)[:batch.size], batch.reshape(-1), casting="same_kind")
         self.memory.copy_to_device(self._device[image.name], self._host_input)
         if not self.context.execute_async_v3(self.memory.stream_handle):
             detail = "; ".join(self._logger.errors[-3:]) or "no detail"
@@ -159,7 +169,8 @@ class TensorRTBackend:
         for name, host in self._host.items():
             self.memory.copy_to_host(host, self._device[name])
         self.memory.synchronize()
-        return {name: host[:count] for name, host in self._host.items()}
+        return {name: host.reshape(-1)[:int(np.prod(shape))].reshape(shape)
+                for name, host in self._host.items() for shape in (self._out_shapes[name],)}
 
     def describe(self) -> str:
         """Name TensorRT's version and the GPU."""
