@@ -223,3 +223,36 @@ def test_the_shipped_int8_model_computes_the_same_on_every_cpu():
         fused, reference = (s.run([segmenter.spec.detections_name], {segmenter.spec.input_name: tensor})[0][0]
                             for s in sessions)
         assert np.abs(fused[scores] - reference[scores]).max() <= 0.1
+
+
+def test_an_end_to_end_export_quantizes_with_its_selection_tail_in_float(tmp_path):
+    """Top-k, NMS, gathers and the class index stay float (an int8 class index is meaningless)."""
+    import onnx
+
+    from vis_ros.core.engine.model_spec import END_TO_END
+    from vis_ros.core.model_tools.end_to_end import write_end_to_end
+
+    fp32 = write_end_to_end(default_model_path(), tmp_path / "e2e.onnx")
+    report = quantize_model(fp32, tmp_path / "e2e_int8.onnx", CalibrationSource(sim_frames=8))
+    model = onnx.load(str(report.out))
+    producer = {out: node for node in model.graph.node for out in node.output}
+    selection = [n for n in model.graph.node if n.op_type in
+                 ("TopK", "NonMaxSuppression", "GatherElements", "ArgMax", "ScatterND", "ReduceMax")]
+    assert len(selection) == 6
+    for node in selection:
+        feeding = {producer[i].op_type for i in node.input if i in producer}
+        assert not feeding & {"DequantizeLinear", "QuantizeLinear"}, (node.op_type, feeding)
+    assert any(n.op_type == "QuantizeLinear" for n in model.graph.node)  # the network itself is int8
+    assert model_precision(report.out) == "int8"
+    config = DecoderConfig(score_threshold=0.4)
+    reference, quantized = Segmenter(fp32, decoder=config), Segmenter(report.out, decoder=config)
+    assert quantized.spec.layout == END_TO_END
+    matched = 0
+    for seed in range(3):
+        image = _held_out_image(seed)
+        got = quantized(image).detections
+        for det in (d for d in reference(image).detections if d.score >= 0.5):
+            best = max(got, key=lambda q, d=det: _box_iou(d.box, q.box))
+            assert _box_iou(det.box, best.box) >= 0.8 and best.class_id == det.class_id
+            matched += 1
+    assert matched >= 10
