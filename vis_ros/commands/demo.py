@@ -46,7 +46,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"rendering {args.frames} frames (seed {args.seed + k}) ...", flush=True)
         write_sequence(seq_dir, args.seed + k, args.frames, SimOptions(objects=8, object_speed=0.2))
         datasets[name] = SimDataset(seq_dir)
-    parameters = {"qos_reliability": "reliable", "model": args.model, "keyframe_interval": args.keyframe_interval}
+    model = str(Path(args.model).expanduser().resolve()) if args.model else ""  # the node runs elsewhere
+    parameters = {"qos_reliability": "reliable", "model": model, "keyframe_interval": args.keyframe_interval}
     if names != [""]:
         parameters["cameras"] = names
     with node_session(NodeLaunch(parameters, args.out / "node.log"), args.out, "vis_ros_demo") as session:

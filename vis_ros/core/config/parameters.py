@@ -74,8 +74,10 @@ PARAMS = (
     ParamSpec("labels_file", "", "class names, one per line (overrides model metadata)", read_only=True),
     ParamSpec("score_threshold", 0.4, "minimum score for a detection to start or lead a track"
               " (lower-scored ones down to track_low_score only extend tracks)", 0.0, 1.0),
-    ParamSpec("nms_iou", 0.5, "NMS IoU threshold", 0.0, 1.0),
-    ParamSpec("class_agnostic_nms", True, "suppress overlapping boxes across classes (one object, one instance)"),
+    ParamSpec("nms_iou", 0.5, "NMS IoU threshold (raw-head models; end-to-end ones come with their rows selected)",
+              0.0, 1.0),
+    ParamSpec("class_agnostic_nms", True, "suppress overlapping boxes across classes (one object, one instance;"
+              " raw-head models)"),
     ParamSpec("mask_threshold", 0.5, "mask probability threshold", 0.01, 0.99),
     ParamSpec("max_instances", 100, "maximum instances per image", 1, 1000),
     ParamSpec("class_filter", [""], "only publish these class names (empty: all)"),
