@@ -119,3 +119,27 @@ def test_the_node_runs_an_end_to_end_model(e2e_models, rclpy_context):
         node.trigger_cleanup()
         camera.destroy_node()
         node.destroy_node()
+
+
+def test_class_filter_picks_among_the_models_classes_at_run_time(e2e_models):
+    """As for a YOLOE export with baked classes: the names are the model's, the filter is the node's."""
+    import logging
+
+    from vis_ros.core.config.factories import build_runner, build_segmenter
+    from vis_ros.core.config.settings import node_defaults
+    from vis_ros.core.pipeline.offline import CollectingSink, frame_in
+    from vis_ros.core.streaming.notices import Notices
+
+    settings = node_defaults(model=str(e2e_models["agnostic"]))
+    runner = build_runner(settings, build_segmenter(settings), Notices(logging.getLogger("test")))
+    sink = CollectingSink()
+    _, frames = generate_sequence(2_000_006, 8, SimOptions(objects=10))
+    seen = []
+    for i, frame in enumerate(frames):
+        if i == 4:
+            wanted = sorted(set().union(*seen))[:2]
+            runner.apply(node_defaults(model=str(e2e_models["agnostic"]), class_filter=wanted))
+        runner.run_batch([frame_in(0, frame.rgb, frame.stamp_ns)], sink)
+        seen.append({instance.class_name for result in sink.take() for instance in result.frame.instances})
+    before, after = set().union(*seen[:4]), set().union(*seen[4:])
+    assert len(before) >= 3 and after and after <= set(wanted)
