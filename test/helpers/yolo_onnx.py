@@ -13,9 +13,8 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 
-def yolo_seg_model(path: Path, input_hw=(640, 640), num_classes=80, num_protos=32,
-                   boxes=(), metadata=None, drop_output1=False, input_rank=4, opset=17) -> Path:
-    """boxes: (cx, cy, w, h, class_id, score) in input pixels."""
+def _raw_head(input_hw, num_classes, num_protos, boxes) -> np.ndarray:
+    """Return raw-head detections (1, 4 + nc + nm, A) holding `boxes` (cx, cy, w, h, class, score)."""
     h, w = input_hw
     anchors = (h // 8) * (w // 8) + (h // 16) * (w // 16) + (h // 32) * (w // 32)
     det = np.zeros((1, 4 + num_classes + num_protos, anchors), np.float32)
@@ -24,12 +23,26 @@ def yolo_seg_model(path: Path, input_hw=(640, 640), num_classes=80, num_protos=3
         det[0, 0:4, a] = (cx, cy, bw, bh)
         det[0, 4 + cls, a] = score
         det[0, 4 + num_classes, a] = 4.0  # coefficient on prototype 0 -> mask ~ image-driven
+    return det
+
+
+def _prototype_weights(num_protos):
+    """Return the 1x1 conv making prototypes: prototype 0 = mean(RGB) - 1.5, positive where the image is bright."""
     rng = np.random.default_rng(0)
     weight = np.zeros((num_protos, 3, 1, 1), np.float32)
     weight[0, :, 0, 0] = 1.0
     weight[1:] = rng.standard_normal((num_protos - 1, 3, 1, 1)).astype(np.float32) * 0.1
     bias = np.zeros(num_protos, np.float32)
-    bias[0] = -1.5  # prototype 0 = mean(RGB) - 1.5: positive where the image is bright
+    bias[0] = -1.5
+    return weight, bias
+
+
+def yolo_seg_model(path: Path, input_hw=(640, 640), num_classes=80, num_protos=32,
+                   boxes=(), metadata=None, drop_output1=False, input_rank=4, opset=17) -> Path:
+    """boxes: (cx, cy, w, h, class_id, score) in input pixels."""
+    h, w = input_hw
+    det = _raw_head(input_hw, num_classes, num_protos, boxes)
+    weight, bias = _prototype_weights(num_protos)
     in_shape = [1, 3, h, w] if input_rank == 4 else [3, h, w]
     image = "images"
     nodes = [helper.make_node("Constant", [], ["output0"], value=numpy_helper.from_array(det))]
@@ -79,13 +92,7 @@ def seg_model(path: Path, layout="raw", input_hw=(320, 320), num_classes=6, num_
     """
     h, w = input_hw
     if layout == "raw":
-        anchors = (h // 8) * (w // 8) + (h // 16) * (w // 16) + (h // 32) * (w // 32)
-        det = np.zeros((1, 4 + num_classes + num_protos, anchors), np.float32)
-        det[0, 2:4] = 1.0
-        for a, (cx, cy, bw, bh, cls, score) in enumerate(boxes):
-            det[0, 0:4, a] = (cx, cy, bw, bh)
-            det[0, 4 + cls, a] = score
-            det[0, 4 + num_classes, a] = 4.0
+        det = _raw_head(input_hw, num_classes, num_protos, boxes)
     elif layout == "e2e":
         det = np.zeros((1, max_det, 6 + num_protos + extra_columns), np.float32)
         for row, (cx, cy, bw, bh, cls, score) in enumerate(sorted(boxes, key=lambda b: -b[5])):
@@ -93,12 +100,7 @@ def seg_model(path: Path, layout="raw", input_hw=(320, 320), num_classes=6, num_
             det[0, row, 6] = 4.0
     else:
         raise ValueError(layout)
-    rng = np.random.default_rng(0)
-    weight = np.zeros((num_protos, 3, 1, 1), np.float32)
-    weight[0, :, 0, 0] = 1.0
-    weight[1:] = rng.standard_normal((num_protos - 1, 3, 1, 1)).astype(np.float32) * 0.1
-    bias = np.zeros(num_protos, np.float32)
-    bias[0] = -1.5
+    weight, bias = _prototype_weights(num_protos)
     float_type = TensorProto.FLOAT16 if fp16 else TensorProto.FLOAT
     image = "images"
     nodes = []
