@@ -26,9 +26,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import tempfile
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -210,11 +213,23 @@ def _run_workers(todo: list[Path], outputs: dict, job: FleetJob, fleet: FleetRun
     timing["workers_ready"] = time.monotonic()
     if started is not None:
         started(workers)
+    with _ctrl_c_recorded() as interrupted:
+        results = _collect(todo, workers, outputs, fleet, progress, counter, interrupted)
+    timing["done"] = time.monotonic()
+    if counter is not None:
+        progress(ray.get(counter.take.remote()))
+    return results
+
+
+def _collect(todo: list[Path], workers: list, outputs: dict, fleet: FleetRun, progress, counter,
+             interrupted: threading.Event) -> list[dict]:
     waiting, results, pending = list(todo), [], {}
     for _ in range(QUEUED_PER_WORKER):  # the next bag already waits at the worker when one is done
         for worker in workers:
             _submit(worker, waiting, outputs, fleet, pending)
     while pending:
+        if interrupted.is_set():
+            raise KeyboardInterrupt
         done, _ = ray.wait(list(pending), num_returns=1, timeout=0.2)
         if counter is not None:
             progress(ray.get(counter.take.remote()))
@@ -226,10 +241,28 @@ def _run_workers(todo: list[Path], outputs: dict, job: FleetJob, fleet: FleetRun
                 results.append({"bag": str(bag), "output": str(outputs[bag]), "status": "failed",
                                 "reason": f"worker lost: {' '.join(str(exc).split())[:300]}"})
             _submit(worker, waiting, outputs, fleet, pending)
-    timing["done"] = time.monotonic()
-    if counter is not None:
-        progress(ray.get(counter.take.remote()))
     return results
+
+
+@contextmanager
+def _ctrl_c_recorded() -> Iterator[threading.Event]:
+    """Yield an event that Ctrl-C sets, for the driver loop to stop on.
+
+    Ray's blocking calls look for signals themselves, and a KeyboardInterrupt
+    raised inside one can be consumed there: a test run once had its Ctrl-C
+    ignored and the bag finished. A handler that only records the signal
+    cannot be lost; the loop raises KeyboardInterrupt itself. Signal handlers
+    belong to the main thread: run from another thread, nothing is installed.
+    """
+    interrupted = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield interrupted
+        return
+    previous = signal.signal(signal.SIGINT, lambda *_: interrupted.set())
+    try:
+        yield interrupted
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _submit(worker, waiting: list[Path], outputs: dict, fleet: FleetRun, pending: dict) -> None:
