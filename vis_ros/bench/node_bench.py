@@ -107,7 +107,7 @@ def _run(rate_hz: float, frames: int, seq_dir: Path, work: Path, parameters: dic
         recorder = session.recorder(overlay=False, labels=False)
         session.connect([player], settle_s=1.5)
         player.play(rate_hz, session.spin, frames=frames)
-        session.spin_for(2.0)
+        session.spin_until(lambda: recorder.accounted_for(player.published), 2.0)
         return recorder.last_counters()
 
 

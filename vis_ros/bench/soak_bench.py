@@ -55,7 +55,7 @@ def bench_soak(frames: int = 10_000, rate_hz: float = 150.0, samples: int = 20) 
             player.play(rate_hz, session.spin, frames=chunk)
             rss.append((done + chunk, process_rss_mb(session.process.pid)))
         elapsed = time.monotonic() - start
-        session.spin_for(3.0)  # let the node finish and report
+        session.spin_until(lambda: recorder.accounted_for(frames), 3.0)  # the node finishes and reports
         counters = {k: int(v) for k, v in recorder.last_counters().items() if v.isdigit()}
     accounted = sum(counters.get(k, 0) for k in ("frames_processed", "frames_dropped_stale", "frames_invalid",
                                                  "frames_lost_in_transport"))

@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
             return 1
         print(f"playing {len(names)} camera(s) at {args.rate:g} Hz ...", flush=True)
         play_together(list(players.values()), args.rate, session.spin)
-        session.spin_for(5.0)
+        session.spin_until(lambda: all(recorders[n].accounted_for(players[n].published, n) for n in names), 5.0)
         per_camera = {name: _summarise(players[name], recorders[name], datasets[name], name) for name in names}
     _write_media([recorders[n] for n in names], args.out)
     summary = per_camera[""] if names == [""] else {"cameras": per_camera}

@@ -21,6 +21,7 @@ class OutputRecorder:
         self.overlays = []  # (stamp ns, rgb)
         self.labels = {}  # stamp ns -> Image msg
         self.diagnostics = []
+        self._overlay_wanted = overlay
         qos = QoSProfile(depth=50)
         node.create_subscription(InstanceArray, f"{namespace}/instances", self._on_instances, qos)
         if labels:  # the node only renders labels / overlay while someone subscribes
@@ -49,3 +50,17 @@ class OutputRecorder:
                 if status.name.endswith(label) and (node is None or status.name == f"{node}{label}"):
                     return {kv.key: kv.value for kv in status.values}
         return {}
+
+    def accounted_for(self, published: int, camera: str = "") -> bool:
+        """Return whether the node's last status accounts for `published` frames and every output arrived.
+
+        Accounted: processed, dropped stale, rejected as invalid or lost in
+        transport (the node's counters); arrived: this recorder holds an
+        InstanceArray (and overlay) for every frame the node processed.
+        """
+        counters = {k: int(v) for k, v in self.last_counters(camera).items() if k.startswith("frames_")}
+        processed = counters.get("frames_processed", 0)
+        settled = sum(counters.get(k, 0) for k in ("frames_processed", "frames_dropped_stale", "frames_invalid",
+                                                    "frames_lost_in_transport"))
+        overlays_in = not self._overlay_wanted or len(self.overlays) >= processed
+        return settled >= published and len(self.frames) >= processed and overlays_in
