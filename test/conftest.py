@@ -2,7 +2,9 @@
 
 Every test process (and every child it starts) uses one random ROS_DOMAIN_ID
 and keeps discovery on loopback, so parallel CI jobs and other ROS users on
-the machine never see each other's topics.
+the machine never see each other's topics. Under pytest-xdist each worker
+takes the next domain after the session's, so the workers' tests, which use
+the same node and topic names, never see each other either.
 """
 from __future__ import annotations
 
@@ -18,13 +20,27 @@ settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True
 if os.environ.get("CI"):
     settings.load_profile("ci")
 
-os.environ.setdefault("ROS_DOMAIN_ID", str(random.Random(os.getpid()).randint(1, 100)))
+_XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")  # gw0, gw1, ...: a worker's parent is the session
+_SESSION_PID = os.getppid() if _XDIST_WORKER else os.getpid()
+_SESSION_DOMAIN = int(os.environ.get("ROS_DOMAIN_ID") or random.Random(_SESSION_PID).randint(1, 90))
+os.environ["ROS_DOMAIN_ID"] = str(_SESSION_DOMAIN + int(_XDIST_WORKER[2:] or 0))
 os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
 # Camera-sized images between processes over shared memory, as the node sets
 # it up for itself; child processes inherit it.
 from vis_ros.processes.fastdds_profile import use_large_message_transport  # noqa: E402
 
 use_large_message_transport()
+
+
+def pytest_collection_modifyitems(items):
+    """Put the modules with slow tests first, each module's tests in their order.
+
+    `make test` runs two pytest-xdist workers, one module at a time each: the
+    long modules start first and the quick ones fill in at the end, instead
+    of one worker finishing a long module while the other waits.
+    """
+    slow_modules = {item.module.__name__ for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.module.__name__ not in slow_modules)
 
 
 def _use_kernels(monkeypatch, path: str):

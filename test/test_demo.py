@@ -11,7 +11,7 @@ import cv2
 import pytest
 
 pytest.importorskip("rclpy")
-pytestmark = [pytest.mark.slow, pytest.mark.ros]
+pytestmark = [pytest.mark.slow, pytest.mark.ros, pytest.mark.realtime]
 
 from vis_ros.cli import main  # noqa: E402
 

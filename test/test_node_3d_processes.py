@@ -48,6 +48,7 @@ def _statuses(messages):
     return {s.name: s for s in messages[-1].status} if messages else {}
 
 
+@pytest.mark.realtime
 def test_depth_sent_10_and_30_ms_after_its_image_still_gives_3d_for_95_percent(sequence, tmp_path):
     launch = NodeLaunch(BASE, tmp_path / "node.log", remaps=REMAPS)
     with node_session(launch, tmp_path) as session:

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 rclpy = pytest.importorskip("rclpy")
-pytestmark = [pytest.mark.slow, pytest.mark.ros]
+pytestmark = [pytest.mark.slow, pytest.mark.ros, pytest.mark.realtime]
 
 from diagnostic_msgs.msg import DiagnosticArray  # noqa: E402
 from observer import observer_node, spin_until  # noqa: E402

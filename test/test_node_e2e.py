@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 rclpy = pytest.importorskip("rclpy")
-pytestmark = [pytest.mark.slow, pytest.mark.ros]
+pytestmark = [pytest.mark.slow, pytest.mark.ros, pytest.mark.realtime]
 
 from sensor_msgs.msg import Image  # noqa: E402
 

@@ -80,6 +80,13 @@ def fleet(tmp_path_factory):
     return root, topics
 
 
+@pytest.fixture(scope="module")
+def long_bag(tmp_path_factory):
+    """One 100-frame bag (a worker is caught in the middle of it), read by the tests, never written."""
+    root = tmp_path_factory.mktemp("long")
+    return root / "bags" / "bag0", _make_bags(root, 1, frames=100)
+
+
 def test_four_bags_complete_as_process_bag_writes_them_and_the_truncated_one_is_named(fleet):
     root, topics = fleet
     out = root / "out"
@@ -119,9 +126,8 @@ def test_four_bags_complete_as_process_bag_writes_them_and_the_truncated_one_is_
     assert again["index_rows"] == summary["index_rows"]
 
 
-def test_a_worker_killed_in_the_middle_of_a_bag_leaves_a_complete_identical_output(tmp_path):
-    topics = _make_bags(tmp_path, 1, frames=100)
-    bag = tmp_path / "bags" / "bag0"
+def test_a_worker_killed_in_the_middle_of_a_bag_leaves_a_complete_identical_output(tmp_path, long_bag):
+    bag, topics = long_bag
     assert main(["process-bag", str(bag), str(tmp_path / "sequential")] + _topic_args(topics)) == 0
     job = FleetJob({}, tuple(t.image for t in topics.values()), tuple(t.depth for t in topics.values()),
                    tuple(t.info for t in topics.values()))
@@ -150,13 +156,13 @@ def test_a_worker_killed_in_the_middle_of_a_bag_leaves_a_complete_identical_outp
     assert _per_topic(out / "bag0") == _per_topic(tmp_path / "sequential")
 
 
-def test_ctrl_c_stops_cleanly_and_leaves_no_partial_output(tmp_path):
+def test_ctrl_c_stops_cleanly_and_leaves_no_partial_output(tmp_path, long_bag):
     import subprocess
     import sys
 
-    topics = _make_bags(tmp_path, 1, frames=100)
+    bag, topics = long_bag
     out = tmp_path / "out"
-    proc = subprocess.Popen([sys.executable, "-P", "-m", "vis_ros.cli", "process-bags", str(tmp_path / "bags"),
+    proc = subprocess.Popen([sys.executable, "-P", "-m", "vis_ros.cli", "process-bags", str(bag.parent),
                              "--out", str(out)] + _topic_args(topics), cwd=tmp_path, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120.0
