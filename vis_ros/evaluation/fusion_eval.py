@@ -20,7 +20,7 @@ from vis_ros.core.fusion.fuser import DepthFuser
 from vis_ros.core.fusion.support_plane import SupportPlane
 from vis_ros.core.sim.ground_truth import gt_instances
 from vis_ros.core.sim.scene import SimOptions
-from vis_ros.core.sim.sequence import generate_sequence
+from vis_ros.core.sim.sequence import generate_sequence, sequence_frames
 
 FUSION_SEED_BASE = 3_000_000
 
@@ -35,8 +35,9 @@ def evaluate_fusion(sequences: int = 20, frames_per_sequence: int = 5, jitter: b
     """Score depth fusion against the simulator's ground-truth boxes."""
     centroid_rel, size_rel, centre_err = [], [], []
     for i in range(sequences):
-        camera, it = generate_sequence(FUSION_SEED_BASE + i, frames_per_sequence * 10, SimOptions(objects=12))
-        for frame in list(it)[::10]:
+        camera, it = sequence_frames(FUSION_SEED_BASE + i, range(0, frames_per_sequence * 10, 10),
+                                     SimOptions(objects=12))
+        for frame in it:
             depth = frame.depth_mm.astype(np.float32) * 0.001
             instances = gt_instances(frame.instance_ids, frame.objects)
             up = SupportPlane().update(depth, camera, [inst.box for inst in instances])
