@@ -131,5 +131,8 @@ def test_a_short_soak_accounts_for_every_frame_with_flat_memory():
     assert report["all_accounted"], report["counters"]
     assert report["counters"]["frames_dropped_stale"] > 0
     # 600 frames are too few for a slope (one allocator step of 2 MB reads as 10 MB per 1,000):
-    # bound the growth instead; keeping 30 kB per frame would already exceed it.
-    assert report["rss_mb"]["last"] - report["rss_mb"]["first"] <= 16.0, report["rss_mb"]
+    # bound the growth over the second half instead, after warm-up (a loaded machine reached the
+    # plateau, +18 MB, only between frames 100 and 200); keeping 30 kB per frame would exceed it.
+    samples = report["rss_mb"]["samples"]
+    (half_frames, half_mb), (last_frames, last_mb) = samples[len(samples) // 2], samples[-1]
+    assert last_mb - half_mb < 0.03 * (last_frames - half_frames), samples
