@@ -40,17 +40,18 @@ def run(args: argparse.Namespace) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     t_start = time.monotonic()
     names = [""] if args.cameras == 1 else [f"cam{i + 1}" for i in range(args.cameras)]
-    datasets = {}
-    for k, name in enumerate(names):
-        seq_dir = args.out / ("sequence" if not name else f"sequence_{name}")
-        print(f"rendering {args.frames} frames (seed {args.seed + k}) ...", flush=True)
-        write_sequence(seq_dir, args.seed + k, args.frames, SimOptions(objects=8, object_speed=0.2))
-        datasets[name] = SimDataset(seq_dir)
     model = str(Path(args.model).expanduser().resolve()) if args.model else ""  # the node runs elsewhere
     parameters = {"qos_reliability": "reliable", "model": model, "keyframe_interval": args.keyframe_interval}
     if names != [""]:
         parameters["cameras"] = names
+    # The node starts (model loaded, warmed up) while the sequences render.
     with node_session(NodeLaunch(parameters, args.out / "node.log"), args.out, "vis_ros_demo") as session:
+        datasets = {}
+        for k, name in enumerate(names):
+            seq_dir = args.out / ("sequence" if not name else f"sequence_{name}")
+            print(f"rendering {args.frames} frames (seed {args.seed + k}) ...", flush=True)
+            write_sequence(seq_dir, args.seed + k, args.frames, SimOptions(objects=8, object_speed=0.2))
+            datasets[name] = SimDataset(seq_dir)
         players, recorders = {}, {}
         for name, dataset in datasets.items():
             topics = (COLOR, DEPTH, INFO) if not name else (f"/{name}/image", f"/{name}/depth", f"/{name}/camera_info")
