@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 
 from vis_ros.core.sim.dataset import SimDataset, write_sequence
-from vis_ros.core.sim.scene import SimOptions
-from vis_ros.core.sim.sequence import generate_sequence, sequence_frames
+from vis_ros.core.sim.render import _camera_rays, static_background
+from vis_ros.core.sim.scene import SimOptions, random_scene
+from vis_ros.core.sim.sequence import generate_sequence, render_sim_frame, sequence_frames
 
 SMALL = SimOptions(width=320, height=240, objects=8)
 
@@ -23,6 +24,20 @@ def test_same_seed_same_data_and_different_seed_different_data():
         np.testing.assert_array_equal(fa.instance_ids, fb.instance_ids)
         assert fa.stamp_ns == fb.stamp_ns
     assert not np.array_equal(a[0].rgb, c[0].rgb)
+
+
+@pytest.mark.parametrize("options", [SMALL, SimOptions(width=160, height=120, lighting_change=True, motion_blur=True)],
+                         ids=["plain", "light_and_blur"])
+def test_a_still_camera_s_background_computed_once_renders_the_same_frames(options):
+    scene = random_scene(11, options)
+    rays = _camera_rays(scene)
+    background = static_background(scene, rays)
+    assert background is not None
+    for index in (0, 9):
+        once, each = (render_sim_frame(scene, 11, index, options, rays, b) for b in (background, None))
+        for field in ("rgb", "depth_mm", "depth_true_m", "instance_ids"):
+            np.testing.assert_array_equal(getattr(once, field), getattr(each, field))
+    assert static_background(random_scene(11, SimOptions(camera_motion=0.2)), rays) is None  # it moves
 
 
 @pytest.mark.parametrize("motion_blur", [False, True])

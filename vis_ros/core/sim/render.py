@@ -71,6 +71,28 @@ def _projected_rect(scene, cam_rot, cam_pos, obj_rot, obj_pos, shape):
     return y0, y1, x0, x1
 
 
+@dataclass(frozen=True)
+class Background:
+    """Table and wall seen from one camera pose, per pixel: what every frame from that pose starts from."""
+
+    depth: np.ndarray  # (H, W) metres
+    albedo: np.ndarray  # (H, W, 3)
+    normals: np.ndarray  # (H, W, 3) world
+    world: np.ndarray  # (H, W, 3) world points
+    on_table: np.ndarray  # (H, W) bool
+
+
+def static_background(scene: Scene, rays: np.ndarray) -> Background | None:
+    """Return the background of a scene whose camera stands still (every frame's), else None.
+
+    It is 40% of a frame's rendering; a still camera (the default) sees the
+    same one in every frame, so a sequence computes it once.
+    """
+    if np.any(scene.camera_velocity):
+        return None
+    return Background(*_background(scene, rays, *scene.camera_pose(0.0)))
+
+
 def _background(scene, rays, cam_rot, cam_pos):
     """Table and wall: depth, albedo, world normals and world points per pixel."""
     from vis_ros.core.sim.primitives import hit_plane
@@ -98,12 +120,20 @@ def _background(scene, rays, cam_rot, cam_pos):
             world.reshape(h, w, 3), on_table.reshape(h, w))
 
 
-def render_frame(scene: Scene, t: float, rays: np.ndarray | None = None) -> RenderedFrame:
-    """Render the scene at time t (seconds) without sensor noise."""
+def render_frame(scene: Scene, t: float, rays: np.ndarray | None = None,
+                 background: Background | None = None) -> RenderedFrame:
+    """Render the scene at time t (seconds) without sensor noise.
+
+    `background`: the scene's `static_background`, if its camera stands still.
+    """
     if rays is None:
         rays = _camera_rays(scene)
     cam_rot, cam_pos = scene.camera_pose(t)
-    depth, albedo, normals, world, on_table = _background(scene, rays, cam_rot, cam_pos)
+    if background is None:
+        depth, albedo, normals, world, on_table = _background(scene, rays, cam_rot, cam_pos)
+    else:  # objects are drawn into copies; world points and the table mask are only read
+        depth, albedo, normals = background.depth.copy(), background.albedo.copy(), background.normals.copy()
+        world, on_table = background.world, background.on_table
     ids = np.zeros(depth.shape, np.uint16)
     # Shadows are smooth: evaluate them on a 4x coarser grid, then upsample.
     coarse_world, coarse_table = world[::4, ::4, :2], on_table[::4, ::4]

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from vis_ros.core.fusion.camera import PinholeCamera
-from vis_ros.core.sim.render import ObjectTruth, _camera_rays, render_frame
+from vis_ros.core.sim.render import Background, ObjectTruth, _camera_rays, render_frame, static_background
 from vis_ros.core.sim.scene import Scene, SimOptions, random_scene
 from vis_ros.core.sim.sensor import blend_exposure, noisy_rgb, sensor_depth_mm
 
@@ -30,14 +30,14 @@ class SimFrame:
 
 
 def render_sim_frame(scene: Scene, seed: int, index: int, options: SimOptions,
-                     rays: np.ndarray | None = None) -> SimFrame:
+                     rays: np.ndarray | None = None, background: Background | None = None) -> SimFrame:
     """Frame `index` of the sequence of `scene` (seeded noise, so order-independent)."""
     t = index / options.fps
-    rendered = render_frame(scene, t, rays)
+    rendered = render_frame(scene, t, rays, background)
     rgb = rendered.rgb
     if options.motion_blur:
-        rgb = blend_exposure([render_frame(scene, t - _EXPOSURE_S / 2, rays).rgb, rgb,
-                              render_frame(scene, t + _EXPOSURE_S / 2, rays).rgb])
+        rgb = blend_exposure([render_frame(scene, t - _EXPOSURE_S / 2, rays, background).rgb, rgb,
+                              render_frame(scene, t + _EXPOSURE_S / 2, rays, background).rgb])
     rng = np.random.default_rng((seed, index))
     return SimFrame(
         index=index,
@@ -67,4 +67,5 @@ def sequence_frames(seed: int, indices: Sequence[int], options: SimOptions = Sim
     """
     scene = random_scene(seed, options)
     rays = _camera_rays(scene)
-    return scene.intrinsics, (render_sim_frame(scene, seed, i, options, rays) for i in indices)
+    background = static_background(scene, rays)
+    return scene.intrinsics, (render_sim_frame(scene, seed, i, options, rays, background) for i in indices)
