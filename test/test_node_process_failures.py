@@ -130,9 +130,10 @@ def test_a_short_soak_accounts_for_every_frame_with_flat_memory():
     report = bench_soak(frames=600, rate_hz=300.0, samples=6)
     assert report["all_accounted"], report["counters"]
     assert report["counters"]["frames_dropped_stale"] > 0
-    # 600 frames are too few for a slope (one allocator step of 2 MB reads as 10 MB per 1,000):
-    # bound the growth over the second half instead, after warm-up (a loaded machine reached the
-    # plateau, +18 MB, only between frames 100 and 200); keeping 30 kB per frame would exceed it.
+    # 600 frames are too few for a slope: the node's RSS takes one step of 8-18 MB somewhere
+    # between frames 100 and 500 on a loaded machine, then stays flat (with qos_depth 1 as with 5,
+    # so not the subscription histories; allocator arenas most likely, not measured further).
+    # Bound the growth above that step: keeping 50 kB a frame would exceed it; slower leaks are
+    # for `vis-ros bench --soak 10000` (0.016 MB per 1,000 frames).
     samples = report["rss_mb"]["samples"]
-    (half_frames, half_mb), (last_frames, last_mb) = samples[len(samples) // 2], samples[-1]
-    assert last_mb - half_mb < 0.03 * (last_frames - half_frames), samples
+    assert samples[-1][1] - samples[0][1] <= 24.0, samples
