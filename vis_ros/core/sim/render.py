@@ -90,7 +90,10 @@ def static_background(scene: Scene, rays: np.ndarray) -> Background | None:
     """
     if np.any(scene.camera_velocity):
         return None
-    return Background(*_background(scene, rays, *scene.camera_pose(0.0)))
+    arrays = _background(scene, rays, *scene.camera_pose(0.0))
+    for array in arrays:
+        array.setflags(write=False)  # shared by every frame: drawn into copies only
+    return Background(*arrays)
 
 
 def _background(scene, rays, cam_rot, cam_pos):
