@@ -37,8 +37,7 @@ from vis_ros.core.data.stamps import stamp_to_ns
 from vis_ros.core.engine.segmenter import Segmenter
 from vis_ros.core.pipeline.camera_stream import Arrival
 from vis_ros.core.pipeline.results import FrameIn
-from vis_ros.core.streaming.approx_sync import ApproxTimeSync
-from vis_ros.core.streaming.depth_pairing import DepthPairing, DepthSample
+from vis_ros.core.streaming.depth_pairing import DepthPairing, PairedByStamp
 from vis_ros.core.streaming.notices import Notices
 from vis_ros.io.bag_images import IMAGE_TYPES, decode_colour
 from vis_ros.io.bag_outputs import BagCamera, BagOutputs
@@ -153,7 +152,8 @@ def _process(run: BagRun, cameras: list[BagCamera], bag_in: Path, out: Path, pro
                     first = False
                 role, index = roles[connection.topic]
                 if role != "image":
-                    pairing[index].add(role, connection.msgtype, raw, run, messages)
+                    msg = messages.store.deserialize_cdr(raw, connection.msgtype)
+                    (pairing[index].add_depth if role == "depth" else pairing[index].add_info)(msg)
                     runner.service_3d(sink)
                     continue
                 received[index] += 1
@@ -177,32 +177,14 @@ def _process(run: BagRun, cameras: list[BagCamera], bag_in: Path, out: Path, pro
     return _summary(run, cameras, bag_in, runner, received, sink.rows, time.monotonic() - started)
 
 
-class _CameraDepth:
-    """One camera's depth + CameraInfo from the bag, paired as the node pairs them."""
-
-    def __init__(self, pairing: DepthPairing, slop_s: float, queue_size: int):
-        self.pairing = pairing
-        self.sync = ApproxTimeSync(2, queue_size, slop_s, lambda depth, info: pairing.add(DepthSample.of(depth, info)))
-
-    def add(self, role: str, msgtype: str, raw, run: BagRun, messages: OutputMessages) -> None:
-        msg = messages.store.deserialize_cdr(raw, msgtype)
-        stamp = stamp_to_ns(msg.header.stamp)
-        if role == "depth":
-            self.pairing.seen_depth(stamp)
-            self.sync.add(0, stamp, msg)
-        else:
-            self.pairing.seen_info(stamp)
-            self.sync.add(1, stamp, msg)
-
-
-def _depth_pairing(runner, cameras: list[BagCamera], settings: NodeSettings) -> dict[int, _CameraDepth]:
+def _depth_pairing(runner, cameras: list[BagCamera], settings: NodeSettings) -> dict[int, PairedByStamp]:
     pairing = {}
+    slop, queue_size = settings.inputs.sync_slop, settings.inputs.sync_queue_size
     for index, camera in enumerate(cameras):
         if camera.depth_topic:
             stream = runner.cameras[index]
-            stream.depth = DepthPairing(camera.depth_topic, camera.info_topic, settings.inputs.sync_slop,
-                                        settings.inputs.sync_queue_size)
-            pairing[index] = _CameraDepth(stream.depth, settings.inputs.sync_slop, settings.inputs.sync_queue_size)
+            stream.depth = DepthPairing(camera.depth_topic, camera.info_topic, slop, queue_size)
+            pairing[index] = PairedByStamp(stream.depth, slop, queue_size)
     return pairing
 
 

@@ -11,8 +11,7 @@ from __future__ import annotations
 from sensor_msgs.msg import CameraInfo, Image
 
 from vis_ros.core.data.stamps import stamp_to_ns
-from vis_ros.core.streaming.approx_sync import ApproxTimeSync
-from vis_ros.core.streaming.depth_pairing import DepthPairing, DepthSample
+from vis_ros.core.streaming.depth_pairing import DepthPairing, DepthSample, PairedByStamp
 
 
 class DepthInputs:
@@ -36,9 +35,9 @@ class DepthInputs:
             self.backend = "message_filters"
             self.subscriptions = [depth.sub, info.sub]
         except ImportError:
-            self._sync = ApproxTimeSync(2, queue_size, slop_s, self._paired)
-            self.subscriptions = [node.create_subscription(Image, depth_topic, self._on_depth, qos),
-                                  node.create_subscription(CameraInfo, info_topic, self._on_info, qos)]
+            paired = PairedByStamp(self.pairing, slop_s, queue_size)
+            self.subscriptions = [node.create_subscription(Image, depth_topic, paired.add_depth, qos),
+                                  node.create_subscription(CameraInfo, info_topic, paired.add_info, qos)]
             self.backend = "vis_ros.core.streaming.approx_sync"
 
     def destroy(self) -> None:
@@ -52,14 +51,6 @@ class DepthInputs:
 
     def _seen_info(self, msg) -> None:
         self.pairing.seen_info(stamp_to_ns(msg.header.stamp))
-
-    def _on_depth(self, msg) -> None:
-        self._seen_depth(msg)
-        self._sync.add(0, stamp_to_ns(msg.header.stamp), msg)
-
-    def _on_info(self, msg) -> None:
-        self._seen_info(msg)
-        self._sync.add(1, stamp_to_ns(msg.header.stamp), msg)
 
     def _paired(self, depth, info) -> None:
         self.pairing.add(DepthSample.of(depth, info))

@@ -30,6 +30,7 @@ from vis_ros.core.codecs.images import depth_to_metres
 from vis_ros.core.data.stamps import stamp_to_ns
 from vis_ros.core.engine.errors import InputError
 from vis_ros.core.fusion.camera import PinholeCamera
+from vis_ros.core.streaming.approx_sync import ApproxTimeSync
 
 
 @dataclass(frozen=True, eq=False)
@@ -138,3 +139,28 @@ class DepthPairing:
                 pairs and pairs[-1].stamp_ns < stamp_ns - self.slop_ns):
             return DepthLookup(None, Missing.NOT_YET, "no depth + CameraInfo pair for the image stamp yet")
         return DepthLookup(None, Missing.NO_PAIR, "no depth + CameraInfo pair within sync_slop of the image stamp")
+
+
+class PairedByStamp:
+    """Depth and CameraInfo messages, in arrival order, paired by approximate time into a DepthPairing.
+
+    What process-bag and the node (where message_filters is not installed)
+    feed their messages to: each arrival is noted (it tells which input is
+    missing), then paired with core.streaming.approx_sync.
+    """
+
+    def __init__(self, pairing: DepthPairing, slop_s: float, queue_size: int):
+        self.pairing = pairing
+        self._sync = ApproxTimeSync(2, queue_size, slop_s, lambda depth, info: pairing.add(DepthSample.of(depth, info)))
+
+    def add_depth(self, msg) -> None:
+        """Take a depth image message."""
+        stamp = stamp_to_ns(msg.header.stamp)
+        self.pairing.seen_depth(stamp)
+        self._sync.add(0, stamp, msg)
+
+    def add_info(self, msg) -> None:
+        """Take a CameraInfo message."""
+        stamp = stamp_to_ns(msg.header.stamp)
+        self.pairing.seen_info(stamp)
+        self._sync.add(1, stamp, msg)
