@@ -11,7 +11,6 @@ hour.
 """
 from __future__ import annotations
 
-import logging
 import os
 import shutil
 import tempfile
@@ -37,9 +36,6 @@ def _bags(root: Path, count: int, frames: int) -> list[Path]:
 
 def bench_fleet(bags: int = 4, frames: int = 100, precisions=("fp32", "int8")) -> dict:
     """Images per second of process-bag and of process-bags with 1 and 2 Ray workers, per precision."""
-    from vis_ros.core.config.factories import build_segmenter
-    from vis_ros.core.config.settings import node_defaults
-    from vis_ros.core.streaming.notices import Notices
     from vis_ros.io.bag_process import BagRun, bag_cameras, process_bag
     from vis_ros.io.fleet import FleetJob, FleetRun, process_bags
 
@@ -53,10 +49,7 @@ def bench_fleet(bags: int = 4, frames: int = 100, precisions=("fp32", "int8")) -
         images = bags * frames
         for precision in precisions:
             parameters = {"precision": precision, "use_depth": True}
-            settings = node_defaults(**parameters)
-            segmenter = build_segmenter(settings)
-            segmenter.warm_up()
-            run = BagRun(settings, segmenter, Notices(logging.getLogger("fleet bench")), index=True)
+            run = BagRun.build(parameters, "fleet bench", index=True)
             (root / "sequential").mkdir()
             t0 = time.monotonic()
             for bag in paths:

@@ -58,31 +58,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Process the bag with the node's default pipeline (but for the options given)."""
-    import logging
-
-    from rosbags.rosbag2 import Reader
     from tqdm import tqdm
 
-    from vis_ros.core.config.factories import build_segmenter
-    from vis_ros.core.config.settings import node_defaults
-    from vis_ros.core.streaming.notices import Notices
-    from vis_ros.io.bag_process import BagRun, bag_cameras, process_bag
+    from vis_ros.io.bag_process import BagRun, bag_cameras, image_count, process_bag
 
     parameters = node_parameters(args)
     if args.threads is not None:
         parameters["threads"] = args.threads
-    settings = node_defaults(**parameters)
     cameras = bag_cameras(args.image_topics or [DEFAULT_IMAGE_TOPIC], args.depth_topics, args.info_topics)
-    segmenter = build_segmenter(settings)
-    run_with = BagRun(settings, segmenter, Notices(logging.getLogger("vis-ros process-bag")),
-                      settings.batch.max_batch)
-    total = None
-    if args.bag_in.exists():
-        try:
-            with Reader(args.bag_in) as reader:
-                total = sum(c.msgcount for c in reader.connections if c.topic in {c.topic for c in cameras})
-        except Exception:  # process_bag names what is wrong with the bag
-            total = None
+    run_with = BagRun.build(parameters, "vis-ros process-bag")
+    total = image_count(args.bag_in, [c.topic for c in cameras])
     with tqdm(total=total, desc="process-bag", unit="img") as bar:
         summary = process_bag(run_with, cameras, args.bag_in, args.bag_out, progress=bar.update)
     for name, camera in summary["cameras"].items():

@@ -35,11 +35,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Process the bags; print one line per failed bag and where the index is."""
-    from rosbags.rosbag2 import Reader
     from tqdm import tqdm
 
     from vis_ros.core.config.settings import node_defaults
-    from vis_ros.io.bag_process import bag_cameras
+    from vis_ros.io.bag_process import bag_cameras, image_count
     from vis_ros.io.fleet import FLEET_INDEX, FleetJob, FleetRun, find_bags, is_complete, process_bags
 
     if args.workers < 1:
@@ -53,14 +52,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"no rosbag2 found in {[str(b) for b in args.bags]}")
     job = FleetJob(parameters, tuple(topics), tuple(args.depth_topics), tuple(args.info_topics))
     fleet = FleetRun(args.workers, args.ray_address, args.gpus_per_worker, args.force)
-    total = 0
-    for bag in bags:
-        if args.force or not is_complete(args.out / bag.name):
-            try:
-                with Reader(bag) as reader:
-                    total += sum(c.msgcount for c in reader.connections if c.topic in topics)
-            except Exception:  # reported as failed when processed
-                pass
+    total = sum(image_count(bag, topics) or 0 for bag in bags if args.force or not is_complete(args.out / bag.name))
     with tqdm(total=total, desc=f"{len(bags)} bags", unit="img") as bar:
         summary = process_bags(bags, args.out, job, fleet, progress=bar.update)
     for failure in summary["failed"]:

@@ -21,18 +21,19 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
 from rosbags.rosbag2 import Reader, StoragePlugin, Writer
 
-from vis_ros.core.config.factories import build_runner
-from vis_ros.core.config.settings import NodeSettings
+from vis_ros.core.config.factories import build_runner, build_segmenter
+from vis_ros.core.config.settings import NodeSettings, node_defaults
 from vis_ros.core.data.stamps import stamp_to_ns
 from vis_ros.core.engine.segmenter import Segmenter
 from vis_ros.core.pipeline.camera_stream import Arrival
@@ -91,9 +92,25 @@ class BagRun:
     settings: NodeSettings
     segmenter: Segmenter
     notices: Notices
-    max_batch: int = 4
     index: bool = False  # also write the instance index (instances.parquet, needs pyarrow)
     output_ns: str = NODE_NS  # the node's name: label_info goes here, the cameras' outputs below
+
+    @classmethod
+    def build(cls, parameters: Mapping, log_name: str, index: bool = False) -> BagRun:
+        """Load the engine for the node's `parameters` (the others at their defaults), warmed up; log as `log_name`."""
+        settings = node_defaults(**parameters)
+        segmenter = build_segmenter(settings)
+        segmenter.warm_up()
+        return cls(settings, segmenter, Notices(logging.getLogger(log_name)), index=index)
+
+
+def image_count(bag: Path, topics: Sequence[str]) -> int | None:
+    """Return how many messages `bag` holds on `topics` (a progress bar's total); None if it cannot be read."""
+    try:
+        with Reader(bag) as reader:
+            return sum(c.msgcount for c in reader.connections if c.topic in set(topics))
+    except Exception:  # process_bag names what is wrong with the bag
+        return None
 
 
 def process_bag(run: BagRun, cameras: list[BagCamera], bag_in: Path, bag_out: Path,
@@ -101,7 +118,7 @@ def process_bag(run: BagRun, cameras: list[BagCamera], bag_in: Path, bag_out: Pa
     """Run every image of the cameras' topics through a fresh stream runner into a new bag; return its summary.
 
     Consecutive images of different cameras (in record order, one per camera,
-    at most `max_batch`) share one engine call, as in the node. `progress(n)`
+    at most the settings' `max_batch`) share one engine call, as in the node. `progress(n)`
     is told of every n images read.
     """
     bag_in, bag_out = Path(bag_in), Path(bag_out)
@@ -159,7 +176,7 @@ def _process(run: BagRun, cameras: list[BagCamera], bag_in: Path, out: Path, pro
                 received[index] += 1
                 if progress:
                     progress(1)
-                if len(batch) >= run.max_batch or any(item.camera == index for item in batch):
+                if len(batch) >= settings.batch.max_batch or any(item.camera == index for item in batch):
                     flush()
                 try:
                     msg = messages.store.deserialize_cdr(raw, connection.msgtype)

@@ -86,18 +86,10 @@ class BagWorker:
     """A Ray actor: loads the engine once, then processes the bags it is given, one at a time."""
 
     def __init__(self, job: FleetJob, threads: int, progress=None):
-        import logging
-
-        from vis_ros.core.config.factories import build_segmenter
-        from vis_ros.core.config.settings import node_defaults
-        from vis_ros.core.streaming.notices import Notices
         from vis_ros.io.bag_process import BagRun, bag_cameras
 
-        settings = node_defaults(**{"threads": threads, **job.parameters, "use_depth": any(job.depth_topics)})
-        segmenter = build_segmenter(settings)
-        segmenter.warm_up()
-        self.run = BagRun(settings, segmenter, Notices(logging.getLogger("vis-ros process-bags")),
-                          settings.batch.max_batch, index=True)
+        parameters = {"threads": threads, **job.parameters, "use_depth": any(job.depth_topics)}
+        self.run = BagRun.build(parameters, "vis-ros process-bags", index=True)
         self.cameras = bag_cameras(list(job.image_topics), list(job.depth_topics), list(job.info_topics))
         self._progress, self._pending = progress, 0
 
