@@ -124,10 +124,15 @@ def play_together(players: list[SequencePlayer], rate_hz: float, spin=None, fram
             player.publish(i % len(player.dataset))
         while (left := start + (i + 1) * period - time.monotonic()) > 0:
             dues = [d for d in (p.send_due_depth() for p in players) if d is not None]
-            wait = min([left] + [d - time.monotonic() for d in dues])
-            spin(min(max(wait, 0.0), 0.01)) if spin else time.sleep(max(min(wait, left), 0.0))
+            _pause(spin, min([left] + [d - time.monotonic() for d in dues]))
     for player in players:  # a late depth of the last frame
         while (due := player.send_due_depth()) is not None:
-            spin(min(max(due - time.monotonic(), 0.0), 0.01)) if spin else time.sleep(max(due - time.monotonic(), 0))
+            _pause(spin, due - time.monotonic())
+
+
+def _pause(spin, seconds: float) -> None:
+    """Wait up to `seconds`: serve callbacks (at most 10 ms at a time) with `spin`, else sleep."""
+    seconds = max(seconds, 0.0)
+    spin(min(seconds, 0.01)) if spin else time.sleep(seconds)
 
 
