@@ -113,7 +113,9 @@ def bench_multi_camera(cameras: int) -> dict:
 
 
 def _write(report: dict, out: Path) -> int:
+    from vis_ros.core.outputs.files import write_json
+
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2))
+    write_json(out, report)
     print(json.dumps(report, indent=2))
     return 0

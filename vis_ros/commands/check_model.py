@@ -12,7 +12,6 @@ Exit 0 when the node accepts the model, 2 with the reason when it does not.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
 from pathlib import Path
@@ -151,8 +150,7 @@ def _print(report: dict) -> None:
 
 
 def _write(path: Path | None, report: dict) -> None:
-    if path is None:
-        return
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(json.dumps(report, indent=2))
-    partial.replace(path)
+    if path is not None:
+        from vis_ros.core.outputs.files import write_json
+
+        write_json(path, report)

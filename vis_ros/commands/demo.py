@@ -32,6 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Play a sim sequence to the node in its own process; write the overlay and summary."""
+    from vis_ros.core.outputs.files import write_json
     from vis_ros.core.sim.dataset import SimDataset, write_sequence
     from vis_ros.core.sim.scene import SimOptions
     from vis_ros.ros.node_session import NodeLaunch, node_session
@@ -70,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     _write_media([recorders[n] for n in names], args.out)
     summary = per_camera[""] if names == [""] else {"cameras": per_camera}
     summary["wall_time_s"] = round(time.monotonic() - t_start, 1)
-    (args.out / "summary.json").write_text(json.dumps(summary, indent=2))
+    write_json(args.out / "summary.json", summary)
     print(json.dumps(summary, indent=2))
     ok = all(s["frames_out"] > 0 and int(s["node_counters"].get("frames_invalid", 1)) == 0
              for s in per_camera.values()) and all(r.overlays for r in recorders.values())

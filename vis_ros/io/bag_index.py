@@ -9,8 +9,9 @@ that write an index only, and imported here only.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
+
+from vis_ros.core.outputs.files import replaced_when_done
 
 COLUMNS = (("bag", "string"), ("camera", "string"), ("stamp_ns", "int64"), ("frame_id", "string"),
            ("track_id", "uint64"), ("class_id", "uint16"), ("class_name", "string"), ("score", "float64"),
@@ -48,6 +49,5 @@ def merge_indexes(paths: list[Path], out: Path) -> int:
 def _write(table, path: Path) -> None:
     import pyarrow.parquet as pq
 
-    tmp = path.with_name(f".{path.name}.partial")
-    pq.write_table(table, tmp)
-    os.replace(tmp, path)
+    with replaced_when_done(path) as partial:
+        pq.write_table(table, partial)

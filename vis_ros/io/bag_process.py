@@ -20,7 +20,6 @@ ValueError or OSError naming it.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import shutil
@@ -36,6 +35,7 @@ from vis_ros.core.config.factories import build_runner, build_segmenter
 from vis_ros.core.config.settings import NodeSettings, node_defaults
 from vis_ros.core.data.stamps import stamp_to_ns
 from vis_ros.core.engine.segmenter import Segmenter
+from vis_ros.core.outputs.files import write_json
 from vis_ros.core.pipeline.camera_stream import Arrival
 from vis_ros.core.pipeline.results import FrameIn
 from vis_ros.core.streaming.depth_pairing import DepthPairing, PairedByStamp
@@ -134,7 +134,7 @@ def process_bag(run: BagRun, cameras: list[BagCamera], bag_in: Path, bag_out: Pa
     try:
         summary = _process(run, cameras, bag_in, staging / bag_out.name, progress)
         summary["output"] = str(bag_out)
-        _write_json(staging / bag_out.name / SUMMARY_NAME, summary)
+        write_json(staging / bag_out.name / SUMMARY_NAME, summary)
         os.rename(staging / bag_out.name, bag_out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -276,6 +276,3 @@ def _summary(run: BagRun, cameras: list[BagCamera], bag_in: Path, runner, receiv
             "backend": segmenter.backend.describe(), "cameras": per_camera, "frames_in": frames,
             "seconds": round(seconds, 3), "frames_per_second": round(frames / seconds, 2) if seconds else None}
 
-
-def _write_json(path: Path, value: dict) -> None:
-    path.write_text(json.dumps(value, indent=2) + "\n")

@@ -23,7 +23,6 @@ Ray is this command's dependency only: nothing else in vis_ros imports it.
 """
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -37,6 +36,7 @@ from pathlib import Path
 
 import ray
 
+from vis_ros.core.outputs.files import write_json
 from vis_ros.io.bag_index import merge_indexes
 from vis_ros.io.bag_process import INDEX_NAME, SUMMARY_NAME
 
@@ -172,9 +172,7 @@ def process_bags(bags: Sequence[Path], out_dir: Path, job: FleetJob, fleet: Flee
     summary["processing_seconds"] = round(timing.get("done", began) - timing.get("workers_ready", began), 2)
     indexes = [outputs[b] / INDEX_NAME for b in bags if is_complete(outputs[b]) and (outputs[b] / INDEX_NAME).is_file()]
     summary["index_rows"] = merge_indexes(indexes, out_dir / FLEET_INDEX)
-    tmp = out_dir / f".{FLEET_SUMMARY}.partial"
-    tmp.write_text(json.dumps(summary, indent=2) + "\n")
-    os.replace(tmp, out_dir / FLEET_SUMMARY)
+    write_json(out_dir / FLEET_SUMMARY, summary)
     return summary
 
 

@@ -13,6 +13,7 @@ import onnx
 import torch
 
 from vis_ros.core.model_tools.batch_axis import make_batch_dynamic
+from vis_ros.core.outputs.files import replaced_when_done
 from vis_ros.train.model import TinySeg
 
 
@@ -23,10 +24,18 @@ def export_onnx(model: TinySeg, path: Path, class_names: list[str], input_hw: tu
     model.export = True
     dummy = torch.zeros(1, 3, *input_hw)
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.onnx.export(model, (dummy,), str(path), input_names=["images"],
-                      output_names=["output0", "output1"], opset_version=17, dynamo=False,
-                      do_constant_folding=True)
-    proto = make_batch_dynamic(onnx.load(str(path)))
+    with replaced_when_done(path) as partial:
+        torch.onnx.export(model, (dummy,), str(partial), input_names=["images"],
+                          output_names=["output0", "output1"], opset_version=17, dynamo=False,
+                          do_constant_folding=True)
+        _finish(onnx.load(str(partial)), class_names, input_hw, extra_metadata, partial)
+    return path
+
+
+def _finish(proto, class_names: list[str], input_hw: tuple[int, int], extra_metadata: dict[str, str] | None,
+            path: Path) -> None:
+    """Give the exported graph a dynamic batch axis and the metadata the node reads, and save it."""
+    proto = make_batch_dynamic(proto)
     metadata = {
         "description": "vis_ros embedded default instance-segmentation model (TinySeg)",
         "author": "vis_ros",
@@ -44,4 +53,3 @@ def export_onnx(model: TinySeg, path: Path, class_names: list[str], input_hw: tu
         entry.key, entry.value = key, value
     onnx.checker.check_model(proto)
     onnx.save(proto, str(path))
-    return path

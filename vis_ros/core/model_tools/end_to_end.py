@@ -17,12 +17,13 @@ that threshold.
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
+
+from vis_ros.core.outputs.files import replaced_when_done
 
 NMS_SCORE_FLOOR = 0.01  # rows below this are padding (score 0), as in Ultralytics' exports
 CLASS_OFFSET = 8192.0  # class-aware NMS: each class's boxes shifted apart so they never overlap
@@ -157,12 +158,8 @@ def write_end_to_end(onnx_in: Path, onnx_out: Path, max_det: int = 300, iou: flo
     if not names:
         raise ValueError(f"{onnx_in} has no 'names' metadata: the class count is not known")
     converted = make_end_to_end(model, len(names), max_det, iou, class_agnostic)
-    partial = onnx_out.with_name(f".{onnx_out.name}.partial")
-    try:
+    with replaced_when_done(onnx_out) as partial:
         onnx.save(converted, str(partial))
-        os.replace(partial, onnx_out)
-    finally:
-        partial.unlink(missing_ok=True)
     return onnx_out
 
 

@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from vis_ros.core.model_tools.calibration import ImageSource, calibration_tensors
+from vis_ros.core.outputs.files import replaced_when_done
 
 PRECISION_KEY = "vis_ros_precision"  # model metadata: "int8" for models made here
 
@@ -104,8 +105,7 @@ def quantize_model(onnx_in: Path, onnx_out: Path, source: ImageSource,
     spec = build_spec(backend.inputs, backend.outputs, backend.metadata)
     if model_precision(onnx_in) == "int8":
         raise ValueError(f"{onnx_in} is already quantized (int8); quantize its FP32 original")
-    partial = onnx_out.with_name(f".{onnx_out.name}.partial")
-    try:
+    with replaced_when_done(onnx_out) as partial:
         reader, float_nodes = _quantize(onnx_in, partial, spec, source, progress)
         quantized = onnx.load(str(partial))
         metadata = dict(backend.metadata)
@@ -116,9 +116,6 @@ def quantize_model(onnx_in: Path, onnx_out: Path, source: ImageSource,
         onnx.save(quantized, str(partial))
         check = create_backend("onnxruntime", partial, providers=["CPUExecutionProvider"])
         build_spec(check.inputs, check.outputs, check.metadata)
-        os.replace(partial, onnx_out)
-    finally:
-        partial.unlink(missing_ok=True)
     return QuantizeReport(onnx_out, reader.count, source.skipped, tuple(float_nodes), source.describe())
 
 

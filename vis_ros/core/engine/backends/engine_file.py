@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from vis_ros.core.engine.errors import ModelLoadError
+from vis_ros.core.outputs.files import replaced_when_done
 
 _MAX_METADATA = 1 << 20
 
@@ -54,12 +55,10 @@ def write_engine(path: Path, plan: bytes, metadata: dict) -> Path:
     """Write the plan with the model's metadata in front, so the engine names its classes."""
     blob = json.dumps(metadata, sort_keys=True).encode("utf-8")
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with open(tmp, "wb") as f:
+    with replaced_when_done(path) as partial, open(partial, "wb") as f:
         f.write(len(blob).to_bytes(4, "little"))
         f.write(blob)
         f.write(plan)
-    tmp.replace(path)
     return path
 
 
