@@ -154,8 +154,6 @@ class OutputMessages:
 
     def _hypothesis(self, instance, pose, class_id: str):
         t = self.t
-        if class_id not in ("id", "name"):
-            raise ValueError(f"detection_class_id must be 'id' or 'name', not {class_id!r}")
         label = instance.class_name if class_id == "name" else str(instance.class_id)
         return t["vision_msgs/msg/ObjectHypothesisWithPose"](
             hypothesis=t["vision_msgs/msg/ObjectHypothesis"](class_id=label, score=float(instance.score)),
