@@ -48,8 +48,12 @@ $(DEPS_STAMP): requirements.txt constraints.txt | $(VENV)/bin/python
 	$(VENV)/bin/python tools/fix_ros_cmake_paths.py $(VENV)
 	touch $@
 
+# Built with the venv alone: colcon chains every prefix of the build's environment into
+# install/setup.bash, and the test-only interfaces there would shadow real packages later.
+BUILD_ENV := source $(VENV)/bin/activate && export AMENT_PREFIX_PATH=$(ROOT)/$(VENV) CMAKE_PREFIX_PATH=$(ROOT)/$(VENV) \
+	&& unset COLCON_PREFIX_PATH
 $(BUILD_STAMP): $(DEPS_STAMP) $(PACKAGE_SOURCES)
-	$(ENV) && colcon --log-base log build --base-paths . \
+	$(BUILD_ENV) && colcon --log-base log build --base-paths . \
 		--build-base build --install-base install --event-handlers console_cohesion- \
 		--cmake-args -DPython3_EXECUTABLE=$(ROOT)/$(VENV)/bin/python -DBUILD_TESTING=OFF \
 			-DPython3_NumPy_INCLUDE_DIR=$$($(VENV)/bin/python tools/fix_ros_cmake_paths.py --numpy-include)
@@ -57,7 +61,7 @@ $(BUILD_STAMP): $(DEPS_STAMP) $(PACKAGE_SOURCES)
 
 # ruff.toml says what is checked and why; the same checks as ROS packages' linters.
 lint: $(DEPS_STAMP)
-	$(VENV)/bin/ruff check vis_ros test launch tools scripts/vis-ros scripts/vis_ros_node
+	$(VENV)/bin/ruff check . scripts/vis-ros scripts/vis_ros_node
 
 $(TEST_INTERFACES_STAMP): $(DEPS_STAMP) tools/build_test_interfaces.sh $(shell find -L test/interfaces -type f)
 	$(ENV) && tools/build_test_interfaces.sh

@@ -90,15 +90,20 @@ def tf2_ros(monkeypatch):
 
 @pytest.fixture
 def bondpy(monkeypatch):
-    """Provide the real bondpy where it is installed, else its contract (helpers/bondpy_contract)."""
+    """Provide bondpy's module `bondpy.bondpy` (where Bond is): the real one where installed, else its contract.
+
+    The contract (helpers/bondpy_contract) is laid out as the real package:
+    an empty `bondpy` package and the module `bondpy.bondpy`.
+    """
     import importlib
     import importlib.util
 
     if importlib.util.find_spec("bondpy") is None:
         import bondpy_contract
 
-        monkeypatch.setitem(sys.modules, "bondpy", bondpy_contract.module())
-    return importlib.import_module("bondpy")
+        for name, module in bondpy_contract.modules().items():
+            monkeypatch.setitem(sys.modules, name, module)
+    return importlib.import_module("bondpy.bondpy")
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from geometry_msgs.msg import TransformStamped  # noqa: E402
 from lifecycle_msgs.msg import Transition  # noqa: E402
 from lifecycle_msgs.srv import ChangeState  # noqa: E402
 from rclpy.qos import QoSProfile, ReliabilityPolicy  # noqa: E402
-from tf2_shim import tf2_ros_env  # noqa: E402
+from stand_in_env import stand_in_env  # noqa: E402
 
 from vis_ros.core.sim.dataset import write_sequence  # noqa: E402
 from vis_ros.core.sim.scene import SimOptions  # noqa: E402
@@ -88,7 +88,7 @@ def _scene_session(tmp_path, tf2_ros, cameras=("",)):
         parameters["cameras"] = list(cameras)
         remaps = {}
     return node_session(NodeLaunch(parameters, tmp_path / "node.log", remaps=remaps,
-                                   env=tf2_ros_env(tmp_path / "tf2")), tmp_path)
+                                   env=stand_in_env(tmp_path / "stand_ins", ("tf2_ros",))), tmp_path)
 
 
 def _play_until_objects(session, players, objects, seconds=8.0):

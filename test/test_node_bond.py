@@ -4,12 +4,16 @@ nav2_lifecycle_manager creates `Bond("bond", <node name>)` on its own node in
 the managed node's namespace after activating it, waits up to bond_timeout
 (4 s by default) for it to form and fails the start-up otherwise; it treats a
 bond that breaks as the node having died. bondpy is the real package where
-installed, else its contract stand-in (helpers/bondpy_contract.py).
+installed, else its contract stand-in (helpers/bondpy_contract.py), for the
+manager's side and, in the process test, for the node's.
 """
 from __future__ import annotations
 
+import os
+import signal
 import sys
 import threading
+import time
 
 import pytest
 
@@ -20,7 +24,9 @@ from observer import spin_until  # noqa: E402
 from rclpy.executors import SingleThreadedExecutor  # noqa: E402
 from rclpy.lifecycle import TransitionCallbackReturn  # noqa: E402
 from rclpy.parameter import Parameter  # noqa: E402
+from stand_in_env import stand_in_env  # noqa: E402
 
+from vis_ros.processes.node_process import start_node_process, stop_node_process  # noqa: E402
 from vis_ros.ros.node import VisRosNode  # noqa: E402
 
 NAV2_BOND_TIMEOUT_S = 4.0
@@ -45,21 +51,34 @@ class ManagerSide:
 
 
 @pytest.fixture
-def managed(rclpy_context, bondpy):
-    """Yield (vis_ros node driven from outside, the manager's node, one executor for both) in namespace robot1."""
+def graph(rclpy_context, bondpy):
+    """Yield (make a vis_ros node driven from outside, the manager's node, one executor) in namespace robot1."""
     from bond.msg import Status
 
-    node = VisRosNode(context=rclpy_context, namespace="robot1",
-                      parameter_overrides=[Parameter("autostart", value=False)])
     manager = rclpy.create_node("lifecycle_manager_perception", namespace="robot1", context=rclpy_context)
     manager.heard = []
     manager.create_subscription(Status, "bond", manager.heard.append, 50)
     executor = SingleThreadedExecutor(context=rclpy_context)
-    executor.add_node(node)
     executor.add_node(manager)
-    yield node, manager, executor
-    node.destroy_node()
+    nodes = []
+
+    def make_node(**params):
+        overrides = [Parameter(k, value=v) for k, v in {"autostart": False, **params}.items()]
+        nodes.append(VisRosNode(context=rclpy_context, namespace="robot1", parameter_overrides=overrides))
+        executor.add_node(nodes[-1])
+        return nodes[-1]
+
+    yield make_node, manager, executor
+    for node in nodes:
+        node.destroy_node()
     manager.destroy_node()
+
+
+@pytest.fixture
+def managed(graph):
+    """Yield (vis_ros node driven from outside, the manager's node, one executor for both)."""
+    make_node, manager, executor = graph
+    yield make_node(), manager, executor
 
 
 def _transition(executor, trigger) -> TransitionCallbackReturn:
@@ -117,21 +136,75 @@ def test_shutdown_from_active_breaks_the_bond(managed, bondpy):
 
 
 @pytest.mark.parametrize("autostart", [False, True])
-def test_without_bondpy_the_node_runs_and_a_managed_one_says_what_the_manager_needs(rclpy_context, monkeypatch,
-                                                                                    capfd, autostart):
-    monkeypatch.setitem(sys.modules, "bondpy", None)  # import bondpy raises ImportError
+def test_without_bondpy_the_node_runs_and_says_once_what_the_manager_needs(rclpy_context, monkeypatch, capfd,
+                                                                          autostart):
+    for module in ("bondpy", "bondpy.bondpy"):  # importing either raises ImportError, even once imported
+        monkeypatch.setitem(sys.modules, module, None)
     node = VisRosNode(context=rclpy_context, parameter_overrides=[Parameter("autostart", value=autostart)])
     try:
         assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS
         assert node.trigger_activate() == TransitionCallbackReturn.SUCCESS
         err = capfd.readouterr().err
-        if autostart:  # nothing manages it: nothing to say
-            assert "bond" not in err
-        else:
-            assert "no bond for a lifecycle manager: bondpy is not importable" in err
-            assert "install ros-$ROS_DISTRO-bondpy" in err and "bond_timeout: 0.0" in err
+        (line,) = [line for line in err.splitlines() if "no bond for a lifecycle manager" in line]
+        # managed from outside (autostart false) it matters: a warning; started by itself, information
+        assert ("[WARN]" in line) == (not autostart) and ("[INFO]" in line) == autostart, line
+        assert "bondpy is not importable" in line and "install ros-$ROS_DISTRO-bondpy" in line
+        assert "bond_timeout: 0.0" in line and "bond_heartbeat_period: 0.0" in line
         assert node.trigger_deactivate() == TransitionCallbackReturn.SUCCESS
         assert node.trigger_activate() == TransitionCallbackReturn.SUCCESS
         assert "no bond" not in capfd.readouterr().err  # said once
     finally:
         node.destroy_node()
+
+
+def test_bond_heartbeat_period_zero_means_no_bond_and_nothing_said(graph, capfd):
+    """Nav2's parameter: 0 turns the bond off (for a manager run with bond_timeout: 0.0)."""
+    make_node, manager, executor = graph
+    node = make_node(bond_heartbeat_period=0.0)
+    assert _transition(executor, node.trigger_configure) == TransitionCallbackReturn.SUCCESS
+    assert _transition(executor, node.trigger_activate) == TransitionCallbackReturn.SUCCESS
+    spin_until(executor, lambda: False, 0.5)
+    assert not _bonded(node)
+    assert not [m for m in manager.heard if m.id == "vis_ros"]
+    assert "bond" not in capfd.readouterr().err
+
+
+def test_the_bond_heartbeat_period_is_the_parameter(graph):
+    make_node, manager, executor = graph
+    node = make_node(bond_heartbeat_period=0.25)
+    assert _transition(executor, node.trigger_configure) == TransitionCallbackReturn.SUCCESS
+    assert _transition(executor, node.trigger_activate) == TransitionCallbackReturn.SUCCESS
+    assert spin_until(executor, lambda: any(m.id == "vis_ros" for m in manager.heard), NAV2_BOND_TIMEOUT_S)
+    beat = [m for m in manager.heard if m.id == "vis_ros"][-1]
+    assert beat.heartbeat_period == pytest.approx(0.25) and beat.heartbeat_timeout == pytest.approx(4.0)
+    assert _transition(executor, node.trigger_deactivate) == TransitionCallbackReturn.SUCCESS
+
+
+@pytest.mark.slow
+def test_a_node_started_with_autostart_bonds_with_the_manager_and_its_death_is_seen(rclpy_context, bondpy, tmp_path):
+    """With the real bondpy installed the node never activated (bondpy.Bond is in bondpy.bondpy), saying nothing."""
+    from lifecycle_msgs.srv import GetState
+
+    process = start_node_process({}, tmp_path / "node.log", tmp_path,
+                                 env=stand_in_env(tmp_path / "stand_ins", ("bondpy",)))
+    manager = rclpy.create_node("lifecycle_manager", context=rclpy_context)
+    executor = SingleThreadedExecutor(context=rclpy_context)
+    executor.add_node(manager)
+    try:
+        side = ManagerSide(bondpy, manager, "vis_ros")
+        formed = spin_until(executor, side.formed.is_set, 60.0)
+        assert formed, (tmp_path / "node.log").read_text()
+        get_state = manager.create_client(GetState, "/vis_ros/get_state")
+        assert get_state.wait_for_service(timeout_sec=5.0)
+        future = get_state.call_async(GetState.Request())
+        assert spin_until(executor, future.done, 5.0)
+        assert future.result().current_state.label == "active"
+        assert spin_until(executor, lambda: False, 1.0) is False and not side.broken.is_set()  # it holds
+        os.killpg(process.pid, signal.SIGKILL)  # a crash: no "active: false"
+        killed = time.monotonic()
+        assert spin_until(executor, side.broken.is_set, NAV2_BOND_TIMEOUT_S + 2.0)
+        assert time.monotonic() - killed <= NAV2_BOND_TIMEOUT_S + 1.0
+        side.close()
+    finally:
+        stop_node_process(process)
+        manager.destroy_node()

@@ -2,8 +2,10 @@
 
 configure / cleanup and activate / deactivate cycled 20 times in one process:
 publishers, subscriptions, timers, waitables (event handlers), lifecycle-
-managed entities and threads return to the same counts every cycle. A failed
-activate leaves nothing behind, so a retry subscribes once.
+managed entities and threads return to the same counts every cycle. A
+failure at any step of configure or activate (each entity creation in turn,
+the engine, the worker's start, the label announcement, the bond) is one
+ERROR line and leaves nothing behind, so a retry subscribes once.
 """
 from __future__ import annotations
 
@@ -77,37 +79,142 @@ def test_twenty_lifecycle_cycles_leave_entity_and_thread_counts_flat(rclpy_conte
     node.destroy_node()
 
 
-def test_a_failed_activate_undoes_its_subscriptions_and_a_retry_subscribes_once(rclpy_context, monkeypatch,
-                                                                                capfd):
-    from vis_ros.ros import depth_inputs
+class FailAt:
+    """Make the node's n-th entity creation raise (n counted from `arm`), as a refusing middleware would."""
 
-    node = VisRosNode(context=rclpy_context, parameter_overrides=[Parameter("use_depth", value=True)])
+    CREATE = ("create_publisher", "create_lifecycle_publisher", "create_subscription", "create_timer")
+
+    def __init__(self, node, monkeypatch):
+        self.calls, self.fail_at = 0, None
+        for name in self.CREATE:
+            real = getattr(node, name)
+            monkeypatch.setattr(node, name, self._wrap(real))
+
+    def _wrap(self, real):
+        def create(*args, **kwargs):
+            self.calls += 1
+            if self.calls == self.fail_at:
+                raise RuntimeError(f"entity {self.calls} refused (injected)")
+            return real(*args, **kwargs)
+        return create
+
+    def arm(self, n=None) -> None:
+        self.calls, self.fail_at = 0, n
+
+
+def _errors(capfd) -> list[str]:
+    return [line for line in capfd.readouterr().err.splitlines() if "[ERROR]" in line]
+
+
+@pytest.mark.parametrize("params", [{}, {"use_depth": True, "target_frame": "base_link"}],
+                         ids=["2d", "depth_and_tf"])
+def test_a_failure_at_any_step_of_configure_or_activate_is_one_error_and_leaves_nothing(
+        rclpy_context, tf2_ros, bondpy, monkeypatch, capfd, params):
+    """A failed transition said nothing (rclpy's default) and left publishers, timers or the worker behind."""
+    from vis_ros.ros import worker as worker_module
+    from vis_ros.ros.bond import LifecycleBond
+    from vis_ros.ros.outputs import NodeOutputs
+    from vis_ros.ros.worker import PipelineWorker
+
+    overrides = [Parameter(k, value=v) for k, v in {"autostart": False, **params}.items()]
+    node = VisRosNode(context=rclpy_context, parameter_overrides=overrides)
+    built = worker_module.build_segmenter(node.parameters.settings())
+    monkeypatch.setattr(worker_module, "build_segmenter", lambda settings: built)  # one engine load, not forty
+    fail = FailAt(node, monkeypatch)
+    unconfigured = _entities(node)
+    fail.arm()
     assert node.trigger_configure() == SUCCESS
-    configured = _entities(node)
-    real = depth_inputs.DepthInputs
-
-    def broken(*args, **kwargs):
-        raise RuntimeError("depth subscription refused (injected)")
-
-    monkeypatch.setattr(depth_inputs, "DepthInputs", broken)
-    assert node.trigger_activate() == FAILURE
-    assert "activate failed: depth subscription refused (injected)" in capfd.readouterr().err
-    assert _entities(node) == configured
-    assert _subscribed(node, "/image") == 0
-    monkeypatch.setattr(depth_inputs, "DepthInputs", real)
+    configure_steps, configured = fail.calls, _entities(node)
+    fail.arm()
     assert node.trigger_activate() == SUCCESS
-    assert _subscribed(node, "/image") == 1 and _subscribed(node, "/depth") == 1
+    activate_steps = fail.calls
+    assert node.trigger_deactivate() == SUCCESS and node.trigger_cleanup() == SUCCESS
+    assert configure_steps >= 5 and activate_steps >= 2, (configure_steps, activate_steps)
+    capfd.readouterr()
+
+    def injected(what):
+        def fail_here(*args, **kwargs):
+            raise RuntimeError(f"{what} (injected)")
+        return fail_here
+
+    # configure: every entity it creates, then the engine
+    for n in range(1, configure_steps + 1):
+        fail.arm(n)
+        assert node.trigger_configure() == FAILURE, n
+        assert _settled(node, unconfigured) == unconfigured, n
+        (error,) = _errors(capfd)
+        assert f"configure failed: RuntimeError: entity {n} refused (injected)" in error
+    fail.arm()
+    monkeypatch.setattr(worker_module, "build_segmenter", injected("engine refused"))
+    assert node.trigger_configure() == FAILURE
+    assert _settled(node, unconfigured) == unconfigured
+    (error,) = _errors(capfd)
+    assert "configure failed: RuntimeError: engine refused (injected)" in error
+    monkeypatch.setattr(worker_module, "build_segmenter", lambda settings: built)
+
+    # activate: every entity it creates (the bond's among them), then the steps that create none
+    assert node.trigger_configure() == SUCCESS
+    for n in range(1, activate_steps + 1):
+        fail.arm(n)
+        assert node.trigger_activate() == FAILURE, n
+        assert _settled(node, configured) == configured, n
+        assert not node.worker.running
+        (error,) = _errors(capfd)
+        assert f"activate failed: RuntimeError: entity {n} refused (injected)" in error
+    fail.arm()
+    for owner, method in ((PipelineWorker, "start"), (NodeOutputs, "announce_labels"), (LifecycleBond, "form")):
+        with monkeypatch.context() as patch:
+            patch.setattr(owner, method, injected(f"{method} failed"))
+            assert node.trigger_activate() == FAILURE, method
+        assert _settled(node, configured) == configured, method
+        (error,) = _errors(capfd)
+        assert f"activate failed: RuntimeError: {method} failed (injected)" in error
+    assert node.trigger_activate() == SUCCESS  # and after all that, it runs, subscribed once
+    assert _subscribed(node, "/image") == 1
+    assert not _errors(capfd)
     node.trigger_deactivate()
     node.trigger_cleanup()
     node.destroy_node()
 
 
-def test_a_failed_configure_leaves_no_publishers(rclpy_context, tmp_path):
-    node = VisRosNode(context=rclpy_context,
-                      parameter_overrides=[Parameter("model", value=str(tmp_path / "missing.onnx"))])
+def test_a_failed_destroy_is_named_and_the_rest_are_still_destroyed(rclpy_context, monkeypatch, capfd):
+    node = VisRosNode(context=rclpy_context)
+    unconfigured_publishers = len(list(node.publishers))  # rclpy's own
+    assert node.trigger_configure() == SUCCESS
+    held = node.configured.names()
+    assert any(name.startswith("publisher /vis_ros/instances") for name in held), held
+
+    def refuse(publisher):
+        raise RuntimeError("middleware refused (injected)")
+
+    real = node.destroy_lifecycle_publisher
+    calls = []
+    monkeypatch.setattr(node, "destroy_lifecycle_publisher",
+                        lambda p: refuse(p) if not calls and not calls.append(p) else real(p))
+    assert node.trigger_cleanup() == SUCCESS
+    (error,) = _errors(capfd)
+    assert "cleanup: destroying the publisher" in error and "middleware refused (injected)" in error
+    assert len(list(node.publishers)) == unconfigured_publishers + 1  # only the one that refused is left
+    assert node.configured.names() == []
+    node.destroy_node()
+
+
+def test_an_exception_past_the_guards_goes_through_on_error_back_to_unconfigured(rclpy_context, capfd):
+    """An exception escaping a transition is ERROR to rclpy; on_error destroys everything."""
+    class BrokenDeactivate(VisRosNode):
+        def on_deactivate(self, state):
+            raise RuntimeError("deactivate broke (injected)")
+
+    node = BrokenDeactivate(context=rclpy_context)
     before = _entities(node)
-    assert node.trigger_configure() == FAILURE
-    assert _entities(node) == before
+    assert node.trigger_configure() == SUCCESS
+    assert node.trigger_activate() == SUCCESS
+    node.trigger_deactivate()
+    assert node._state_machine.current_state[1] == "unconfigured"
+    assert _settled(node, before) == before
+    assert "error processing after" in capfd.readouterr().err
+    assert node.trigger_configure() == SUCCESS  # it can be started again
+    node.trigger_cleanup()
     node.destroy_node()
 
 

@@ -2,6 +2,8 @@
 
 What the node relies on, from bondpy (bond_core, `ros2` branch) and what
 Nav2's lifecycle manager expects of the other end:
+- the package `bondpy` is empty: `Bond` lives in the module `bondpy.bondpy`,
+  imported as `from bondpy import bondpy` (`modules()` lays it out so);
 - `Bond(node, topic, bond_id, on_broken=None, on_formed=None)` creates the
   Status publisher (depth 1) on the node at once; `start()` subscribes to the
   same topic and starts a thread that publishes `active` Status messages
@@ -16,6 +18,8 @@ Nav2's lifecycle manager expects of the other end:
   once; `shutdown()` then destroys the subscription and the publisher with
   their own `destroy()` (not the node's `destroy_*`), so the node still
   lists them; the publishing thread ends on its own, shortly after;
+- `start()` first sets the connect timer going (`connect_timer`, a thread
+  until it is cancelled), then subscribes and starts the publishing thread;
 - `wait_until_formed(timeout)` / `wait_until_broken(timeout)` take an rclpy
   Duration (bondpy reads its nanoseconds) and return whether it happened;
 - the state machine is bond's BondSM.sm, transcribed below.
@@ -88,7 +92,9 @@ class Bond:
             assert not self._started, f"bondpy: {name} can only be set before start()"
             self.__dict__["_" + name] = seconds
             if event is not None:
-                self.__dict__["_" + name + "_timer"] = _Timeout(float(seconds), lambda: self._event(event))
+                # bondpy's names: connect_timer, heartbeat_timer, disconnect_timer
+                timer = name.replace("_timeout", "_timer")
+                self.__dict__[timer] = _Timeout(float(seconds), lambda: self._event(event))
         return property(get, set_)
 
     connect_timeout = _setting("connect_timeout", "ConnectTimeout")
@@ -100,7 +106,7 @@ class Bond:
     def start(self) -> None:
         assert not self._started, "bondpy: start() once"
         with self.lock:
-            self._connect_timeout_timer.reset()
+            self.connect_timer.reset()
             self.sub = self.node.create_subscription(Status, self.topic, self._on_status, 1)
             self.thread = threading.Thread(target=self._publishing_thread, daemon=True)
             self.thread.start()
@@ -116,7 +122,7 @@ class Bond:
                 self.break_bond()
             self.pub.destroy()
             self.condition.notify_all()
-            self._connect_timeout_timer.cancel()
+            self.connect_timer.cancel()
 
     def break_bond(self) -> None:
         with self.lock:
@@ -167,21 +173,21 @@ class Bond:
         callbacks = []
         for action in actions:
             if action == "connected":
-                self._connect_timeout_timer.cancel()
+                self.connect_timer.cancel()
                 self.condition.notify_all()
                 callbacks.append(self.on_formed)
             elif action == "heartbeat":
-                self._heartbeat_timeout_timer.reset()
+                self.heartbeat_timer.reset()
             elif action == "sister_died":
                 self.sister_died_first = True
             elif action == "death":
                 self.condition.notify_all()
-                self._heartbeat_timeout_timer.cancel()
-                self._disconnect_timeout_timer.cancel()
+                self.heartbeat_timer.cancel()
+                self.disconnect_timer.cancel()
                 callbacks.append(self.on_broken)
             elif action == "start_dying":
-                self._heartbeat_timeout_timer.cancel()
-                self._disconnect_timeout_timer.reset()
+                self.heartbeat_timer.cancel()
+                self.disconnect_timer.reset()
         return [c for c in callbacks if c is not None]
 
     @staticmethod
@@ -205,8 +211,11 @@ class Bond:
                 self.condition.wait(Constants.DEAD_PUBLISH_PERIOD)
 
 
-def module() -> types.ModuleType:
-    """Return a module object standing in for `bondpy`."""
-    stand_in = types.ModuleType("bondpy")
-    stand_in.Bond = Bond
-    return stand_in
+def modules() -> dict[str, types.ModuleType]:
+    """Return the stand-in's modules by name, for sys.modules: the empty package `bondpy` and `bondpy.bondpy`."""
+    package = types.ModuleType("bondpy")
+    package.__path__ = []  # a package, as the real one
+    module = types.ModuleType("bondpy.bondpy")
+    module.Bond = Bond
+    package.bondpy = module  # what `from bondpy import bondpy` reads once the submodule is imported
+    return {"bondpy": package, "bondpy.bondpy": module}

@@ -27,6 +27,7 @@ from vis_ros.core.outputs.collision_scene import (
     CollisionUpdate,
 )
 from vis_ros.ros.convert import box_pose, header_msg
+from vis_ros.ros.entities import Entities
 
 MIN_BOX_SIZE_M = 0.001  # MoveIt refuses boxes with a zero dimension; a flat fused box gets this
 WITHDRAW_TIMEOUT_S = 2.0  # how long stopping waits for the planning scene to acknowledge the REMOVEs
@@ -55,17 +56,13 @@ def collision_object_msg(mm: ModuleType, update: CollisionUpdate):
 class CollisionObjectOutput:
     """The collision-object publisher and the scene it keeps; see the module docstring."""
 
-    def __init__(self, node, mm: ModuleType, settings: DepthSettings):
-        self.node, self._mm = node, mm
-        self.scene = CollisionScene(node.get_name(), scene_config(settings))
+    def __init__(self, entities: Entities, mm: ModuleType, settings: DepthSettings):
+        self.node, self._mm = entities.node, mm
+        self.scene = CollisionScene(self.node.get_name(), scene_config(settings))
         qos = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
-        self.publisher = node.create_lifecycle_publisher(mm.CollisionObject, settings.collision_object_topic, qos)
+        self.publisher = entities.publisher(mm.CollisionObject, settings.collision_object_topic, qos)
         self._subscribers = 0
         self.sent = {op.name: 0 for op in CollisionOperation}
-
-    def destroy(self) -> None:
-        """Destroy the publisher (cleanup)."""
-        self.node.destroy_lifecycle_publisher(self.publisher)
 
     def reconfigure(self, settings: DepthSettings) -> None:
         """Take a new rate or class list; the next frame applies it."""

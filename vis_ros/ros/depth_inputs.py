@@ -4,7 +4,8 @@ The pairs go to the camera's DepthPairing (vis_ros.core.streaming.
 depth_pairing), where each image looks up its own. Depth and CameraInfo are
 paired with message_filters' ApproximateTimeSynchronizer when it is
 importable (robots), else with vis_ros.core.streaming.approx_sync (same
-contract, tested here). Made at activate, destroyed at deactivate.
+contract, tested here). Made at activate through the node's Entities, which
+destroy them at deactivate.
 """
 from __future__ import annotations
 
@@ -12,39 +13,36 @@ from sensor_msgs.msg import CameraInfo, Image
 
 from vis_ros.core.data.stamps import stamp_to_ns
 from vis_ros.core.streaming.depth_pairing import DepthPairing, DepthSample, PairedByStamp
+from vis_ros.ros.entities import Entities
 
 
 class DepthInputs:
     """The depth and camera_info subscriptions and the pairs they make; see the module docstring."""
 
-    def __init__(self, node, qos, slop_s: float, queue_size: int, prefix: str = "", on_pair=None):
-        self.node = node
+    def __init__(self, entities: Entities, qos, slop_s: float, queue_size: int, prefix: str = "", on_pair=None):
+        node = entities.node
         depth_topic, info_topic = f"{prefix}depth", f"{prefix}camera_info"
         self.pairing = DepthPairing(node.resolve_topic_name(depth_topic), node.resolve_topic_name(info_topic),
                                     slop_s, queue_size, on_pair)
-        self.subscriptions = []
         try:
             import message_filters
-
-            depth = message_filters.Subscriber(node, Image, depth_topic, qos_profile=qos)
-            info = message_filters.Subscriber(node, CameraInfo, info_topic, qos_profile=qos)
-            depth.registerCallback(self._seen_depth)
-            info.registerCallback(self._seen_info)
-            self._sync = message_filters.ApproximateTimeSynchronizer([depth, info], queue_size, slop_s)
-            self._sync.registerCallback(self._paired)
-            self.backend = "message_filters"
-            self.subscriptions = [depth.sub, info.sub]
         except ImportError:
             paired = PairedByStamp(self.pairing, slop_s, queue_size)
-            self.subscriptions = [node.create_subscription(Image, depth_topic, paired.add_depth, qos),
-                                  node.create_subscription(CameraInfo, info_topic, paired.add_info, qos)]
+            entities.subscription(Image, depth_topic, paired.add_depth, qos)
+            entities.subscription(CameraInfo, info_topic, paired.add_info, qos)
             self.backend = "vis_ros.core.streaming.approx_sync"
-
-    def destroy(self) -> None:
-        """Destroy both subscriptions (deactivate)."""
-        for subscription in self.subscriptions:
-            self.node.destroy_subscription(subscription)
-        self.subscriptions = []
+            return
+        subscribers = []
+        inputs = ((Image, depth_topic, self._seen_depth), (CameraInfo, info_topic, self._seen_info))
+        for msg_type, topic, seen in inputs:
+            subscriber = message_filters.Subscriber(node, msg_type, topic, qos_profile=qos)
+            entities.add(subscriber, f"subscription {subscriber.sub.topic_name}",
+                         lambda sub=subscriber.sub: node.destroy_subscription(sub))
+            subscriber.registerCallback(seen)
+            subscribers.append(subscriber)
+        self._sync = message_filters.ApproximateTimeSynchronizer(subscribers, queue_size, slop_s)
+        self._sync.registerCallback(self._paired)
+        self.backend = "message_filters"
 
     def _seen_depth(self, msg) -> None:
         self.pairing.seen_depth(stamp_to_ns(msg.header.stamp))

@@ -1,9 +1,10 @@
 """The node's subscriptions: created together at activate, destroyed together at deactivate.
 
 The colour image (raw or compressed) goes to the worker's slot; with
-use_depth, aligned depth + CameraInfo are paired by DepthInputs. A failure
-part-way destroys what was already made, so a retried activate never
-subscribes twice. The image subscription also listens to the middleware:
+use_depth, aligned depth + CameraInfo are paired by DepthInputs. Every
+subscription is made through the node's Entities of its activate stage, so
+a failure part-way (or deactivate) destroys what was made, and a retried
+activate never subscribes twice. The image subscription also listens to the middleware:
 lost messages (counted by the worker's InputHealth; where the RMW has no
 such event, losses are inferred from stamps and the log says so), matched
 publishers, and publishers whose QoS does not match.
@@ -18,6 +19,7 @@ from sensor_msgs.msg import CompressedImage, Image
 
 from vis_ros.core.config.settings import InputSettings
 from vis_ros.core.streaming.input_health import InputHealth, InputReport
+from vis_ros.ros.entities import Entities
 
 
 class CameraInputs:
@@ -28,8 +30,9 @@ class CameraInputs:
     <prefix>camera_info, all relative to the node's namespace and remappable.
     """
 
-    def __init__(self, node, settings: InputSettings, on_image, health: InputHealth, prefix: str = "",
+    def __init__(self, entities: Entities, settings: InputSettings, on_image, health: InputHealth, prefix: str = "",
                  on_depth_pair=None):
+        node = entities.node
         self.node, self.health = node, health
         self.depth = None
         self._matched = 0
@@ -39,47 +42,31 @@ class CameraInputs:
         msg_type, topic = (CompressedImage, f"{prefix}image/compressed") if settings.compressed_input \
             else (Image, f"{prefix}image")
         self.image_topic = node.resolve_topic_name(topic)
-        self._image = self._subscribe_image(msg_type, topic, on_image, qos)
-        try:
-            if settings.use_depth:
-                from vis_ros.ros.depth_inputs import DepthInputs
+        self._subscribe_image(entities, msg_type, topic, on_image, qos)
+        if settings.use_depth:
+            from vis_ros.ros.depth_inputs import DepthInputs
 
-                self.depth = DepthInputs(node, qos, settings.sync_slop, settings.sync_queue_size, prefix,
-                                         on_depth_pair)
-                node.get_logger().info(f"depth on: {node.resolve_topic_name(prefix + 'depth')} +"
-                                       f" {node.resolve_topic_name(prefix + 'camera_info')} paired by"
-                                       f" {self.depth.backend}, slop {settings.sync_slop} s")
-        except Exception:
-            self.destroy()
-            raise
+            self.depth = DepthInputs(entities, qos, settings.sync_slop, settings.sync_queue_size, prefix,
+                                     on_depth_pair)
+            node.get_logger().info(f"depth on: {node.resolve_topic_name(prefix + 'depth')} +"
+                                   f" {node.resolve_topic_name(prefix + 'camera_info')} paired by"
+                                   f" {self.depth.backend}, slop {settings.sync_slop} s")
         node.get_logger().info(
             f"subscribed to {self.image_topic} ({msg_type.__name__}) with QoS {settings.qos_reliability},"
             f" depth {settings.qos_depth} (best_effort accepts any publisher; reliable needs a reliable one)")
 
-    def _subscribe_image(self, msg_type, topic: str, on_image, qos):
+    def _subscribe_image(self, entities: Entities, msg_type, topic: str, on_image, qos) -> None:
         events = {"incompatible_qos": self._incompatible, "matched": self._on_matched}
         try:
-            subscription = self.node.create_subscription(
-                msg_type, topic, on_image, qos,
-                event_callbacks=SubscriptionEventCallbacks(message_lost=self._on_lost, **events))
+            entities.subscription(msg_type, topic, on_image, qos,
+                                  event_callbacks=SubscriptionEventCallbacks(message_lost=self._on_lost, **events))
             self.health.use(self.image_topic, events=True)
         except UnsupportedEventTypeError:
-            subscription = self.node.create_subscription(
-                msg_type, topic, on_image, qos, event_callbacks=SubscriptionEventCallbacks(**events))
+            entities.subscription(msg_type, topic, on_image, qos, event_callbacks=SubscriptionEventCallbacks(**events))
             self.health.use(self.image_topic, events=False)
             self.node.get_logger().info(f"the middleware reports no lost messages on {self.image_topic}: frames"
                                         " lost in transport are counted from publication sequence numbers,"
                                         " else from gaps in the image stamps")
-        return subscription
-
-    def destroy(self) -> None:
-        """Destroy every subscription this made (deactivate)."""
-        if self.depth is not None:
-            self.depth.destroy()
-            self.depth = None
-        if self._image is not None:
-            self.node.destroy_subscription(self._image)
-            self._image = None
 
     def _incompatible(self, event) -> None:
         self.node.get_logger().warning(

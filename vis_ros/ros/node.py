@@ -1,11 +1,18 @@
 """The vis_ros managed (lifecycle) node.
 
 configure: read and validate parameters, load and warm up the engine, create
-publishers. activate: subscribe and start the worker. deactivate: stop
-processing, keep the engine. cleanup: free everything. A failure in
-configure or activate fails the transition with a message saying why, so
-Nav2's lifecycle manager (or a person) sees it. With autostart:=true the node
-configures and activates itself (unmanaged use).
+publishers. activate: subscribe, start the worker, form the lifecycle
+manager's bond. deactivate: stop processing, keep the engine. cleanup: free
+everything. With autostart:=true the node configures and activates itself
+(unmanaged use).
+
+What a transition makes is registered in that stage's Entities (ros/
+entities.py) as it is made, and its mirror destroys them in one loop. A
+transition that raises is one ERROR line naming the transition and the
+exception (the traceback at debug level), everything it had made is
+destroyed, and it fails, so Nav2's lifecycle manager (or a person) sees why
+and the node can be given another try; rclpy alone would fail it without a
+word.
 """
 from __future__ import annotations
 
@@ -13,45 +20,48 @@ import signal
 import sys
 import threading
 import time
+import traceback
 
 import rclpy
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.signals import SignalHandlerOptions
 
-from vis_ros.core.config.settings import NodeSettings
 from vis_ros.core.engine.memory import release_freed_memory
 from vis_ros.core.outputs.selection import OutputPlan
 from vis_ros.core.pipeline.reports import CameraReport, EngineReport
 from vis_ros.processes.fastdds_profile import use_large_message_transport
 from vis_ros.ros.bond import LifecycleBond
+from vis_ros.ros.entities import Entities, describe_error
 from vis_ros.ros.inputs import CameraInputs
 from vis_ros.ros.node_parameters import NodeParameters
 from vis_ros.ros.outputs import NodeOutputs, camera_prefix
 from vis_ros.ros.worker import PipelineWorker
 
 SHUTDOWN_GRACE_S = 1.0
+SUCCESS, FAILURE = TransitionCallbackReturn.SUCCESS, TransitionCallbackReturn.FAILURE
 
 
 class VisRosNode(LifecycleNode):
     """The vis_ros lifecycle node: camera in, instances with persistent IDs out.
 
-    Every ROS entity below is created by this node in one transition and destroyed in
-    its mirror: outputs, worker and diagnostics timer at configure / cleanup, inputs and
-    the lifecycle manager's bond (ros/bond.py) at activate / deactivate. A transition
-    that fails undoes what it had made.
+    Everything configure makes (outputs, TF listener, engine, diagnostics
+    timer) is held by `configured`, everything activate makes (publishers'
+    activation, subscriptions, the worker's thread, the bond) by `active`;
+    see the module docstring.
     """
 
     def __init__(self, node_name: str = "vis_ros", **kwargs):
         super().__init__(node_name, **kwargs)
         self.worker: PipelineWorker | None = None
         self._outputs: NodeOutputs | None = None
-        self._inputs: list[CameraInputs] | None = None
-        self._diagnostics_timer = None
+        self._inputs: list[CameraInputs] = []
+        self.configured = Entities(self, "configure")
+        self.active = Entities(self, "activate")
         self.finalized = False  # set by the shutdown transition: main() then exits
         self._bond = LifecycleBond(self)
         self.parameters = NodeParameters(self, self._reconfigure)
 
-    def _reconfigure(self, settings: NodeSettings) -> None:
+    def _reconfigure(self, settings) -> None:
         if self.worker is not None:
             self.worker.request_settings(settings)
 
@@ -67,97 +77,98 @@ class VisRosNode(LifecycleNode):
     # -- lifecycle ----------------------------------------------------------------
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
         """Validate parameters, load and warm up the engine, create the publishers."""
-        try:
-            settings = self.parameters.settings()
-        except ValueError as exc:
-            self.get_logger().error(f"configure failed: {exc}")
-            return TransitionCallbackReturn.FAILURE
-        self._outputs = NodeOutputs(self, settings)
-        try:
-            self.worker = PipelineWorker(self, settings, self._outputs)
-        except Exception as exc:  # engine load errors name file and cause
-            self.get_logger().error(f"configure failed: {exc}")
-            self._teardown()
-            return TransitionCallbackReturn.FAILURE
-        self._diagnostics_timer = self.create_timer(settings.outputs.diagnostics_period,
-                                                    self._publish_diagnostics)
+        return self._guarded("configure", self._configure, self.configured)
+
+    def _configure(self) -> TransitionCallbackReturn:
+        settings = self.parameters.settings()
+        self.configured.add(None, "engine", self._forget_configured)
+        self._outputs = NodeOutputs(self.configured, settings)
+        self.worker = PipelineWorker(self, settings, self._outputs)
+        self.configured.timer(settings.outputs.diagnostics_period, self._publish_diagnostics)
         self.get_logger().info(f"configured: {self.worker.describe()}")
-        return TransitionCallbackReturn.SUCCESS
+        return SUCCESS
+
+    def _forget_configured(self) -> None:
+        self.worker = self._outputs = None
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
-        """Subscribe and start the worker; on failure nothing stays subscribed."""
-        self._inputs = []
-        try:
-            for camera in self.worker.cameras:
-                self._inputs.append(CameraInputs(self, self.worker.settings.inputs,
-                                                 self.worker.image_callback(camera.index),
-                                                 self.worker.input_health[camera.index],
-                                                 camera_prefix(camera.name), self.worker.gate.wake))
-        except Exception as exc:
-            self.get_logger().error(f"activate failed: {exc}")
-            self._destroy_inputs()
-            return TransitionCallbackReturn.FAILURE
-        self.worker.start([inputs.depth.pairing if inputs.depth is not None else None for inputs in self._inputs])
-        result = super().on_activate(state)  # activates the publishers
-        self._outputs.announce_labels(self.worker.segmenter.class_names, self.worker.start_score())
-        self._bond.form(managed=not self.get_parameter("autostart").value)
-        return result
+        """Activate the publishers, subscribe, start the worker, form the bond."""
+        return self._guarded("activate", lambda: self._activate(state), self.active)
+
+    def _activate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        active, worker, settings = self.active, self.worker, self.worker.settings
+        if super().on_activate(state) != SUCCESS:  # the lifecycle publishers
+            raise RuntimeError("a lifecycle publisher refused to activate")
+        # registered first, undone last: what the worker still publishes while it stops goes out
+        active.add(None, "publishers' activation", lambda: super(VisRosNode, self).on_deactivate(state))
+        active.add(None, "collision objects", self._outputs.withdraw)  # REMOVEs, once the worker stopped
+        active.add(worker, "worker thread", worker.stop)
+        active.add(None, "camera inputs", self._inputs.clear)
+        for camera in worker.cameras:
+            self._inputs.append(CameraInputs(active, settings.inputs, worker.image_callback(camera.index),
+                                             worker.input_health[camera.index], camera_prefix(camera.name),
+                                             worker.gate.wake))
+        worker.start([inputs.depth.pairing if inputs.depth is not None else None for inputs in self._inputs])
+        self._outputs.announce_labels(worker.segmenter.class_names, worker.start_score())
+        self._bond.form(active, settings.bond_heartbeat_period, managed=not settings.autostart)
+        return SUCCESS
 
     def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
-        """Unsubscribe and stop the worker; the engine stays loaded."""
-        self.stop_processing()
-        return super().on_deactivate(state)
+        """Break the bond, unsubscribe, stop the worker, remove collision objects; the engine stays loaded."""
+        self.active.destroy_all("deactivate")
+        return SUCCESS
 
     def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
         """Free the engine and destroy the publishers and the diagnostics timer."""
-        self._teardown()
+        self.configured.destroy_all("cleanup")
         release_freed_memory()  # the engine's memory goes back to the OS, not just to the allocator
-        return TransitionCallbackReturn.SUCCESS
+        return SUCCESS
 
     def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
         """Undo whatever the node holds, from any state."""
-        self.stop_processing()
-        self._teardown()
+        self.active.destroy_all("shutdown")
+        self.configured.destroy_all("shutdown")
         self.finalized = True
-        return TransitionCallbackReturn.SUCCESS
+        return SUCCESS
+
+    def on_error(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """After a transition raised past its guard: destroy everything and go back to unconfigured."""
+        self.get_logger().error(f"error processing after {state.label}: destroying what the node made; it goes"
+                                " back to unconfigured")
+        self.active.destroy_all("error processing")
+        self.configured.destroy_all("error processing")
+        return SUCCESS
+
+    def _guarded(self, transition: str, body, made: Entities) -> TransitionCallbackReturn:
+        """Run a transition's body; if it raises, log one ERROR, destroy what it made, and fail it."""
+        try:
+            return body()
+        except Exception as exc:
+            self.get_logger().error(f"{transition} failed: {describe_error(exc)}")
+            self.get_logger().debug(f"{transition} failed:\n{traceback.format_exc()}")
+            made.destroy_all(f"{transition} (undoing)")
+            return FAILURE
 
     def stop_processing(self) -> None:
-        """Mirror of on_activate: unsubscribe, let the worker finish its frame, remove collision objects."""
-        self._destroy_inputs()
-        if self.worker is not None:
-            self.worker.stop()
-        if self._outputs is not None:
-            self._outputs.withdraw()
-        self._bond.break_bond()
+        """Undo activate (when the process stops without a transition: a signal, the end of main)."""
+        self.active.destroy_all("stop")
 
     def destroy_node(self) -> None:
-        """Destroy the node and, unlike rclpy's LifecycleNode, its lifecycle state machine now.
+        """Destroy what the node made, then the node and, unlike rclpy's LifecycleNode, its state machine now.
 
-        The state machine holds the node's handle: left to the garbage collector,
-        the node's DDS participant lives on after the context is shut down, and
-        is freed at an arbitrary later moment, where Fast DDS 3.2 was seen to
-        deadlock against another participant's discovery (a test run hung).
+        The bond's heartbeat thread publishes through this node, so it goes
+        first. The state machine holds the node's handle: left to the garbage
+        collector, the node's DDS participant lives on after the context is
+        shut down, and is freed at an arbitrary later moment, where Fast DDS
+        3.2 was seen to deadlock against another participant's discovery (a
+        test run hung).
         """
-        self._bond.break_bond()  # its heartbeat thread publishes through this node
+        self.active.destroy_all("destroy")
+        self.configured.destroy_all("destroy")
         super().destroy_node()
         machine = getattr(self, "_state_machine", None)  # rclpy's private attribute: absent, nothing to free
         if machine is not None:
             machine.destroy_when_not_in_use()
-
-    def _destroy_inputs(self) -> None:
-        for inputs in self._inputs or []:
-            inputs.destroy()
-        self._inputs = None
-
-    def _teardown(self) -> None:
-        """Mirror of on_configure (also of a configure that failed part-way)."""
-        if self._diagnostics_timer is not None:
-            self.destroy_timer(self._diagnostics_timer)
-            self._diagnostics_timer = None
-        self.worker = None
-        if self._outputs is not None:
-            self._outputs.destroy()
-            self._outputs = None
 
     def _publish_diagnostics(self) -> None:
         worker = self.worker

@@ -15,7 +15,7 @@ from __future__ import annotations
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult
 from rclpy.exceptions import InvalidParameterValueException
 
-from vis_ros.core.config.parameters import PARAMS, ParamSpec, shadowed_settings
+from vis_ros.core.config.parameters import BY_NAME, PARAMS, ParamSpec, shadowed_settings
 from vis_ros.core.config.settings import NodeSettings
 
 
@@ -68,8 +68,9 @@ class NodeParameters:
         self._warned = notes
 
     def _check(self, params) -> SetParametersResult:
+        """Accept a set that leaves valid settings; other parameters (use_sim_time, bondpy's) are not the table's."""
         candidate = self.values()
-        candidate.update({p.name: p.value for p in params})
+        candidate.update({p.name: p.value for p in params if p.name in BY_NAME})
         try:
             NodeSettings.from_values(candidate)
         except ValueError as exc:

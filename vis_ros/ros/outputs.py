@@ -9,8 +9,8 @@ by vis_ros.core.outputs.selection, from the settings and which of the
 optional packages (vision_msgs, moveit_msgs, tf2_ros; core/config/
 optional_packages.py) import here; the ones asked for that cannot run are
 named once at configure, with why, and on /diagnostics (`outputs_off`).
-`destroy()` is the mirror of the constructor, so a configure/cleanup cycle
-leaves the node with the entities it had before.
+Every publisher (and the TF listener) is made through the node's Entities
+of its configure stage, which destroys them all at cleanup.
 
 NodeOutputs is the stream runner's FrameSink: the runner hands it each
 camera's published frame, and it only converts and publishes. Messages are
@@ -35,6 +35,7 @@ from vis_ros.io.instance_wire import serialize_instance_array
 from vis_ros.io.output_messages import OutputMessages
 from vis_ros.msg import InstanceArray
 from vis_ros.ros.diagnostics import camera_status, diagnostics_msg, engine_status
+from vis_ros.ros.entities import Entities
 from vis_ros.ros.three_d import ThreeDOutputs
 
 
@@ -46,39 +47,20 @@ def camera_prefix(name: str) -> str:
 class CameraOutputs:
     """One camera's publishers: ~/<prefix>instances, labels, overlay, detections and its 3D branch."""
 
-    def __init__(self, node, settings: NodeSettings, plan: OutputPlan, name: str, packages: dict, tf_buffer,
-                 messages: OutputMessages):
-        self.node, self.name, self.messages = node, name, messages
+    def __init__(self, entities: Entities, settings: NodeSettings, plan: OutputPlan, name: str, packages: dict,
+                 tf_buffer, messages: OutputMessages):
+        self.name, self.messages = name, messages
         vm = packages.get("vision_msgs")
-        self._publishers = []
         self.three_d = self.detections = None
         prefix = camera_prefix(name)
         qos = QoSProfile(depth=5)
-        try:
-            self.instances = self._publisher(InstanceArray, f"~/{prefix}instances", qos)
-            self.labels = self._publisher(Image, f"~/{prefix}labels", qos)
-            self.overlay = self._publisher(Image, f"~/{prefix}overlay", qos)
-            if plan.detections:
-                self.detections = self._publisher(vm.Detection2DArray, f"~/{prefix}detections", qos)
-            if plan.three_d:
-                self.three_d = ThreeDOutputs(node, settings.depth, plan, packages, prefix, tf_buffer, messages)
-        except Exception:
-            self.destroy()
-            raise
-
-    def _publisher(self, msg_type, topic: str, qos):
-        publisher = self.node.create_lifecycle_publisher(msg_type, topic, qos)
-        self._publishers.append(publisher)
-        return publisher
-
-    def destroy(self) -> None:
-        """Destroy every publisher this made (cleanup)."""
-        if self.three_d is not None:
-            self.three_d.destroy()
-            self.three_d = None
-        for publisher in self._publishers:
-            self.node.destroy_lifecycle_publisher(publisher)
-        self._publishers = []
+        self.instances = entities.publisher(InstanceArray, f"~/{prefix}instances", qos)
+        self.labels = entities.publisher(Image, f"~/{prefix}labels", qos)
+        self.overlay = entities.publisher(Image, f"~/{prefix}overlay", qos)
+        if plan.detections:
+            self.detections = entities.publisher(vm.Detection2DArray, f"~/{prefix}detections", qos)
+        if plan.three_d:
+            self.three_d = ThreeDOutputs(entities, settings.depth, plan, packages, prefix, tf_buffer, messages)
 
     def publish_2d(self, result: Published2D, settings: NodeSettings) -> None:
         """Publish the instances (and labels / overlay / detections while someone subscribes)."""
@@ -95,51 +77,31 @@ class CameraOutputs:
 class NodeOutputs:
     """The node's publishers while configured, and the runner's FrameSink; see the module docstring."""
 
-    def __init__(self, node, settings: NodeSettings):
+    def __init__(self, entities: Entities, settings: NodeSettings):
+        node = entities.node
         self.node, self.settings = node, settings
-        self._publishers = []
         self.cameras: list[CameraOutputs] = []
         self.label_info = None
         self._label_info_sent: tuple | None = None
-        self.tf_buffer = self._tf_listener = None
+        self.tf_buffer = None
         packages, unavailable = import_packages(packages_needed(settings))
         self.plan = plan_outputs(settings, unavailable)
         self.messages = OutputMessages()
-        try:
-            self.diagnostics = self._publisher(DiagnosticArray, "/diagnostics", 10)
-            if self.plan.label_info:
-                latched = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL,
-                                     reliability=ReliabilityPolicy.RELIABLE)
-                self.label_info = self._publisher(packages["vision_msgs"].LabelInfo, "~/label_info", latched)
-            if self.plan.listen_to_tf:  # one listener for every camera (its /tf subscriptions are the node's)
-                tf2_ros = packages["tf2_ros"]
-                self.tf_buffer = tf2_ros.Buffer()
-                self._tf_listener = tf2_ros.TransformListener(self.tf_buffer, node)
-            for name in settings.inputs.cameras or ("",):
-                self.cameras.append(CameraOutputs(node, settings, self.plan, name, packages, self.tf_buffer,
-                                                  self.messages))
-        except Exception:
-            self.destroy()
-            raise
+        self.diagnostics = entities.publisher(DiagnosticArray, "/diagnostics", 10)
+        if self.plan.label_info:
+            latched = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL,
+                                 reliability=ReliabilityPolicy.RELIABLE)
+            self.label_info = entities.publisher(packages["vision_msgs"].LabelInfo, "~/label_info", latched)
+        if self.plan.listen_to_tf:  # one listener for every camera (its /tf subscriptions are the node's)
+            tf2_ros = packages["tf2_ros"]
+            self.tf_buffer = tf2_ros.Buffer()
+            entities.made_by("TF listener", lambda: tf2_ros.TransformListener(self.tf_buffer, node),
+                             lambda listener: listener.unregister())  # destroys its /tf, /tf_static subscriptions
+        for name in settings.inputs.cameras or ("",):
+            self.cameras.append(CameraOutputs(entities, settings, self.plan, name, packages, self.tf_buffer,
+                                              self.messages))
         if self.plan.off:
             node.get_logger().warning(f"outputs off: {'; '.join(self.plan.off)}")
-
-    def _publisher(self, msg_type, topic: str, qos):
-        publisher = self.node.create_lifecycle_publisher(msg_type, topic, qos)
-        self._publishers.append(publisher)
-        return publisher
-
-    def destroy(self) -> None:
-        """Destroy every publisher and the TF listener this made (cleanup)."""
-        for camera in self.cameras:
-            camera.destroy()
-        self.cameras = []
-        if self._tf_listener is not None:
-            self._tf_listener.unregister()  # destroys its /tf and /tf_static subscriptions
-            self._tf_listener = self.tf_buffer = None
-        for publisher in self._publishers:
-            self.node.destroy_lifecycle_publisher(publisher)
-        self._publishers = []
 
     def reconfigure(self, settings: NodeSettings) -> None:
         """Take run-time changed settings (from the worker thread, between batches)."""

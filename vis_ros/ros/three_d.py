@@ -3,8 +3,8 @@
 Fusion is the runner's (vis_ros.core.fusion.stage); this publishes its
 result, as the bytes vis_ros.io.output_messages writes (process-bag writes
 the same), after a TF lookup at the image stamp where a target_frame is
-set. Created with the node's other outputs at configure and destroyed with
-them at cleanup. The TF listener is the node's (one for every camera,
+set. Created with the node's other outputs at configure, through its
+Entities, which destroy them at cleanup. The TF listener is the node's (one for every camera,
 NodeOutputs owns it); without one, 3D stays in the camera frame.
 """
 from __future__ import annotations
@@ -22,43 +22,30 @@ from vis_ros.core.pipeline.results import Published3D
 from vis_ros.core.pipeline.three_d import NO_TRANSFORM, Without3DError
 from vis_ros.io.output_messages import MarkerState, OutputMessages
 from vis_ros.msg import Instance3DArray
+from vis_ros.ros.entities import Entities
 
 
 class ThreeDOutputs:
     """One camera's 3D publishers while configured with use_depth; see the module docstring."""
 
-    def __init__(self, node, settings: DepthSettings, plan: OutputPlan, packages: dict, prefix: str,
+    def __init__(self, entities: Entities, settings: DepthSettings, plan: OutputPlan, packages: dict, prefix: str,
                  tf_buffer, messages: OutputMessages):
-        self.node, self.messages = node, messages
+        self.messages = messages
         self.markers = MarkerState(messages)
         self.detections_3d = self.collisions = None
-        self.instances_3d = self.marker_array = self.points = None
         self.tf_buffer = tf_buffer
         self.target_frame = settings.target_frame if tf_buffer is not None else ""
-        try:
-            qos = QoSProfile(depth=5)
-            self.instances_3d = node.create_lifecycle_publisher(Instance3DArray, f"~/{prefix}instances_3d", qos)
-            self.marker_array = node.create_lifecycle_publisher(MarkerArray, f"~/{prefix}markers", qos)
-            self.points = node.create_lifecycle_publisher(PointCloud2, f"~/{prefix}points", qos)
-            if plan.detections_3d:
-                self.detections_3d = node.create_lifecycle_publisher(packages["vision_msgs"].Detection3DArray,
-                                                                     f"~/{prefix}detections_3d", qos)
-            if plan.collision_objects:
-                from vis_ros.ros.collision_objects import CollisionObjectOutput
+        qos = QoSProfile(depth=5)
+        self.instances_3d = entities.publisher(Instance3DArray, f"~/{prefix}instances_3d", qos)
+        self.marker_array = entities.publisher(MarkerArray, f"~/{prefix}markers", qos)
+        self.points = entities.publisher(PointCloud2, f"~/{prefix}points", qos)
+        if plan.detections_3d:
+            self.detections_3d = entities.publisher(packages["vision_msgs"].Detection3DArray,
+                                                    f"~/{prefix}detections_3d", qos)
+        if plan.collision_objects:
+            from vis_ros.ros.collision_objects import CollisionObjectOutput
 
-                self.collisions = CollisionObjectOutput(node, packages["moveit_msgs"], settings)
-        except Exception:
-            self.destroy()
-            raise
-
-    def destroy(self) -> None:
-        """Destroy the publishers (cleanup)."""
-        for publisher in (self.instances_3d, self.marker_array, self.points, self.detections_3d):
-            if publisher is not None:
-                self.node.destroy_lifecycle_publisher(publisher)
-        if self.collisions is not None:
-            self.collisions.destroy()
-            self.collisions = None
+            self.collisions = CollisionObjectOutput(entities, packages["moveit_msgs"], settings)
 
     def reconfigure(self, settings: DepthSettings) -> None:
         """Take the run-time changeable settings of the collision objects."""

@@ -16,7 +16,7 @@ OPTIONAL_PACKAGES = {
     "vision_msgs": ("vision_msgs.msg", "vision_msgs"),
     "moveit_msgs": ("moveit_msgs.msg", "moveit_msgs"),
     "tf2_ros": ("tf2_ros", "tf2_ros_py"),  # the Python module; `tf2_ros` is the C++ package
-    "bondpy": ("bondpy", "bondpy"),
+    "bondpy": ("bondpy.bondpy", "bondpy"),  # the package's __init__ is empty: Bond is in its module bondpy
 }
 
 
@@ -27,7 +27,11 @@ def install_hint(package: str) -> str:
 
 
 def import_package(package: str) -> tuple[ModuleType | None, str]:
-    """Return the package's module (`<package>.msg` for message packages), or None and why it cannot be used."""
+    """Return the module the node uses of a package, or None and why it cannot be used.
+
+    That is `<package>.msg` for message packages, `tf2_ros`, and bondpy's
+    module `bondpy.bondpy`, where its Bond class lives.
+    """
     module = OPTIONAL_PACKAGES[package][0] if package in OPTIONAL_PACKAGES else f"{package}.msg"
     try:
         return importlib.import_module(module), ""

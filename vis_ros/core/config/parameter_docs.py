@@ -78,7 +78,12 @@ def _yaml_value(value) -> str:
 
 
 def yaml_text() -> str:
-    """Return config/vis_ros.yaml: every parameter with its default, its description and limits as a comment."""
+    """Return config/vis_ros.yaml: every parameter with its default, its description and limits as a comment.
+
+    A parameter that the way the node is started decides (autostart) is
+    written commented out: as the launch file's default params_file, a value
+    here would override the launch's own choice.
+    """
     lines = [YAML_HEADER.rstrip("\n")]
     for spec in PARAMS:
         limits = ([f"one of {', '.join(spec.choices)}"] if spec.choices else
@@ -87,5 +92,6 @@ def yaml_text() -> str:
         comment = spec.description + (f" ({'; '.join(notes)})" if notes else "")
         lines += textwrap.wrap(comment, 112, initial_indent="    # ", subsequent_indent="    # ",
                                break_on_hyphens=False)
-        lines.append(f"    {spec.name}: {_yaml_value(spec.default)}")
+        comment_out = "# " if spec.set_by_launch else ""  # a value here would override the launch file's
+        lines.append(f"    {comment_out}{spec.name}: {_yaml_value(spec.default)}")
     return "\n".join(lines) + "\n"

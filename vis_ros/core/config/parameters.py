@@ -27,6 +27,7 @@ class ParamSpec:
     high: float | None = None
     read_only: bool = False
     choices: tuple[str, ...] = ()
+    set_by_launch: bool = False  # how the node is started decides it: the shipped file names it only in a comment
 
     def coerce(self, value: Any) -> Any:
         """Return `value` as this parameter's type; ValueError naming the parameter and its type.
@@ -136,7 +137,12 @@ PARAMS = (
               " activate and when the score tracks start from changes; needs vision_msgs", read_only=True),
     ParamSpec("frame_id_override", "", "frame_id for outputs (empty: the image's)", read_only=True),
     ParamSpec("diagnostics_period", 1.0, "seconds between /diagnostics messages", 0.1, 60.0, read_only=True),
-    ParamSpec("autostart", False, "configure and activate on start (unmanaged use)", read_only=True),
+    ParamSpec("autostart", False, "configure and activate on start (unmanaged use); vis_ros.launch.py sets it"
+              " true unless its autostart argument or the params file says otherwise; false under Nav2's"
+              " lifecycle_manager", read_only=True, set_by_launch=True),
+    ParamSpec("bond_heartbeat_period", 0.1, "seconds between the heartbeats of the bond Nav2's lifecycle_manager"
+              " forms with the node at activate (Nav2's parameter, needs bondpy); 0: no bond", 0.0, 10.0,
+              read_only=True),
 )
 BY_NAME = {p.name: p for p in PARAMS}
 

@@ -113,6 +113,7 @@ class NodeSettings:
     tracker: TrackerConfig
     pipeline: PipelineConfig
     autostart: bool = False
+    bond_heartbeat_period: float = 0.1  # seconds; 0: no bond with a lifecycle manager
 
     @classmethod
     def from_values(cls, values: Mapping[str, Any]) -> NodeSettings:
@@ -128,7 +129,7 @@ class NodeSettings:
                    outputs=_group(OutputSettings, values), depth=_group(DepthSettings, values),
                    decoder=_decoder_config(values), tracker=_tracker_config(values),
                    pipeline=PipelineConfig(keyframe_interval=values["keyframe_interval"]),
-                   autostart=values["autostart"])
+                   autostart=values["autostart"], bond_heartbeat_period=values["bond_heartbeat_period"])
 
 
 def _group(kind, values: Mapping[str, Any]):
