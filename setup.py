@@ -10,7 +10,9 @@ from pathlib import Path
 
 from setuptools import Extension, find_packages, setup
 
-shared = {folder: sorted(str(p) for p in Path(folder).glob("*") if p.is_file()) for folder in ("models", "config", "msg")}
+shared = {folder: sorted(str(p) for p in Path(folder).glob("*") if p.is_file())
+          for folder in ("models", "config", "msg")}
+kernels = ("module", "decode", "propagation", "tracking", "codecs", "fusion")
 
 setup(
     name="vis_ros",
@@ -35,13 +37,13 @@ setup(
     extras_require={
         "tensorrt": ["tensorrt>=10", "cuda-python>=12"],
         "train": ["torch>=2.1"],
+        "fleet": ["ray>=2.40", "pyarrow>=15"],  # vis-ros process-bags and its Parquet index
         "dev": ["pytest>=8", "hypothesis>=6", "pycocotools>=2.0"],
     },
     # The per-frame kernels (vis_ros/core/native); optional: without a compiler the
     # package falls back to its numpy implementation.
     ext_modules=[Extension("vis_ros.core.native._kernels",
-                           [f"vis_ros/core/native/{name}.c" for name in ("module", "decode", "propagation", "tracking", "codecs",
-                                                                    "fusion")],
+                           [f"vis_ros/core/native/{name}.c" for name in kernels],
                            depends=["vis_ros/core/native/kernels.h"], optional=True,
                            extra_compile_args=[] if sys.platform == "win32" else ["-ffp-contract=off"])],
     entry_points={"console_scripts": ["vis-ros = vis_ros.cli:main"]},

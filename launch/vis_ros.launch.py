@@ -6,7 +6,11 @@
 
 Arguments: model, namespace, params_file, use_sim_time, autostart
 (configure + activate without a lifecycle manager; false under Nav2's
-lifecycle_manager), qos_reliability, use_depth, rviz, fixed_frame; where the
+lifecycle_manager), qos_reliability, use_depth, rviz, fixed_frame. Of the
+node's parameters, only the arguments given reach it after params_file, so a
+value in the params file holds unless an argument overrides it
+(vis_ros/processes/launch_parameters.py); autostart is true unless the
+argument or the params file says otherwise. Where the
 inputs come from: camera, image_topic, depth_topic, camera_info_topic (one
 camera) or cameras with image_template / depth_template / info_template
 (several), realsense2_camera's layout by default
@@ -30,7 +34,15 @@ from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import LifecycleNode, Node
 
 from launch import LaunchDescription
-from vis_ros.processes.camera_topics import TOPIC_ARGUMENTS, launch_remappings, parse_cameras
+from vis_ros.processes.camera_topics import TOPIC_ARGUMENTS, launch_remappings
+from vis_ros.processes.launch_parameters import (
+    OVERRIDES,
+    effective_value,
+    given_arguments,
+    node_name,
+    node_parameters,
+    params_file_values,
+)
 from vis_ros.processes.rviz_config import require_rviz2, rviz_displays, write_rviz_config
 
 NODE_NAME = "vis_ros"
@@ -39,17 +51,19 @@ NODE_NAME = "vis_ros"
 def generate_launch_description():
     """Return the launch description: the lifecycle node on its cameras, rviz optional."""
     share = get_package_share_directory("vis_ros")
+    unset = " (default: the params file's value, else the node's default)"
     args = [
-        DeclareLaunchArgument("model", default_value="", description="ONNX/engine; empty: embedded model"),
+        DeclareLaunchArgument("model", default_value="", description="ONNX/engine" + unset),
         DeclareLaunchArgument("namespace", default_value="", description="namespace of the node"),
         DeclareLaunchArgument("params_file", default_value=os.path.join(share, "config", "vis_ros.yaml"),
-                              description="parameter YAML"),
-        DeclareLaunchArgument("use_sim_time", default_value="false", description="use /clock"),
-        DeclareLaunchArgument("autostart", default_value="true",
-                              description="configure and activate without a lifecycle manager"),
-        DeclareLaunchArgument("qos_reliability", default_value="best_effort",
-                              description="best_effort or reliable, to match the camera driver"),
-        DeclareLaunchArgument("use_depth", default_value="false", description="depth + camera_info, 3D outputs"),
+                              description="parameter YAML; launch arguments given here override its values"),
+        DeclareLaunchArgument("use_sim_time", default_value="", description="use /clock" + unset),
+        DeclareLaunchArgument("autostart", default_value="",
+                              description="configure and activate without a lifecycle manager (default: the"
+                                          " params file's value, else true; false under Nav2's lifecycle_manager)"),
+        DeclareLaunchArgument("qos_reliability", default_value="",
+                              description="best_effort or reliable, to match the camera driver" + unset),
+        DeclareLaunchArgument("use_depth", default_value="", description="depth + camera_info, 3D outputs" + unset),
         DeclareLaunchArgument("rviz", default_value="false", description="also start rviz2 showing the outputs"),
         DeclareLaunchArgument("fixed_frame", default_value="camera_color_optical_frame",
                               description="rviz's fixed frame (the camera's optical frame, or target_frame)"),
@@ -60,16 +74,20 @@ def generate_launch_description():
 
 
 def _actions(context):
-    """Return the node (and rviz), with the topics of the cameras named at launch time."""
+    """Return the node (and rviz), with the topics of the cameras the node will run with."""
     def value(name):
         return LaunchConfiguration(name).perform(context)
 
-    cameras = parse_cameras(value("cameras"))
-    use_depth = value("use_depth").lower() == "true"
+    namespace, params_file = value("namespace"), value("params_file")
+    fqn = node_name(namespace, NODE_NAME)
+    given = given_arguments({name: value(name) for name in OVERRIDES})
+    from_file = params_file_values(params_file, fqn) if params_file else {}
+    cameras = [c for c in effective_value("cameras", given, from_file) if c]
+    use_depth = effective_value("use_depth", given, from_file)
     actions = []
     if value("rviz").lower() == "true":
         require_rviz2()  # before the node: a failed launch leaves nothing running
-        displays = rviz_displays(value("namespace"), NODE_NAME, cameras, use_depth)
+        displays = rviz_displays(namespace, NODE_NAME, cameras, use_depth)
         actions.append(Node(package="rviz2", executable="rviz2", output="screen",
                             arguments=["-d", write_rviz_config(displays, value("fixed_frame"))],
                             additional_env=_dds_env()))
@@ -77,20 +95,10 @@ def _actions(context):
         package="vis_ros",
         executable="vis_ros_node",
         name=NODE_NAME,
-        namespace=value("namespace"),
+        namespace=namespace,
         output="screen",
-        parameters=[
-            value("params_file"),
-            {
-                "model": value("model"),
-                "autostart": value("autostart").lower() == "true",
-                "qos_reliability": value("qos_reliability"),
-                "use_sim_time": value("use_sim_time").lower() == "true",
-                "use_depth": use_depth,
-                "cameras": cameras or [""],
-            },
-        ],
-        remappings=launch_remappings({name: value(name) for name in TOPIC_ARGUMENTS}),
+        parameters=node_parameters(params_file, given, fqn),
+        remappings=launch_remappings({name: value(name) for name in TOPIC_ARGUMENTS}, cameras),
     )
     return [node] + actions
 

@@ -32,6 +32,7 @@ def _kw(call, key):
 
 def test_launch_file_names_existing_executables_and_declared_parameters():
     from vis_ros.processes.camera_topics import TOPIC_ARGUMENTS
+    from vis_ros.processes.launch_parameters import OVERRIDES
 
     tree = ast.parse(LAUNCH.read_text())
     (node,) = _calls(tree, "LifecycleNode")
@@ -39,15 +40,16 @@ def test_launch_file_names_existing_executables_and_declared_parameters():
     executable = _kw(node, "executable").value
     assert (ROOT / "scripts" / executable).is_file()
     assert executable in (ROOT / "CMakeLists.txt").read_text()
-    overrides = [d for d in ast.walk(_kw(node, "parameters")) if isinstance(d, ast.Dict)][0]
-    names = {k.value for k in overrides.keys}
-    assert names - {"use_sim_time"} <= set(BY_NAME), names - set(BY_NAME)
+    assert set(OVERRIDES) - {"use_sim_time"} <= set(BY_NAME), set(OVERRIDES) - set(BY_NAME)
     declared = {c.args[0].value for c in _calls(tree, "DeclareLaunchArgument") if isinstance(c.args[0], ast.Constant)}
-    # _actions reads each argument with value(name)
+    # _actions reads the others with value(name); OVERRIDES and TOPIC_ARGUMENTS by name in a comprehension
     used = {c.args[0].value for c in _calls(tree, "value") if isinstance(c.args[0], ast.Constant)}
     assert not declared & set(TOPIC_ARGUMENTS)  # those are declared from TOPIC_ARGUMENTS, read by launch_remappings
-    assert used == declared | {"cameras"}
+    assert used | set(OVERRIDES) == declared | {"cameras"}
     assert {"model", "namespace", "params_file", "use_sim_time", "use_depth", "rviz", "fixed_frame"} <= declared
+    for argument in _calls(tree, "DeclareLaunchArgument"):  # an override left empty overrides nothing
+        if isinstance(argument.args[0], ast.Constant) and argument.args[0].value in OVERRIDES:
+            assert _kw(argument, "default_value").value == "", argument.args[0].value
 
 
 def test_launch_gives_the_node_a_fastdds_profile_with_large_shared_memory_segments():
@@ -83,10 +85,15 @@ def test_the_parameter_file_is_generated_from_the_declarations():
 
 
 def test_parameter_file_lists_every_parameter_with_its_default():
-    values = yaml.safe_load((ROOT / "config" / "vis_ros.yaml").read_text())["/**"]["ros__parameters"]
-    assert list(values) == [p.name for p in PARAMS]
+    """Those the launch decides (autostart) are there as a comment: a value would override the launch's."""
+    text = (ROOT / "config" / "vis_ros.yaml").read_text()
+    values = yaml.safe_load(text)["/**"]["ros__parameters"]
+    assert list(values) == [p.name for p in PARAMS if not p.set_by_launch]
     for p in PARAMS:
-        assert values[p.name] == p.default, p.name
+        if p.set_by_launch:
+            assert f"    # {p.name}: " in text, p.name
+        else:
+            assert values[p.name] == p.default, p.name
 
 
 # launch_ros, not launch: this repository's own launch/ folder can pass for a
@@ -99,7 +106,7 @@ def test_launch_description_builds(monkeypatch, tmp_path):
     from launch_ros.actions import LifecycleNode
 
     from launch import LaunchContext
-    from vis_ros.processes.camera_topics import launch_remappings
+    from vis_ros.processes.camera_topics import launch_remappings, parse_cameras
 
     spec = importlib.util.spec_from_file_location("vis_ros_launch", LAUNCH)
     module = importlib.util.module_from_spec(spec)
@@ -118,7 +125,7 @@ def test_launch_description_builds(monkeypatch, tmp_path):
         (node,) = module._actions(context)
         assert isinstance(node, LifecycleNode)
         assert (node.node_package, node.node_executable) == ("vis_ros", "vis_ros_node")
-        expected = launch_remappings(dict(context.launch_configurations))
+        expected = launch_remappings(dict(context.launch_configurations), parse_cameras(cameras))
         assert [(perform_substitutions(context, a), perform_substitutions(context, b))
                 for a, b in node._Node__remappings] == expected
     monkeypatch.setenv("AMENT_PREFIX_PATH", str(tmp_path))  # no rviz2: fails before returning the node
@@ -149,7 +156,7 @@ def test_launch_remaps_each_camera_to_its_driver_topics():
                       "a/depth": "/cams/a/d", "a/camera_info": "/cams/a/k"}
     # One camera: the RealSense layout by default, depth and camera_info included
     defaults = {name: default for name, (default, _) in TOPIC_ARGUMENTS.items()}
-    assert dict(launch_remappings(defaults)) == {
+    assert dict(launch_remappings(defaults, [""])) == {
         "image": "/camera/color/image_raw", "image/compressed": "/camera/color/image_raw/compressed",
         "depth": "/camera/aligned_depth_to_color/image_raw", "camera_info": "/camera/color/camera_info"}
     assert dict(single_camera_remappings("/r/cam/color", "image_rect"))["depth"] == \

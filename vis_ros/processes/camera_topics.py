@@ -77,9 +77,13 @@ def single_camera_remappings(camera: str, image_topic: str, depth_topic: str = "
     return _inputs("", image, depth, info)
 
 
-def launch_remappings(arguments: Mapping[str, str]) -> list[tuple[str, str]]:
-    """Return the node's remappings from the launch arguments (the names of TOPIC_ARGUMENTS) as strings."""
-    cameras = parse_cameras(arguments["cameras"])
+def launch_remappings(arguments: Mapping[str, str], cameras: list[str]) -> list[tuple[str, str]]:
+    """Return the node's remappings from the topic arguments (TOPIC_ARGUMENTS) for the node's camera names.
+
+    `cameras` are the names the node runs with (the argument, else the params
+    file's); none or only "": the one unnamed camera.
+    """
+    cameras = [c for c in cameras if c]
     if cameras:
         return camera_remappings(cameras, arguments["image_template"], arguments["depth_template"],
                                  arguments["info_template"])
