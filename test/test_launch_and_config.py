@@ -6,6 +6,7 @@ the real launch description wherever `launch` is importable (robots).
 from __future__ import annotations
 
 import ast
+import contextlib
 import importlib.util
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -133,6 +134,51 @@ def test_launch_description_builds(monkeypatch, tmp_path):
     with pytest.raises(RuntimeError, match="rviz2 is not installed"):
         module._actions(context)
     assert opaque is not None
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(importlib.util.find_spec("launch_ros") is None,
+                    reason="launch / launch_ros are not installable here (no ros2 launch); runs where they are")
+@pytest.mark.parametrize("arguments, depth", [({}, True), ({"use_depth": "false"}, False)])
+def test_a_real_launch_gives_the_node_the_params_file_and_the_arguments(tmp_path, rclpy_context, arguments, depth):
+    """Under ros2 launch, use_depth: true in a params file had no effect: the launch's default overrode it."""
+    import threading
+    import time
+
+    import rclpy
+    from launch.actions import IncludeLaunchDescription
+    from launch.launch_description_sources import PythonLaunchDescriptionSource
+
+    from launch import LaunchDescription, LaunchService
+
+    params = tmp_path / "mine.yaml"
+    params.write_text("/**:\n  ros__parameters:\n    use_depth: true\n    qos_depth: 3\n")
+    service = LaunchService()
+    service.include_launch_description(LaunchDescription([IncludeLaunchDescription(
+        PythonLaunchDescriptionSource(str(LAUNCH)),
+        launch_arguments={"params_file": str(params), **arguments}.items())]))
+    seen: set[str] = set()
+
+    def observe():  # LaunchService runs only in the main thread: the observer runs beside it
+        node = rclpy.create_node("launch_observer", context=rclpy_context)
+        try:
+            deadline = time.monotonic() + 60.0
+            while time.monotonic() < deadline and "/camera/color/image_raw" not in seen:
+                time.sleep(0.2)
+                with contextlib.suppress(Exception):  # the node is not in the graph yet
+                    seen.update(t for t, _ in node.get_subscriber_names_and_types_by_node("vis_ros", "/"))
+            time.sleep(0.5)
+            seen.update(t for t, _ in node.get_subscriber_names_and_types_by_node("vis_ros", "/"))
+        finally:
+            node.destroy_node()
+            service.shutdown()
+
+    observer = threading.Thread(target=observe)
+    observer.start()
+    service.run()
+    observer.join()
+    assert "/camera/color/image_raw" in seen, "the launched node never subscribed (autostart)"
+    assert ("/camera/aligned_depth_to_color/image_raw" in seen) == depth, seen
 
 
 def test_launch_remaps_each_camera_to_its_driver_topics():
