@@ -174,3 +174,65 @@ def test_ctrl_c_stops_cleanly_and_leaves_no_partial_output(tmp_path, long_bag):
     assert proc.returncode == 130, err[-2000:]
     assert err.strip().splitlines()[-1] == "vis-ros process-bags: interrupted"
     assert not list(out.glob(".*partial*")) and not (out / "bag0").exists()
+
+
+def _own_namespaces() -> bool:
+    """Whether this machine lets a test run commands in network and process namespaces of their own."""
+    import shutil
+    import subprocess
+
+    if not (shutil.which("unshare") and shutil.which("ip")):
+        return False
+    return subprocess.run(["unshare", "-n", "-p", "-f", "--mount-proc", "true"], capture_output=True).returncode == 0
+
+
+CLUSTER_SCRIPT = """
+set -u
+ip link set lo up
+mkdir -p /tmp/ray && mount -t tmpfs tmpfs /tmp/ray  # Ray's session files: this namespace's own
+ray get-auth-token --generate > /dev/null 2>&1  # a token in ~/.ray, as any local ray.init() leaves one
+ray start --head --port=6391 --num-cpus=1 --include-dashboard=false --disable-usage-stats > ray_head.log 2>&1
+RAY_AUTH_MODE=token ray start --address=127.0.0.1:6391 --num-cpus=1 --disable-usage-stats > ray_node.log 2>&1
+"$PYTHON" -P -m vis_ros.cli process-bags bags/bag0 bags/bag1 --out out --workers 2 --ray-address 127.0.0.1:6391 \
+    {topics} > joined.log 2>&1
+echo "joined: $?"
+HOME="$PWD/elsewhere" "$PYTHON" -P -m vis_ros.cli process-bags bags/bag0 --out out_elsewhere \
+    --ray-address 127.0.0.1:6391 {topics} > elsewhere.log 2>&1
+echo "elsewhere: $?"
+"""
+
+
+@pytest.mark.skipif(not _own_namespaces(), reason="needs unshare (network and PID namespaces) to keep Ray on loopback")
+def test_process_bags_joins_a_cluster_started_with_ray_start(fleet, tmp_path):
+    """With Ray 2.60's token authentication, --ray-address ended in "Failed to connect to Ray cluster".
+
+    A real two-node cluster (`ray start --head`, then a second node), in a
+    network namespace with only loopback and a PID namespace that ends every
+    Ray process with the test. The command does what `ray start` does: token
+    mode where a token is found. Without a token it says what to set.
+    """
+    import shlex
+    import shutil
+    import subprocess
+    import sys
+
+    root, topics = fleet
+    for k in (0, 1):
+        shutil.copytree(root / "bags" / f"bag{k}", tmp_path / "bags" / f"bag{k}")
+    (tmp_path / "home").mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    env = {key: value for key, value in os.environ.items() if not key.startswith("RAY_")}
+    env.update(HOME=str(tmp_path / "home"), PYTHON=sys.executable)
+    script = CLUSTER_SCRIPT.format(topics=shlex.join(_topic_args(topics)))
+    run = subprocess.run(["unshare", "-n", "-p", "-f", "--mount-proc", "bash", "-c", script], cwd=tmp_path,
+                         env=env, capture_output=True, text=True, timeout=300)
+    logs = {name: (tmp_path / name).read_text()[-1500:] for name in ("ray_head.log", "joined.log", "elsewhere.log")
+            if (tmp_path / name).exists()}
+    assert "joined: 0" in run.stdout, (run.stdout, run.stderr, logs)
+    summary = json.loads((tmp_path / "out" / FLEET_SUMMARY).read_text())
+    assert summary["processed"] == 2 and summary["failed"] == []
+    for k in (0, 1):
+        assert _per_topic(tmp_path / "out" / f"bag{k}") == _per_topic(root / "sequential" / f"bag{k}"), k
+    assert "elsewhere: 2" in run.stdout, (run.stdout, logs)
+    (line,) = [line for line in logs["elsewhere.log"].splitlines() if line.startswith("vis-ros process-bags:")]
+    assert "cannot join the Ray cluster at 127.0.0.1:6391" in line and "RAY_AUTH_MODE=token" in line, line

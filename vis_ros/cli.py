@@ -33,21 +33,29 @@ _COMMANDS = {
 }
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run `vis-ros <command>`; return its exit code."""
+def _parser(command: str | None = None) -> argparse.ArgumentParser:
+    """Return the parser; only `command`'s module is imported (a command's dependencies are its own: torch...)."""
     parser = argparse.ArgumentParser(prog="vis-ros", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--debug", action="store_true", help="on an error, show the traceback too")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    modules = {}
     for name, (module_name, help_text) in _COMMANDS.items():
+        if name != command:
+            sub.add_parser(name, help=help_text, add_help=False)
+            continue
         module = importlib.import_module(f"vis_ros.commands.{module_name}")
-        command_parser = sub.add_parser(name, help=help_text, description=module.__doc__)
-        module.add_arguments(command_parser)
-        modules[name] = module
-    args = parser.parse_args(argv)
+        module.add_arguments(sub.add_parser(name, help=help_text, description=module.__doc__))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run `vis-ros <command>`; return its exit code."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    known, _ = _parser().parse_known_args(argv)  # which command (or the top-level help / usage error)
+    args = _parser(known.command).parse_args(argv)
+    module = importlib.import_module(f"vis_ros.commands.{_COMMANDS[args.command][0]}")
     try:
-        return int(modules[args.command].run(args) or 0)
+        return int(module.run(args) or 0)
     except USER_ERRORS as exc:
         if args.debug:
             traceback.print_exc()

@@ -9,8 +9,11 @@ the bag retried. Every complete output's instances are merged into
 DIR/index.parquet (one row per published instance), and DIR/fleet_summary.json
 says what happened to each bag.
 
-With no --ray-address a local Ray is started on this machine; `auto` joins
-a cluster started with `ray start`, `ray://host:10001` a remote one.
+With no --ray-address a local Ray is started on this machine; `auto` (or
+HOST:PORT) joins a cluster started with `ray start`, `ray://host:10001` a
+remote one. Such a cluster uses token authentication when its head has a
+token: where this machine has one too (~/.ray/auth_token, RAY_AUTH_TOKEN) and
+RAY_AUTH_MODE is not set, token mode is used, as `ray start` does.
 """
 from __future__ import annotations
 
@@ -27,7 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, type=Path, help="output folder (one output bag per input bag)")
     parser.add_argument("--workers", type=int, default=1, help="Ray workers (each loads the engine once)")
     parser.add_argument("--ray-address", default=None,
-                        help="join a Ray cluster (auto, or ray://host:10001); default: a local Ray on this machine")
+                        help="join a Ray cluster (auto, HOST:PORT, or ray://host:10001); default: a local Ray on this"
+                             " machine. A cluster with token authentication needs its token here (~/.ray/auth_token"
+                             " or RAY_AUTH_TOKEN)")
     parser.add_argument("--gpus-per-worker", type=float, default=0.0, help="GPUs each worker asks Ray for")
     parser.add_argument("--force", action="store_true", help="redo bags whose output is complete")
     add_bag_arguments(parser)
@@ -37,6 +42,10 @@ def run(args: argparse.Namespace) -> int:
     """Process the bags; print one line per failed bag and where the index is."""
     from tqdm import tqdm
 
+    from vis_ros.io.ray_cluster import use_cluster_auth
+
+    if args.ray_address:
+        use_cluster_auth()  # before Ray is imported: it reads the mode then
     from vis_ros.core.config.settings import node_defaults
     from vis_ros.io.bag_process import bag_cameras, image_count
     from vis_ros.io.fleet import FLEET_INDEX, FleetJob, FleetRun, find_bags, is_complete, process_bags

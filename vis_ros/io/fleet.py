@@ -6,7 +6,7 @@ tracking needs its frames in order, so a bag is never split. With no Ray
 address a local Ray is started, sized to this machine; `auto` or
 `ray://host:10001` joins a running cluster (`ray start --head` on one
 machine, `ray start --address HEAD:6379` on the others; KubeRay on
-Kubernetes). The cores are divided between the workers and each worker's
+Kubernetes; token authentication: vis_ros.io.ray_cluster). The cores are divided between the workers and each worker's
 engine runs on its share (ONNX Runtime intra-op threads); with
 `gpus_per_worker`, each worker asks Ray for that many GPUs and its engine
 runs there.
@@ -29,6 +29,7 @@ import signal
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ import ray
 from vis_ros.core.outputs.files import write_json
 from vis_ros.io.bag_index import merge_indexes
 from vis_ros.io.bag_process import INDEX_NAME, SUMMARY_NAME
+from vis_ros.io.ray_cluster import cannot_join
 
 FLEET_INDEX = "index.parquet"
 FLEET_SUMMARY = "fleet_summary.json"
@@ -85,13 +87,19 @@ class FleetJob:
 class BagWorker:
     """A Ray actor: loads the engine once, then processes the bags it is given, one at a time."""
 
-    def __init__(self, job: FleetJob, threads: int, progress=None):
+    def __init__(self, job: FleetJob, threads: int, progress: str = ""):
+        """Load the engine; `progress` names the ProgressCounter actor to report to ("": none).
+
+        The counter is found by name, not handed over: an actor handle among
+        the arguments of an actor that Ray may restart has Ray log an error
+        line on every run ("constructor arguments in the object store").
+        """
         from vis_ros.io.bag_process import BagRun, bag_cameras
 
         parameters = {"threads": threads, **job.parameters, "use_depth": any(job.depth_topics)}
         self.run = BagRun.build(parameters, "vis-ros process-bags", index=True)
         self.cameras = bag_cameras(list(job.image_topics), list(job.depth_topics), list(job.info_topics))
-        self._progress, self._pending = progress, 0
+        self._progress, self._pending = ray.get_actor(progress) if progress else None, 0
 
     def pid(self) -> int:
         """Return the worker's process id (tests kill it to see the bag retried)."""
@@ -186,18 +194,24 @@ def _init_ray(fleet: FleetRun, working_dir: str) -> None:
     """
     runtime_env = {"working_dir": working_dir}
     if fleet.ray_address:
-        ray.init(address=fleet.ray_address, log_to_driver=False, runtime_env=runtime_env)
+        try:
+            ray.init(address=fleet.ray_address, log_to_driver=False, runtime_env=runtime_env)
+        except (ConnectionError, RuntimeError, ray.exceptions.RayError) as exc:
+            raise ConnectionError(cannot_join(fleet.ray_address, exc, os.environ)) from exc
     else:
-        ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False, runtime_env=runtime_env)
+        # "local": a new Ray of this run's own, never a cluster a `ray start` left (or left recorded) here
+        ray.init(address="local", num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False,
+                 runtime_env=runtime_env)
 
 
 def _run_workers(todo: list[Path], outputs: dict, job: FleetJob, fleet: FleetRun, progress, started,
                  timing: dict) -> list[dict]:
     cpus = max(int(ray.available_resources().get("CPU", 1)), 1)
     per_worker = max(cpus // fleet.workers, 1)
-    counter = ProgressCounter.remote() if progress is not None else None
+    counter_name = f"vis_ros_progress_{uuid.uuid4().hex}" if progress is not None else ""
+    counter = ProgressCounter.options(name=counter_name).remote() if counter_name else None
     workers = [BagWorker.options(num_cpus=per_worker, num_gpus=fleet.gpus_per_worker).remote(job, per_worker,
-                                                                                           counter)
+                                                                                           counter_name)
                for _ in range(min(fleet.workers, len(todo)))]
     ray.get([w.pid.remote() for w in workers])  # every worker up, its engine loaded
     timing["workers_ready"] = time.monotonic()
