@@ -127,3 +127,36 @@ def test_a_missing_topic_an_existing_and_an_unwritable_output_are_refused(bag, t
     assert f"cannot write into {a_file}: not a folder" in capsys.readouterr().err
     assert main(_args(root, topics, tmp_path / "dup") + ["--image-topic", topics["front"].image]) == 2
     assert "given more than once" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def long_bag(tmp_path_factory):
+    """One camera, 60 frames: long enough to be stopped in the middle."""
+    root = tmp_path_factory.mktemp("long")
+    write_sequence(root / "front", 7_100_003, 60, SimOptions(width=320, height=240, objects=3))
+    return root, export_cameras_bag({"front": SimDataset(root / "front")}, root / "in")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum, code, word", [(2, 130, "interrupted"), (15, 143, "terminated")],
+                         ids=["SIGINT", "SIGTERM"])
+def test_a_stopped_run_leaves_no_partial_output(long_bag, tmp_path, signum, code, word):
+    """SIGTERM (timeout, systemd, Kubernetes) left the hidden .NAME.partial staging folder behind."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    root, topics = long_bag
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-P", "-m", "vis_ros.cli"] + _args(root, topics, out), cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60.0
+    while time.monotonic() < deadline and not (tmp_path / ".out.partial").exists() and proc.poll() is None:
+        time.sleep(0.01)
+    assert proc.poll() is None, proc.communicate()
+    os.kill(proc.pid, signum)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == code, err[-2000:]
+    assert err.strip().splitlines()[-1] == f"vis-ros process-bag: {word}"
+    assert not out.exists() and not list(tmp_path.glob(".*partial*"))

@@ -156,7 +156,9 @@ def test_a_worker_killed_in_the_middle_of_a_bag_leaves_a_complete_identical_outp
     assert _per_topic(out / "bag0") == _per_topic(tmp_path / "sequential")
 
 
-def test_ctrl_c_stops_cleanly_and_leaves_no_partial_output(tmp_path, long_bag):
+@pytest.mark.parametrize("signum, code, word", [(signal.SIGINT, 130, "interrupted"),
+                                                (signal.SIGTERM, 143, "terminated")], ids=["SIGINT", "SIGTERM"])
+def test_a_stopped_run_stops_cleanly_and_leaves_no_partial_output(tmp_path, long_bag, signum, code, word):
     import subprocess
     import sys
 
@@ -169,10 +171,10 @@ def test_ctrl_c_stops_cleanly_and_leaves_no_partial_output(tmp_path, long_bag):
     while time.monotonic() < deadline and not list(out.glob(".bag0.partial")) and proc.poll() is None:
         time.sleep(0.05)  # a worker is writing the bag
     assert proc.poll() is None, proc.communicate()
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signum)
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err[-2000:]
-    assert err.strip().splitlines()[-1] == "vis-ros process-bags: interrupted"
+    assert proc.returncode == code, err[-2000:]
+    assert err.strip().splitlines()[-1] == f"vis-ros process-bags: {word}"
     assert not list(out.glob(".*partial*")) and not (out / "bag0").exists()
 
 

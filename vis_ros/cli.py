@@ -2,7 +2,9 @@
 
 A user's mistake (a missing or unreadable file, a refused model, a bad
 argument) ends the command with one line, `vis-ros <command>: <what is
-wrong>`, and exit code 2; `--debug` shows the traceback as well.
+wrong>`, and exit code 2; `--debug` shows the traceback as well. Ctrl-C and
+SIGTERM (timeout, systemd, Kubernetes) both stop a command the same clean way
+(exit 130 and 143).
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import sys
 import traceback
 
 from vis_ros.core.engine.errors import EngineError
+from vis_ros.io.stop_signals import Terminated, exit_code, sigterm_as_interrupt
 
 # What a user can cause and fix: files, arguments and values, models. Anything else is a bug: a traceback.
 USER_ERRORS = (OSError, ValueError, EngineError)
@@ -55,15 +58,17 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser(known.command).parse_args(argv)
     module = importlib.import_module(f"vis_ros.commands.{_COMMANDS[args.command][0]}")
     try:
-        return int(module.run(args) or 0)
+        with sigterm_as_interrupt():
+            return int(module.run(args) or 0)
     except USER_ERRORS as exc:
         if args.debug:
             traceback.print_exc()
         print(f"vis-ros {args.command}: {_sentence(exc)}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(f"vis-ros {args.command}: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as interrupt:  # Ctrl-C, or SIGTERM as Terminated: the same clean-up ran
+        word = "terminated" if isinstance(interrupt, Terminated) else "interrupted"
+        print(f"vis-ros {args.command}: {word}", file=sys.stderr)
+        return exit_code(interrupt)
 
 
 def _sentence(exc: BaseException) -> str:

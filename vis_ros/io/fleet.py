@@ -41,6 +41,7 @@ from vis_ros.core.outputs.files import write_json
 from vis_ros.io.bag_index import merge_indexes
 from vis_ros.io.bag_process import INDEX_NAME, SUMMARY_NAME
 from vis_ros.io.ray_cluster import cannot_join
+from vis_ros.io.stop_signals import STOP_SIGNALS, interruption
 
 FLEET_INDEX = "index.parquet"
 FLEET_SUMMARY = "fleet_summary.json"
@@ -217,8 +218,8 @@ def _run_workers(todo: list[Path], outputs: dict, job: FleetJob, fleet: FleetRun
     timing["workers_ready"] = time.monotonic()
     if started is not None:
         started(workers)
-    with _ctrl_c_recorded() as interrupted:
-        results = _collect(todo, workers, outputs, fleet, progress, counter, interrupted)
+    with _stop_recorded() as stopped:
+        results = _collect(todo, workers, outputs, fleet, progress, counter, stopped)
     timing["done"] = time.monotonic()
     if counter is not None:
         progress(ray.get(counter.take.remote()))
@@ -226,14 +227,14 @@ def _run_workers(todo: list[Path], outputs: dict, job: FleetJob, fleet: FleetRun
 
 
 def _collect(todo: list[Path], workers: list, outputs: dict, fleet: FleetRun, progress, counter,
-             interrupted: threading.Event) -> list[dict]:
+             stopped: list[int]) -> list[dict]:
     waiting, results, pending = list(todo), [], {}
     for _ in range(QUEUED_PER_WORKER):  # the next bag already waits at the worker when one is done
         for worker in workers:
             _submit(worker, waiting, outputs, fleet, pending)
     while pending:
-        if interrupted.is_set():
-            raise KeyboardInterrupt
+        if stopped:
+            raise interruption(stopped[0])
         done, _ = ray.wait(list(pending), num_returns=1, timeout=0.2)
         if counter is not None:
             progress(ray.get(counter.take.remote()))
@@ -249,24 +250,25 @@ def _collect(todo: list[Path], workers: list, outputs: dict, fleet: FleetRun, pr
 
 
 @contextmanager
-def _ctrl_c_recorded() -> Iterator[threading.Event]:
-    """Yield an event that Ctrl-C sets, for the driver loop to stop on.
+def _stop_recorded() -> Iterator[list[int]]:
+    """Yield a list that Ctrl-C or SIGTERM appends its signal to, for the driver loop to stop on.
 
     Ray's blocking calls look for signals themselves, and a KeyboardInterrupt
     raised inside one can be consumed there: a test run once had its Ctrl-C
     ignored and the bag finished. A handler that only records the signal
-    cannot be lost; the loop raises KeyboardInterrupt itself. Signal handlers
-    belong to the main thread: run from another thread, nothing is installed.
+    cannot be lost; the loop raises it itself. Signal handlers belong to the
+    main thread: run from another thread, nothing is installed.
     """
-    interrupted = threading.Event()
+    received: list[int] = []
     if threading.current_thread() is not threading.main_thread():
-        yield interrupted
+        yield received
         return
-    previous = signal.signal(signal.SIGINT, lambda *_: interrupted.set())
+    previous = {signum: signal.signal(signum, lambda signum, _: received.append(signum)) for signum in STOP_SIGNALS}
     try:
-        yield interrupted
+        yield received
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _submit(worker, waiting: list[Path], outputs: dict, fleet: FleetRun, pending: dict) -> None:
