@@ -6,13 +6,26 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 PYTHON ?= python3.11
-VENV := .venv
+# The ROS 2 distribution: kilted (the default) or jazzy, each with a venv, build and
+# install folder of its own (.venv, build/, install/ for kilted; .venv-jazzy, build-jazzy/,
+# install-jazzy/ for jazzy), so both live side by side: `make test ROS_DISTRO=jazzy`.
+# tools/env.sh reads the same variable. What differs between them: docs/distros.md.
+ROS_DISTRO ?= kilted
+DISTROS := kilted jazzy
+ifeq ($(filter $(ROS_DISTRO),$(DISTROS)),)
+$(error ROS_DISTRO=$(ROS_DISTRO) is not supported here: use one of $(DISTROS))
+endif
+SUFFIX := $(if $(filter kilted,$(ROS_DISTRO)),,-$(ROS_DISTRO))
+VENV := .venv$(SUFFIX)
+BUILD := build$(SUFFIX)
+INSTALL := install$(SUFFIX)
+LOG := log$(SUFFIX)
 ROOT := $(abspath .)
 DEPS_STAMP := $(VENV)/.deps-stamp
-BUILD_STAMP := install/.build-stamp
+BUILD_STAMP := $(INSTALL)/.build-stamp
 # Test-only interface packages (test/interfaces/README.md): built for the tests, never installed.
-TEST_INTERFACES_STAMP := build/test_interfaces/.build-stamp
-ENV := source tools/env.sh
+TEST_INTERFACES_STAMP := $(BUILD)/test_interfaces/.build-stamp
+ENV := export ROS_DISTRO=$(ROS_DISTRO) && source tools/env.sh
 # Everything colcon installs: a change to any of these needs a rebuild.
 PACKAGE_SOURCES := package.xml CMakeLists.txt $(wildcard msg/*.msg) \
 	$(shell find vis_ros launch config models scripts -type f \
@@ -31,6 +44,7 @@ help:
 	@echo "make quantize  the embedded model's INT8 copy from the FP32 one"
 	@echo "make shell   print how to enter the project environment"
 	@echo "make clean   remove build/, install/, log/ (keeps .venv)"
+	@echo "ROS_DISTRO=jazzy  with any target: the same on ROS 2 Jazzy, in .venv-jazzy, build-jazzy/, install-jazzy/"
 
 setup: $(BUILD_STAMP)
 
@@ -41,8 +55,9 @@ $(VENV)/bin/python:
 # 23 s instead of 39 s here. (Compiled they must be: with PYTHONDONTWRITEBYTECODE
 # set, every process would compile what it imports, every time.) A few files
 # written for newer Pythons (torch's tests) do not compile, as under pip.
-$(DEPS_STAMP): requirements.txt constraints.txt | $(VENV)/bin/python
-	$(VENV)/bin/pip install --disable-pip-version-check -q --no-compile -r requirements.txt -c constraints.txt \
+$(DEPS_STAMP): requirements.txt requirements-$(ROS_DISTRO).txt constraints-$(ROS_DISTRO).txt | $(VENV)/bin/python
+	$(VENV)/bin/pip install --disable-pip-version-check -q --no-compile -r requirements-$(ROS_DISTRO).txt \
+		-c constraints-$(ROS_DISTRO).txt \
 		2>&1 | { grep -v 'is ignored: it is neither a file nor a directory' || true; }
 	$(VENV)/bin/python -m compileall -q -j 0 $(VENV)/lib > /dev/null || true
 	$(VENV)/bin/python tools/fix_ros_cmake_paths.py $(VENV)
@@ -53,8 +68,8 @@ $(DEPS_STAMP): requirements.txt constraints.txt | $(VENV)/bin/python
 BUILD_ENV := source $(VENV)/bin/activate && export AMENT_PREFIX_PATH=$(ROOT)/$(VENV) CMAKE_PREFIX_PATH=$(ROOT)/$(VENV) \
 	&& unset COLCON_PREFIX_PATH
 $(BUILD_STAMP): $(DEPS_STAMP) $(PACKAGE_SOURCES)
-	$(BUILD_ENV) && colcon --log-base log build --base-paths . \
-		--build-base build --install-base install --event-handlers console_cohesion- \
+	$(BUILD_ENV) && colcon --log-base $(LOG) build --base-paths . \
+		--build-base $(BUILD) --install-base $(INSTALL) --event-handlers console_cohesion- \
 		--cmake-args -DPython3_EXECUTABLE=$(ROOT)/$(VENV)/bin/python -DBUILD_TESTING=OFF \
 			-DPython3_NumPy_INCLUDE_DIR=$$($(VENV)/bin/python tools/fix_ros_cmake_paths.py --numpy-include)
 	touch $@
@@ -64,7 +79,7 @@ lint: $(DEPS_STAMP)
 	$(VENV)/bin/ruff check . scripts/vis-ros scripts/vis_ros_node
 
 $(TEST_INTERFACES_STAMP): $(DEPS_STAMP) tools/build_test_interfaces.sh $(shell find -L test/interfaces -type f)
-	$(ENV) && tools/build_test_interfaces.sh
+	$(ENV) && tools/build_test_interfaces.sh $(BUILD)/test_interfaces
 	touch $@
 
 # Two workers, one test module at a time each (module fixtures are built once):
@@ -97,7 +112,7 @@ quantize: setup
 	$(ENV) && vis-ros quantize --onnx models/vis_ros_default.onnx --sim 64 --out models/vis_ros_default_int8.onnx
 
 shell:
-	@echo "source tools/env.sh"
+	@echo "$(if $(SUFFIX),ROS_DISTRO=$(ROS_DISTRO) )source tools/env.sh"
 
 clean:
-	rm -rf build install log
+	rm -rf $(BUILD) $(INSTALL) $(LOG)

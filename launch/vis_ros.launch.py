@@ -21,10 +21,12 @@ and with depth the markers and segmented points (vis_ros/processes/rviz_config.p
 With rviz:=true and no rviz2, the launch fails before starting the node.
 
 The node applies config/fastdds_large_messages.xml to itself, and rviz gets
-it here, unless FASTDDS_DEFAULT_PROFILES_FILE is already set: camera-sized
-messages then go over shared memory (~2 ms) instead of fragmented UDP
-(~12 ms, and lost with best-effort QoS). Start the camera driver with the
-same variable for the images it publishes.
+it here, under both names Fast DDS reads (FASTDDS_DEFAULT_PROFILES_FILE for
+Fast DDS 3 on Kilted, FASTRTPS_DEFAULT_PROFILES_FILE for Fast DDS 2 on Jazzy)
+unless either is already set: camera-sized messages then go over shared
+memory (~2 ms) instead of fragmented UDP (~12 ms, and lost with best-effort
+QoS). Start the camera driver with the same variables for the images it
+publishes.
 """
 import os
 
@@ -35,6 +37,7 @@ from launch_ros.actions import LifecycleNode, Node
 
 from launch import LaunchDescription
 from vis_ros.processes.camera_topics import TOPIC_ARGUMENTS, launch_remappings
+from vis_ros.processes.fastdds_profile import profile_additions
 from vis_ros.processes.launch_parameters import (
     OVERRIDES,
     effective_value,
@@ -104,8 +107,5 @@ def _actions(context):
 
 
 def _dds_env():
-    """Return the Fast DDS profile for rviz, unless the user set one."""
-    profile = "FASTDDS_DEFAULT_PROFILES_FILE"
-    if profile in os.environ:
-        return {}
-    return {profile: os.path.join(get_package_share_directory("vis_ros"), "config", "fastdds_large_messages.xml")}
+    """Return the Fast DDS profile for rviz under both names (Fast DDS 2 and 3), unless the user set one."""
+    return profile_additions(os.environ)

@@ -24,7 +24,7 @@ from lifecycle_msgs.srv import ChangeState  # noqa: E402
 from observer import observer_node, spin_until  # noqa: E402
 
 from vis_ros.core.streaming.input_health import LossSource  # noqa: E402
-from vis_ros.processes.fastdds_profile import PROFILE_VARIABLE  # noqa: E402
+from vis_ros.processes.fastdds_profile import PROFILE_VARIABLES  # noqa: E402
 from vis_ros.processes.node_process import start_node_process, stop_node_process  # noqa: E402
 
 PROCESSES = Path(__file__).parent / "processes"
@@ -45,7 +45,7 @@ def test_a_default_settings_camera_losing_frames_is_counted_and_named_within_10_
     node, executor = observer
     log = tmp_path / "node.log"
     proc = start_node_process({"diagnostics_period": 0.5}, log, tmp_path, remaps={"image": "/lossy/image"})
-    env = {k: v for k, v in os.environ.items() if k != PROFILE_VARIABLE}
+    env = {k: v for k, v in os.environ.items() if k not in PROFILE_VARIABLES}
     camera = None
     try:
         diagnostics = []

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Build the test-only interface packages (test/interfaces: vision_msgs, bond,
 # object_recognition_msgs, moveit_msgs) into a prefix of their own,
-# build/test_interfaces/install, which tools/env.sh sources when it exists and
-# nothing installs. Only the packages that are not importable already are
-# built: on a robot with the real ones, the tests use those.
-# Run inside the project environment (source tools/env.sh).
+# OUT/install (default build/test_interfaces, build-jazzy/test_interfaces for
+# ROS_DISTRO=jazzy), which tools/env.sh sources when it exists and nothing
+# installs. Only the packages that are not importable already are built: on a
+# robot with the real ones, the tests use those.
+# Run inside the project environment (source tools/env.sh).   usage: tools/build_test_interfaces.sh [OUT]
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-out="${root}/build/test_interfaces"
-python="${root}/.venv/bin/python"
+out="$(realpath -m "${1:-${root}/build/test_interfaces}")"
+python="$(command -v python)"  # the environment's venv
 missing=()
 for package in vision_msgs object_recognition_msgs moveit_msgs bond; do
   if [ -e "${out}/install/${package}" ] || ! "${python}" -c "import ${package}.msg" 2>/dev/null; then

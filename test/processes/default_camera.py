@@ -1,6 +1,6 @@
 """Child process: a camera on default middleware settings, VGA rgb8 best effort at 30 Hz.
 
-The test starts it with FASTDDS_DEFAULT_PROFILES_FILE removed from its
+The test starts it with both Fast DDS profile variables removed from its
 environment, as an ordinary camera driver runs: Fast DDS then cannot carry
 most 0.9 MB images between processes. Usage: default_camera.py SECONDS TOPIC
 """

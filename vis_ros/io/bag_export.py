@@ -15,6 +15,7 @@ from rosbags.typesys import Stores, get_typestore
 
 from vis_ros.core.data.stamps import ns_to_sec_nanosec
 from vis_ros.core.sim.dataset import SimDataset
+from vis_ros.io.output_messages import ROSBAG2_VERSION
 
 COLOR_TOPIC = "/camera/color/image_raw"
 INFO_TOPIC = "/camera/color/camera_info"
@@ -66,7 +67,7 @@ def export_bag(dataset: SimDataset, out: Path, storage: str = "mcap") -> Path:
     store = typestore()
     types = store.types
     frame_id = dataset.manifest["frame_id"]
-    with Writer(out, version=9, storage_plugin=_STORAGE[storage]) as writer:
+    with Writer(out, version=ROSBAG2_VERSION, storage_plugin=_STORAGE[storage]) as writer:
         color = writer.add_connection(COLOR_TOPIC, "sensor_msgs/msg/Image", typestore=store)
         depth = writer.add_connection(DEPTH_TOPIC, "sensor_msgs/msg/Image", typestore=store)
         info = writer.add_connection(INFO_TOPIC, "sensor_msgs/msg/CameraInfo", typestore=store)
@@ -109,7 +110,7 @@ def export_cameras_bag(datasets: dict[str, SimDataset], out: Path, with_depth: f
                                  f"/{name}/aligned_depth/image_raw" if name in with_depth else "",
                                  f"/{name}/color/camera_info" if name in with_depth else "")
               for name in datasets}
-    with Writer(out, version=9, storage_plugin=_STORAGE["mcap"]) as writer:
+    with Writer(out, version=ROSBAG2_VERSION, storage_plugin=_STORAGE["mcap"]) as writer:
         def connection(topic, msgtype):
             return writer.add_connection(topic, msgtype, typestore=store) if topic else None
 

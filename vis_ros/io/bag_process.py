@@ -42,7 +42,7 @@ from vis_ros.core.streaming.depth_pairing import DepthPairing, PairedByStamp
 from vis_ros.core.streaming.notices import Notices
 from vis_ros.io.bag_images import IMAGE_TYPES, decode_colour
 from vis_ros.io.bag_outputs import BagCamera, BagOutputs
-from vis_ros.io.output_messages import OutputMessages
+from vis_ros.io.output_messages import ROSBAG2_VERSION, OutputMessages
 
 NODE_NS = "/vis_ros"  # where the node publishes, by default: the outputs go under it
 SUMMARY_NAME = "vis_ros_summary.json"
@@ -152,7 +152,7 @@ def _process(run: BagRun, cameras: list[BagCamera], bag_in: Path, out: Path, pro
         connections, roles = _connections(reader, cameras, bag_in)
         pairing = _depth_pairing(runner, cameras, settings)
         messages = OutputMessages()
-        with Writer(out, version=9, storage_plugin=StoragePlugin.MCAP) as writer:
+        with Writer(out, version=ROSBAG2_VERSION, storage_plugin=StoragePlugin.MCAP) as writer:
             sink = BagOutputs(writer, messages, cameras, settings, bag_in.name)
             batch: list[FrameIn] = []
 

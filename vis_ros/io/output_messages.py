@@ -27,6 +27,11 @@ from vis_ros.core.data.stamps import ns_to_sec_nanosec
 from vis_ros.core.outputs.label_image import label_image
 from vis_ros.core.outputs.overlay import colour_for, draw_overlay
 
+# Bags vis_ros writes: rosbag2 metadata version 9, which Jazzy's rosbag2 (0.26) and Kilted's read
+# (docs/distros.md), with the message definitions of rosbags' Kilted store (the same as Jazzy's
+# for every type written).
+ROSBAG2_VERSION = 9
+
 VIS_ROS_MESSAGES = ("Instance", "InstanceArray", "Instance3D", "Instance3DArray")
 VISION_MESSAGES = ("Point2D", "Pose2D", "BoundingBox2D", "BoundingBox3D", "ObjectHypothesis",
                    "ObjectHypothesisWithPose", "Detection2D", "Detection2DArray", "Detection3D", "Detection3DArray",

@@ -29,7 +29,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 LOSS_FIX = ("Images over 0.5 MB between processes on Fast DDS need larger shared-memory segments on the"
-            " camera side: start the camera driver with FASTDDS_DEFAULT_PROFILES_FILE=<vis_ros share>/config/"
+            " camera side: start the camera driver with FASTRTPS_DEFAULT_PROFILES_FILE (Fast DDS 2, Jazzy) and"
+            " FASTDDS_DEFAULT_PROFILES_FILE (Fast DDS 3, Kilted) set to <vis_ros share>/config/"
             "fastdds_large_messages.xml (README, 'Large messages over Fast DDS'); from another machine over UDP,"
             " raise the kernel socket buffers (net.core.rmem_max) or use qos_reliability:=reliable.")
 
