@@ -57,6 +57,7 @@ def test_depth_sent_10_and_30_ms_after_its_image_still_gives_3d_for_95_percent(s
         session.node.create_subscription(Instance3DArray, "/vis_ros/instances_3d", got["3d"].append, RELIABLE)
         diagnostics = []
         session.node.create_subscription(DiagnosticArray, "/diagnostics", diagnostics.append, 10)
+        stale = 0
         for delay_s in (0.01, 0.03):
             player = session.player(sequence, depth_after_s=delay_s)
             session.connect([player], ["/vis_ros/instances_3d"])
@@ -65,10 +66,13 @@ def test_depth_sent_10_and_30_ms_after_its_image_still_gives_3d_for_95_percent(s
             session.spin_until(lambda start=before["3d"]: len(got["3d"]) - start >= 30, 5.0)
             session.spin_for(1.2)  # diagnostics of the last frames
             frames_2d, frames_3d = len(got["2d"]) - before["2d"], len(got["3d"]) - before["3d"]
-            assert frames_2d == 30 and frames_3d >= 0.95 * frames_2d, (delay_s, frames_2d, frames_3d)
             status = _statuses(diagnostics)["vis_ros: pipeline"]
+            values = {kv.key: kv.value for kv in status.values}
+            # every frame published, or (at most one, on a loaded machine) replaced in the slot by a newer one
+            dropped, stale = int(values["frames_dropped_stale"]) - stale, int(values["frames_dropped_stale"])
+            assert frames_2d + dropped == 30 and dropped <= 1, (delay_s, frames_2d, dropped)
+            assert frames_3d >= 0.95 * frames_2d, (delay_s, frames_2d, frames_3d)
             assert status.level == DiagnosticStatus.OK, (delay_s, status.message)
-        values = {kv.key: kv.value for kv in status.values}
         assert float(values["latency_end_to_end_3d_p50_ms"]) >= float(values["latency_end_to_end_p50_ms"])
 
 
