@@ -12,7 +12,7 @@ import onnx
 import pytest
 from yolo_onnx import yolo_seg_model
 
-from vis_ros.core.config.model_path import resolve_model, share_file
+from vis_ros.core.data.model_path import resolve_model, share_file
 from vis_ros.core.engine.precision import DEFAULT_INT8_MODEL_NAME
 from vis_ros.core.engine.segmenter import Segmenter
 from vis_ros.core.model_tools.batch_axis import has_dynamic_batch, make_batch_dynamic

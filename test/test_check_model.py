@@ -6,7 +6,7 @@ import json
 from yolo_onnx import seg_model
 
 from vis_ros.cli import main
-from vis_ros.core.config.model_path import default_model_path
+from vis_ros.core.data.model_path import default_model_path
 from vis_ros.core.model_tools.end_to_end import write_end_to_end
 
 

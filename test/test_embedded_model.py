@@ -9,8 +9,8 @@ import onnx
 import pytest
 
 from vis_ros.cli import main
-from vis_ros.core.config.model_path import default_model_path
 from vis_ros.core.data.instances import TrackState
+from vis_ros.core.data.model_path import default_model_path
 from vis_ros.core.pipeline.segment_track import KeyframeReason
 
 # Floors a little under the model card's figures (measured on 300 frames), for a

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from vis_ros.core.config.model_path import default_model_path
+from vis_ros.core.data.model_path import default_model_path
 from vis_ros.core.engine.decoder import DecoderConfig
 from vis_ros.core.engine.model_spec import END_TO_END
 from vis_ros.core.engine.segmenter import Segmenter
@@ -138,7 +138,7 @@ def test_class_filter_picks_among_the_models_classes_at_run_time(e2e_models):
     for i, frame in enumerate(frames):
         if i == 4:
             wanted = sorted(set().union(*seen))[:2]
-            runner.apply(node_defaults(model=str(e2e_models["agnostic"]), class_filter=wanted))
+            runner.apply(node_defaults(model=str(e2e_models["agnostic"]), class_filter=wanted).runner)
         runner.run_batch([frame_in(0, frame.rgb, frame.stamp_ns)], sink)
         seen.append({instance.class_name for result in sink.take() for instance in result.frame.instances})
     before, after = set().union(*seen[:4]), set().union(*seen[4:])

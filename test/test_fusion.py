@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from vis_ros.core.codecs.images import depth_to_metres
+from vis_ros.core.data.errors import InputError
 from vis_ros.core.data.instances import Instance2D, InstanceFrame, PixelBox, TrackState
-from vis_ros.core.engine.errors import InputError
 from vis_ros.core.fusion.camera import PinholeCamera
 from vis_ros.core.fusion.fuse import FusionConfig, fuse_instance
 from vis_ros.core.fusion.fuser import DepthFuser

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from vis_ros.core.codecs.images import colour_to_rgb, depth_to_metres
-from vis_ros.core.engine.errors import InputError
+from vis_ros.core.data.errors import InputError
 
 RNG = np.random.default_rng(0)
 RGB = RNG.integers(0, 256, (5, 7, 3), dtype=np.uint8)

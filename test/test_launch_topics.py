@@ -23,8 +23,8 @@ from rclpy.lifecycle import TransitionCallbackReturn  # noqa: E402
 from rclpy.parameter import Parameter  # noqa: E402
 from rclpy.qos import ReliabilityPolicy  # noqa: E402
 
-from vis_ros.core.config.model_path import share_file  # noqa: E402
 from vis_ros.core.config.parameters import BY_NAME  # noqa: E402
+from vis_ros.core.data.model_path import share_file  # noqa: E402
 from vis_ros.processes.camera_topics import TOPIC_ARGUMENTS, launch_remappings  # noqa: E402
 from vis_ros.processes.launch_parameters import (  # noqa: E402
     OVERRIDES,

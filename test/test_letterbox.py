@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from vis_ros.core.engine.errors import InputError
+from vis_ros.core.data.errors import InputError
 from vis_ros.core.engine.letterbox import PAD_VALUE, Letterbox
 from vis_ros.core.engine.preprocess import Preprocessor
 

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from yolo_onnx import seg_model
 
+from vis_ros.core.data.errors import ModelLayoutError
 from vis_ros.core.engine.decoder import DecoderConfig
-from vis_ros.core.engine.errors import ModelLayoutError
 from vis_ros.core.engine.letterbox import Letterbox
 from vis_ros.core.engine.model_spec import END_TO_END, RAW_HEAD
 from vis_ros.core.engine.preprocess import Preprocessor

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from yolo_onnx import yolo_seg_model
 
-from vis_ros.core.engine.errors import ModelLayoutError, ModelLoadError
+from vis_ros.core.data.errors import ModelLayoutError, ModelLoadError
 from vis_ros.core.engine.segmenter import Segmenter
 
 

@@ -9,7 +9,11 @@
 - core/ imports nothing of vis_ros outside core/ (io, evaluation, commands,
   bench, processes, train, ros build on it, never the other way round);
 - no module of vis_ros takes part in an import cycle, counting imports inside
-  functions too (a lazy import that hides a cycle is still a cycle).
+  functions too (a lazy import that hides a cycle is still a cycle);
+- inside core/, the folders are layered (CORE_LAYERS, bottom first): a folder
+  imports only from the folders below it, so no arrow runs back up. The
+  composition root (config/factories.py, which builds runners and segmenters
+  from the settings) sits on top of what it composes.
 """
 from __future__ import annotations
 
@@ -83,6 +87,30 @@ def test_the_checks_see_imports_inside_functions():
 def test_core_imports_nothing_of_vis_ros_outside_core(path):
     outside = [m for m, _ in _imports(path) if _is(m, "vis_ros") and not _is(m, "vis_ros.core")]
     assert not outside, f"{path.relative_to(PACKAGE)} imports {outside}"
+
+
+# core/'s folders, bottom first: each may import the ones before it, never one after
+CORE_LAYERS = ("data", "native", "codecs", "engine", "tracking", "fusion", "streaming", "pipeline", "outputs",
+               "config", "model_tools", "sim")
+
+
+def _core_folder(module: str) -> str:
+    return module.split(".")[2] if module.count(".") >= 2 else ""
+
+
+@pytest.mark.parametrize("path", [p for p in _sources("core") if p.parent != PACKAGE / "core"],
+                         ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_core_folders_import_only_the_layers_below_them(path):
+    own = path.relative_to(PACKAGE / "core").parts[0]
+    assert own in CORE_LAYERS, f"core/{own}/ is not in CORE_LAYERS: place it in the order"
+    above = [m for m, _ in _imports(path) if _is(m, "vis_ros.core") and _core_folder(m)
+             and _core_folder(m) != own and CORE_LAYERS.index(_core_folder(m)) > CORE_LAYERS.index(own)]
+    assert not above, f"core/{own}/{path.name} imports {above}: an arrow back up the layers"
+
+
+def test_the_layer_check_sees_an_arrow_back_up():
+    assert CORE_LAYERS.index("config") > CORE_LAYERS.index("pipeline") > CORE_LAYERS.index("data")
+    assert _core_folder("vis_ros.core.config.settings") == "config"
 
 
 def _module_name(path: Path) -> str:

@@ -1,14 +1,16 @@
 """The node and process-bag write the same bytes for the same frames, on every output topic.
 
-Both run the stream runner at the node's defaults and write their messages
-with the same writers (vis_ros.io.output_messages, io.instance_wire). This
-holds them to it end to end with depth on: the colour, depth and CameraInfo
-messages process-bag reads from a bag are published one frame at a time to
-the lifecycle node (reliable, each frame's outputs awaited, so none is
-dropped), and what the node publishes on ~/instances, labels, detections,
-instances_3d, markers, points and detections_3d, taken as raw bytes, equals
-what process-bag wrote to those topics. ~/label_info agrees but for its
-stamp (the node stamps it when it activates).
+Both run the stream runner at the node's defaults and take their messages
+from the one function that turns a published frame into its outputs
+(io/frame_messages.py). This holds them to it end to end with depth on: the
+colour, depth and CameraInfo messages process-bag reads from a bag are
+published one frame at a time to the lifecycle node (reliable, each frame's
+outputs awaited, so none is dropped), and what the node publishes on every
+frame output of the catalogue that bags get (instances, labels, detections,
+instances_3d, markers, points, detections_3d today; a new entry is covered
+as it is added), taken as raw bytes, equals what process-bag wrote to those
+topics. ~/label_info agrees but for its stamp (the node stamps it when it
+activates).
 """
 from __future__ import annotations
 
@@ -28,14 +30,18 @@ from rosbags.rosbag2 import Reader  # noqa: E402
 from sensor_msgs.msg import Image  # noqa: E402
 
 from vis_ros.cli import main  # noqa: E402
+from vis_ros.core.outputs.catalogue import OUTPUTS as CATALOGUE  # noqa: E402
+from vis_ros.core.outputs.catalogue import Scope  # noqa: E402
 from vis_ros.core.sim.dataset import SimDataset, write_sequence  # noqa: E402
 from vis_ros.core.sim.scene import SimOptions  # noqa: E402
 from vis_ros.io.bag_export import COLOR_TOPIC, DEPTH_TOPIC, INFO_TOPIC, export_bag  # noqa: E402
 from vis_ros.msg import InstanceArray  # noqa: E402
 from vis_ros.ros.node import VisRosNode  # noqa: E402
+from vis_ros.ros.outputs import message_class  # noqa: E402
 
 FRAMES = 10
-TOPICS = ("instances", "labels", "detections", "instances_3d", "markers", "points", "detections_3d")
+OUTPUTS = [spec for spec in CATALOGUE if spec.in_bags and spec.scope in (Scope.IMAGE, Scope.DEPTH)]
+TOPICS = [spec.name for spec in OUTPUTS]
 
 
 def _raw_messages(bag, topic):
@@ -45,17 +51,14 @@ def _raw_messages(bag, topic):
 
 
 def test_node_publishes_the_bytes_process_bag_writes(rclpy_context, tmp_path):
-    import vision_msgs.msg as vm
-    from sensor_msgs.msg import CameraInfo, PointCloud2
-    from visualization_msgs.msg import MarkerArray
-
-    from vis_ros.msg import Instance3DArray
+    from sensor_msgs.msg import CameraInfo
 
     write_sequence(tmp_path / "seq", 2_000_021, FRAMES, SimOptions(objects=6))
     export_bag(SimDataset(tmp_path / "seq"), tmp_path / "in")
     assert main(["process-bag", str(tmp_path / "in"), str(tmp_path / "out"), "--depth-topic", DEPTH_TOPIC,
                  "--info-topic", INFO_TOPIC]) == 0
     from_bag = {name: _raw_messages(tmp_path / "out", f"/vis_ros/{name}") for name in TOPICS}
+    assert len(TOPICS) >= 7
     assert all(len(messages) == FRAMES for messages in from_bag.values()), {k: len(v) for k, v in from_bag.items()}
     frames = {topic: [deserialize_message(raw, kind) for raw in _raw_messages(tmp_path / "in", topic)]
               for topic, kind in ((COLOR_TOPIC, Image), (DEPTH_TOPIC, Image), (INFO_TOPIC, CameraInfo))}
@@ -70,12 +73,10 @@ def test_node_publishes_the_bytes_process_bag_writes(rclpy_context, tmp_path):
     publishers = {COLOR_TOPIC: camera.create_publisher(Image, "image", qos),
                   DEPTH_TOPIC: camera.create_publisher(Image, "depth", qos),
                   INFO_TOPIC: camera.create_publisher(CameraInfo, "camera_info", qos)}
-    kinds = {"instances": InstanceArray, "labels": Image, "detections": vm.Detection2DArray,
-             "instances_3d": Instance3DArray, "markers": MarkerArray, "points": PointCloud2,
-             "detections_3d": vm.Detection3DArray}
     from_node = {name: [] for name in TOPICS}
-    for name, kind in kinds.items():
-        camera.create_subscription(kind, f"vis_ros/{name}", from_node[name].append, qos, raw=True)
+    for spec in OUTPUTS:
+        camera.create_subscription(message_class(spec), f"vis_ros/{spec.name}", from_node[spec.name].append, qos,
+                                   raw=True)
     try:
         assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS
         assert node.trigger_activate() == TransitionCallbackReturn.SUCCESS

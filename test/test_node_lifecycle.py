@@ -249,7 +249,7 @@ def test_the_node_logs_which_precision_runs_and_refuses_one_the_model_lacks(rclp
     assert "configured: vis_ros_default_int8.onnx [int8 (asked for)] on onnxruntime" in capfd.readouterr().err
     node.trigger_cleanup()
     node.destroy_node()
-    from vis_ros.core.config.model_path import default_model_path
+    from vis_ros.core.data.model_path import default_model_path
 
     node = _node(rclpy_context, precision="int8", model=str(default_model_path()))
     assert node.trigger_configure() == TransitionCallbackReturn.FAILURE
@@ -302,9 +302,9 @@ def test_a_parameter_set_during_inference_returns_without_waiting_for_the_engine
             executor.spin_once(timeout_sec=0.01)
         assert received, "the held frame was published after the engine returned"
         deadline = time.monotonic() + 2.0
-        while node.worker.runner.settings.tracker.high_score != 0.65 and time.monotonic() < deadline:
+        while node.worker.runner.options.tracker.high_score != 0.65 and time.monotonic() < deadline:
             time.sleep(0.01)
-        assert node.worker.runner.settings.tracker.high_score == 0.65  # applied between batches
+        assert node.worker.runner.options.tracker.high_score == 0.65  # applied between batches
     finally:
         release.set()
         node.trigger_deactivate()

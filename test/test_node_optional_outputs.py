@@ -47,7 +47,7 @@ def test_without_vision_msgs_and_moveit_msgs_the_node_names_what_is_off_and_runs
         assert not {"/vis_ros/detections", "/vis_ros/detections_3d", "/vis_ros/label_info",
                     "/collision_object"} & topics
         vision, moveit = node.output_plan.off
-        assert vision.startswith("~/detections, ~/label_info, ~/detections_3d: vision_msgs is not importable")
+        assert vision.startswith("~/detections, ~/detections_3d, ~/label_info: vision_msgs is not importable")
         assert "install ros-$ROS_DISTRO-vision-msgs" in vision
         assert moveit.startswith("collision objects on /collision_object: moveit_msgs is not importable")
         log = capfd.readouterr().err

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from vis_ros.core.outputs.files import replaced_when_done, write_json
+from vis_ros.core.data.files import replaced_when_done, write_json
 
 
 def test_a_finished_write_replaces_the_file_and_leaves_nothing_beside_it(tmp_path):

@@ -11,9 +11,9 @@ import cv2
 import numpy as np
 import pytest
 
-from vis_ros.core.config.model_path import default_model_path, share_file
+from vis_ros.core.data.errors import ModelLayoutError
+from vis_ros.core.data.model_path import default_model_path, share_file
 from vis_ros.core.engine.decoder import DecoderConfig
-from vis_ros.core.engine.errors import ModelLayoutError
 from vis_ros.core.engine.precision import ModelChoice, choose_model, cpu_int8_flags, model_precision
 from vis_ros.core.engine.segmenter import Segmenter
 from vis_ros.core.model_tools.calibration import calibration_tensors

@@ -12,9 +12,8 @@ import pytest
 
 from vis_ros.core.config.factories import build_runner, build_segmenter
 from vis_ros.core.config.settings import node_defaults
-from vis_ros.core.pipeline.camera_stream import Arrival
 from vis_ros.core.pipeline.offline import CollectingSink, frame_in
-from vis_ros.core.pipeline.results import FrameIn
+from vis_ros.core.pipeline.results import Arrival, FrameIn
 from vis_ros.core.sim.scene import SimOptions
 from vis_ros.core.sim.sequence import generate_sequence
 from vis_ros.core.streaming.depth_pairing import DepthPairing, DepthSample
@@ -45,9 +44,9 @@ def frames():
     return camera, list(it)
 
 
-def _runner(segmenter, settings=SETTINGS, cameras=("front", "left")):
+def _runner(segmenter, settings=SETTINGS, cameras=("front", "left"), depth=None):
     log = _Log()
-    return build_runner(settings, segmenter, Notices(log), cameras=list(cameras)), log
+    return build_runner(settings, segmenter, Notices(log), cameras=list(cameras), depth=depth), log
 
 
 def test_a_bad_frame_is_counted_and_named_on_its_camera_only(segmenter, frames):
@@ -60,7 +59,7 @@ def test_a_bad_frame_is_counted_and_named_on_its_camera_only(segmenter, frames):
 
     runner.run_batch([FrameIn(0, Arrival(sim[0].stamp_ns, sim[0].stamp_ns), "f", broken),
                       frame_in(1, sim[0].rgb, sim[0].stamp_ns, "l")], sink)
-    front, left = (camera.report() for camera in runner.cameras)
+    front, left = (runner.report(camera.index) for camera in runner.cameras)
     assert (front.counts.frames_invalid, front.counts.frames_processed) == (1, 0)
     assert (left.counts.frames_invalid, left.counts.frames_processed) == (0, 1)
     assert "yuv422" in front.last_error and not left.last_error
@@ -75,7 +74,7 @@ def test_when_the_shared_engine_call_fails_only_the_frame_that_caused_it_is_reje
     four_channels = np.zeros((480, 640, 4), np.uint8)  # decodes, but the engine refuses it
     runner.run_batch([frame_in(0, four_channels, sim[0].stamp_ns, "f"), frame_in(1, sim[0].rgb, sim[0].stamp_ns, "l")],
                      sink)
-    front, left = (camera.report() for camera in runner.cameras)
+    front, left = (runner.report(camera.index) for camera in runner.cameras)
     assert front.counts.frames_invalid == 1 and "expected an (H, W, 3) uint8 RGB image" in front.last_error
     assert left.counts.frames_processed == 1 and sink.results_2d[0].frame.stamp_ns == sim[0].stamp_ns
 
@@ -86,7 +85,7 @@ def test_stamps_going_back_reset_that_camera_and_processing_goes_on(segmenter, f
     sink = CollectingSink()
     for f in sim[:5] + sim[:3]:  # a bag loop: the stamps jump back
         runner.run_batch([frame_in(0, f.rgb, f.stamp_ns, "cam")], sink)
-    report = runner.cameras[0].report()
+    report = runner.report(0)
     assert report.counts.frames_processed == 8 and report.counts.pipeline_resets == 1
     before = {i.track_id for r in sink.results_2d[:5] for i in r.frame.instances}
     after = {i.track_id for r in sink.results_2d[5:] for i in r.frame.instances}
@@ -119,17 +118,16 @@ def _depth_sample(frame, camera, stamp_ns):
 def test_with_depth_each_frame_is_fused_or_counted_without_3d_with_the_reason(segmenter, frames):
     camera, sim = frames
     settings = node_defaults(use_depth=True)
-    runner, log = _runner(segmenter, settings, cameras=[""])
-    stream = runner.cameras[0]
-    stream.depth = DepthPairing("/depth", "/camera_info", 0.02, 10)
+    depth = DepthPairing("/depth", "/camera_info", 0.02, 10)
+    runner, log = _runner(segmenter, settings, cameras=[""], depth=[depth])
     sink = CollectingSink()
     runner.run_batch([frame_in(0, sim[0].rgb, sim[0].stamp_ns)], sink)  # nothing paired yet
-    assert stream.report().counts.frames_without_3d == 1 and not sink.results_3d
+    assert runner.report(0).counts.frames_without_3d == 1 and not sink.results_3d
     assert ("warning", "3D skipped: no depth image or CameraInfo received on /depth and /camera_info") in log.lines
     for f in sim[1:4]:
-        stream.depth.add(_depth_sample(f, camera, f.stamp_ns))
+        depth.add(_depth_sample(f, camera, f.stamp_ns))
         runner.run_batch([frame_in(0, f.rgb, f.stamp_ns)], sink)
-    assert len(sink.results_3d) == 3 and stream.report().counts.frames_without_3d == 1
+    assert len(sink.results_3d) == 3 and runner.report(0).counts.frames_without_3d == 1
     fused = sink.results_3d[-1]
     assert fused.frame.stamp_ns == sim[3].stamp_ns == fused.fused.frame.stamp_ns
     assert {i.track_id for i in fused.fused.frame.instances} == {i.track_id for i in fused.frame.instances}

@@ -12,9 +12,9 @@ import fake_tensorrt as trt
 import numpy as np
 import pytest
 
+from vis_ros.core.data.errors import ModelLayoutError, ModelLoadError
 from vis_ros.core.engine.backends.engine_file import EngineKey, read_engine, write_engine
 from vis_ros.core.engine.backends.tensorrt_backend import TensorRTBackend
-from vis_ros.core.engine.errors import ModelLayoutError, ModelLoadError
 from vis_ros.core.engine.segmenter import Segmenter
 
 NAMES = dict(enumerate(["box", "ball", "cylinder", "cup", "bottle", "toy"]))
@@ -180,7 +180,7 @@ def _real_tensorrt_available() -> bool:
 
 @pytest.mark.skipif(not _real_tensorrt_available(), reason="needs the tensorrt package and a CUDA GPU")
 def test_real_engine_built_from_the_embedded_model(tmp_path):
-    from vis_ros.core.config.model_path import default_model_path
+    from vis_ros.core.data.model_path import default_model_path
     from vis_ros.core.model_tools.engine_builder import BuildOptions, build_engine
 
     engine = build_engine(default_model_path(), tmp_path, BuildOptions(fp16=True))
@@ -199,7 +199,7 @@ def _build(onnx_path, cache, **options):
 
 
 def test_build_engine_from_an_end_to_end_export_runs_with_the_same_decoder(tmp_path):
-    from vis_ros.core.config.model_path import default_model_path
+    from vis_ros.core.data.model_path import default_model_path
     from vis_ros.core.engine.backends.engine_file import read_engine
     from vis_ros.core.engine.model_spec import END_TO_END
     from vis_ros.core.model_tools.end_to_end import write_end_to_end
@@ -244,7 +244,7 @@ def test_build_engine_covers_every_input_a_dynamic_size_model_gets(tmp_path):
 
 
 def test_the_fake_builder_holds_tensorrts_build_contract(tmp_path):
-    from vis_ros.core.config.model_path import default_model_path
+    from vis_ros.core.data.model_path import default_model_path
     from vis_ros.core.model_tools.end_to_end import write_end_to_end
 
     logger = trt.ILogger()

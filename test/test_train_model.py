@@ -13,7 +13,7 @@ from collections import Counter
 import onnx
 import pytest
 
-from vis_ros.core.config.model_path import default_model_path
+from vis_ros.core.data.model_path import default_model_path
 from vis_ros.core.model_tools.quantize import decode_tail, quantize_model
 from vis_ros.io.calibration_images import CalibrationSource
 

@@ -117,7 +117,7 @@ def bench_cameras_with_depth(cameras: int = 4, frames: int = 90, rate_hz: float 
 
 def bench_engine_batch(batch: int = 4, repeats: int = 30) -> dict:
     """Engine time per image, one call of `batch` images vs `batch` calls of one (embedded models)."""
-    from vis_ros.core.config.model_path import resolve_model, share_file
+    from vis_ros.core.data.model_path import resolve_model, share_file
     from vis_ros.core.engine.precision import DEFAULT_INT8_MODEL_NAME
     from vis_ros.core.engine.segmenter import Segmenter
 

@@ -19,7 +19,7 @@ def bench_engine(model_path, frames: int = 60, width: int = 640, height: int = 4
                  threads: int = 0) -> dict:
     """Time pre-processing, engine and decoding per frame on sim images (milliseconds)."""
     segmenter = Segmenter(model_path, intra_op_threads=threads)
-    segmenter.warm_up(3)
+    segmenter.warm_up()
     # NMS off (IoU 1.0) so exactly 20 candidates get masks built from real coefficients.
     decode20 = Decoder(segmenter.class_names,
                        DecoderConfig(score_threshold=0.0, nms_iou=1.0, max_detections=20))
@@ -59,7 +59,7 @@ def bench_precisions(fp32_path, int8_path, frames: int = 60, threads: int = 0, r
     sessions = {"fp32": Segmenter(fp32_path, intra_op_threads=threads),
                 "int8": Segmenter(int8_path, intra_op_threads=threads)}
     for segmenter in sessions.values():
-        segmenter.warm_up(3)
+        segmenter.warm_up()
     images = [frame.rgb for _, frame in heldout_frames(max(frames // rounds, 1),
                                                       options=SimOptions(width=640, height=480, objects=15))]
     engine = {name: [] for name in sessions}

@@ -62,14 +62,14 @@ def side_by_side(module_name: str, work: Callable[[], None], rounds: int = 5, re
 
 def _decoder_work(count: int = 20):
     """Return a decode of `count` instances on the embedded model's outputs (NMS off), and the engine time."""
-    from vis_ros.core.config.model_path import resolve_model
+    from vis_ros.core.data.model_path import resolve_model
     from vis_ros.core.engine.decoder import Decoder, DecoderConfig
     from vis_ros.core.engine.segmenter import Segmenter
     from vis_ros.core.sim.scene import SimOptions
     from vis_ros.evaluation.heldout import heldout_frames
 
     segmenter = Segmenter(resolve_model(None))
-    segmenter.warm_up(3)
+    segmenter.warm_up()
     decode = Decoder(segmenter.class_names, DecoderConfig(score_threshold=0.0, nms_iou=1.0, max_detections=count))
     _, frame = next(iter(heldout_frames(1, options=SimOptions(objects=15))))
     tensor, letterbox = segmenter.preprocess(frame.rgb)

@@ -55,7 +55,7 @@ def bench_outputs(repeats: int = 100, count: int = 20) -> dict:
     from vis_ros.io.output_messages import MarkerState, OutputMessages
     from vis_ros.ros.collision_objects import collision_object_msg
 
-    mm, why_not_moveit = import_package("moveit_msgs")
+    moveit, why_not_moveit = import_package("moveit_msgs")
     camera, sim_frame, depth, instances, _ = busy_frame(count)
     instances = tuple(replace(i, state=TrackState.CONFIRMED) for i in instances)
     frame2d = InstanceFrame(sim_frame.stamp_ns, "cam", camera.height, camera.width, True, instances)
@@ -78,9 +78,9 @@ def bench_outputs(repeats: int = 100, count: int = 20) -> dict:
         moved = replace(fused.frame, stamp_ns=fused.frame.stamp_ns + k * 10**8, instances=tuple(
             replace(i, position=(i.position[0] + 0.01 * (k % 2), *i.position[1:])) for i in fused.frame.instances))
         for update in scene.update(moved, states):
-            serialize_message(collision_object_msg(mm, update))
+            serialize_message(collision_object_msg(moveit, update))
 
-    if mm is not None:
+    if moveit is not None:
         builders["collision_objects"] = collision_objects
     samples = {name: [] for name in builders}
     for k in range(repeats):

@@ -29,10 +29,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Describe, check and time the model; 0 if the node accepts it, else 2."""
-    from vis_ros.core.config.model_path import resolve_model
     from vis_ros.core.config.settings import node_defaults
+    from vis_ros.core.data.errors import ModelLayoutError
+    from vis_ros.core.data.model_path import resolve_model
     from vis_ros.core.engine.backends import create_backend
-    from vis_ros.core.engine.errors import ModelLayoutError
 
     width, height = _size(args.image_size)
     if args.runs < 1:
@@ -66,8 +66,7 @@ _SHOWN_METADATA = ("task", "imgsz", "stride", "end2end", "max_det", "batch", "ha
 def _build(settings):
     from vis_ros.core.config.factories import build_segmenter
 
-    segmenter = build_segmenter(settings)
-    segmenter.warm_up(3)  # as the node's configure: the first real outputs are checked too
+    segmenter = build_segmenter(settings)  # warmed up as the node's configure: the first outputs are checked too
     return segmenter
 
 
@@ -151,6 +150,6 @@ def _print(report: dict) -> None:
 
 def _write(path: Path | None, report: dict) -> None:
     if path is not None:
-        from vis_ros.core.outputs.files import write_json
+        from vis_ros.core.data.files import write_json
 
         write_json(path, report)

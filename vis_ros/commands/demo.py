@@ -32,7 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Play a sim sequence to the node in its own process; write the overlay and summary."""
-    from vis_ros.core.outputs.files import write_json
+    from vis_ros.core.data.files import write_json
     from vis_ros.core.sim.dataset import SimDataset, write_sequence
     from vis_ros.core.sim.scene import SimOptions
     from vis_ros.ros.node_session import NodeLaunch, node_session

@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     """Run the chosen evaluations and write the JSON report."""
     from tqdm import tqdm
 
-    from vis_ros.core.config.model_path import resolve_model
+    from vis_ros.core.data.model_path import resolve_model
 
     model = resolve_model(args.model)
     report = {}

@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     import cv2
 
     from vis_ros.core.codecs.mask_runs import encode_runs
-    from vis_ros.core.config.model_path import resolve_model
+    from vis_ros.core.data.model_path import resolve_model
     from vis_ros.core.engine.decoder import DecoderConfig
     from vis_ros.core.engine.segmenter import Segmenter
     from vis_ros.core.outputs.overlay import draw_overlay

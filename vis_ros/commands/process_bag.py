@@ -54,6 +54,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("bag_out", type=Path, help="output rosbag2 directory (created; never replaced)")
     add_bag_arguments(parser)
     parser.add_argument("--threads", type=int, default=None, help="ONNX Runtime threads (default: all cores)")
+    parser.add_argument("--index", action="store_true",
+                        help="also write instances.parquet in BAG_OUT: one row per published instance (needs pyarrow)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -66,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     if args.threads is not None:
         parameters["threads"] = args.threads
     cameras = bag_cameras(args.image_topics or [DEFAULT_IMAGE_TOPIC], args.depth_topics, args.info_topics)
-    run_with = BagRun.build(parameters, "vis-ros process-bag")
+    run_with = BagRun.build(parameters, "vis-ros process-bag", index=args.index)
     total = image_count(args.bag_in, [c.topic for c in cameras])
     with tqdm(total=total, desc="process-bag", unit="img") as bar:
         summary = process_bag(run_with, cameras, args.bag_in, args.bag_out, progress=bar.update)

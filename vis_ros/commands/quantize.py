@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     """Quantize, report what was kept in float and how many images were used or skipped."""
     from tqdm import tqdm
 
-    from vis_ros.core.config.model_path import resolve_model
+    from vis_ros.core.data.model_path import resolve_model
     from vis_ros.core.model_tools.quantize import quantize_model
     from vis_ros.io.calibration_images import CalibrationSource
 

@@ -86,7 +86,6 @@ def evaluate_tracking(model_path, sequences: int = 30, frames: int = 90, interva
                       threads: int = 0) -> dict:
     """Score frame-by-frame and keyframe modes on the same sequences, modes taking turns."""
     segmenter = build_segmenter(node_defaults(model=str(model_path), threads=threads))
-    segmenter.warm_up(3)
     runs = {f"keyframe_every_{k}" if k > 1 else "frame_by_frame":
             ModeRun(segmenter, PipelineConfig(keyframe_interval=k)) for k in intervals}
     # Modes take turns sequence by sequence, so a machine that slows down or
@@ -115,7 +114,6 @@ def evaluate_cameras_tracking(model_path, cameras: int = 4, frames: int = 90, th
     """
     settings = node_defaults(model=str(model_path), threads=threads)
     segmenter = build_segmenter(settings)
-    segmenter.warm_up(3)
 
     def frames_of(k):
         return generate_sequence(TRACKING_SEED_BASE + k, frames, TRACKING_SIM)[1]

@@ -57,8 +57,12 @@ def camera_info_message(types, stamp_ns: int, frame_id: str, dataset: SimDataset
             x_offset=0, y_offset=0, height=0, width=0, do_rectify=False))
 
 
-def export_bag(dataset: SimDataset, out: Path, storage: str = "mcap") -> Path:
-    """Write colour, aligned depth and camera info of every frame to a new bag at `out`."""
+def export_bag(dataset: SimDataset, out: Path, storage: str = "mcap", frames: int | None = None) -> Path:
+    """Write colour, aligned depth and camera info of every frame to a new bag at `out`.
+
+    `frames` longer than the sequence plays it again and again, stamps going
+    on at its frame period (a long bag for the memory benchmark).
+    """
     if storage not in _STORAGE:
         raise ValueError(f"unknown storage {storage!r}; valid: {sorted(_STORAGE)}")
     out = Path(out)
@@ -71,8 +75,11 @@ def export_bag(dataset: SimDataset, out: Path, storage: str = "mcap") -> Path:
         color = writer.add_connection(COLOR_TOPIC, "sensor_msgs/msg/Image", typestore=store)
         depth = writer.add_connection(DEPTH_TOPIC, "sensor_msgs/msg/Image", typestore=store)
         info = writer.add_connection(INFO_TOPIC, "sensor_msgs/msg/CameraInfo", typestore=store)
-        for frame in dataset:
-            stamp = frame.stamp_ns
+        count = len(dataset) if frames is None else frames
+        period_ns = (dataset[1].stamp_ns - dataset[0].stamp_ns) if len(dataset) > 1 else 33_333_333
+        for k in range(count):
+            frame = dataset[k % len(dataset)]
+            stamp = frame.stamp_ns + (k // len(dataset)) * len(dataset) * period_ns
             for connection, msg, name in (
                 (color, image_message(types, stamp, frame_id, frame.rgb, "rgb8"), "sensor_msgs/msg/Image"),
                 (depth, image_message(types, stamp, frame_id, frame.depth_mm, "16UC1"), "sensor_msgs/msg/Image"),

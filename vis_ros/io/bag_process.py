@@ -31,14 +31,14 @@ from pathlib import Path
 
 from rosbags.rosbag2 import Reader, StoragePlugin, Writer
 
-from vis_ros.core.config.factories import build_runner, build_segmenter
+from vis_ros.core.config.factories import build_runner, build_segmenter, depth_sources
 from vis_ros.core.config.settings import NodeSettings, node_defaults
+from vis_ros.core.data.files import write_json
 from vis_ros.core.data.stamps import stamp_to_ns
 from vis_ros.core.engine.segmenter import Segmenter
-from vis_ros.core.outputs.files import write_json
-from vis_ros.core.pipeline.camera_stream import Arrival
-from vis_ros.core.pipeline.results import FrameIn
-from vis_ros.core.streaming.depth_pairing import DepthPairing, PairedByStamp
+from vis_ros.core.outputs.catalogue import camera_prefix
+from vis_ros.core.pipeline.results import Arrival, FrameIn, Tee
+from vis_ros.core.streaming.depth_pairing import PairedByStamp
 from vis_ros.core.streaming.notices import Notices
 from vis_ros.io.bag_images import IMAGE_TYPES, decode_colour
 from vis_ros.io.bag_outputs import BagCamera, BagOutputs
@@ -76,12 +76,10 @@ def bag_cameras(topics: list[str], depth_topics: list[str] = (), info_topics: li
         raise ValueError(f"depth needs both a depth and a CameraInfo topic: {unpaired}")
     depth_topics = depth_topics or [""] * len(topics)
     info_topics = info_topics or [""] * len(topics)
-    if len(topics) == 1:
-        return [BagCamera(topics[0], "", output_ns, depth_topics[0], info_topics[0])]
-    names = [camera_name(t) for t in topics]
+    names = [camera_name(t) for t in topics] if len(topics) > 1 else [""]
     if len(set(names)) != len(names):
         names = [f"cam{i}" for i in range(len(topics))]
-    return [BagCamera(t, n, f"{output_ns}/{n}", d, i)
+    return [BagCamera(t, n, f"{output_ns}/{camera_prefix(n)}".rstrip("/"), d, i)
             for t, n, d, i in zip(topics, names, depth_topics, info_topics, strict=True)]
 
 
@@ -100,7 +98,6 @@ class BagRun:
         """Load the engine for the node's `parameters` (the others at their defaults), warmed up; log as `log_name`."""
         settings = node_defaults(**parameters)
         segmenter = build_segmenter(settings)
-        segmenter.warm_up()
         return cls(settings, segmenter, Notices(logging.getLogger(log_name)), index=index)
 
 
@@ -144,16 +141,27 @@ def process_bag(run: BagRun, cameras: list[BagCamera], bag_in: Path, bag_out: Pa
 def _process(run: BagRun, cameras: list[BagCamera], bag_in: Path, out: Path, progress) -> dict:
     settings = run.settings
     clock = [0]  # the record time of the message being read: the runner's clock for the wait for depth
+    depth = depth_sources(settings, [(c.depth_topic, c.info_topic) if c.depth_topic else None for c in cameras])
     runner = build_runner(settings, run.segmenter, run.notices, cameras=[c.name for c in cameras],
-                          now_ns=lambda: clock[0], with_depth=[bool(c.depth_topic) for c in cameras])
+                          now_ns=lambda: clock[0], depth=depth)
     started = time.monotonic()
     received = [0] * len(cameras)
-    with _open(bag_in) as reader:
+    with _open(bag_in) as reader, contextlib.ExitStack() as stack:
         connections, roles = _connections(reader, cameras, bag_in)
-        pairing = _depth_pairing(runner, cameras, settings)
+        inputs = settings.inputs  # depth and CameraInfo, in record order, paired into each camera's source
+        pairing = {i: PairedByStamp(source, inputs.sync_slop, inputs.sync_queue_size)
+                   for i, source in enumerate(depth) if source is not None}
         messages = OutputMessages()
         with Writer(out, version=ROSBAG2_VERSION, storage_plugin=StoragePlugin.MCAP) as writer:
-            sink = BagOutputs(writer, messages, cameras, settings, bag_in.name)
+            outputs = BagOutputs(writer, messages, cameras, settings)
+            sink = outputs
+            if run.index:
+                from vis_ros.io.bag_index import InstanceIndex
+
+                instances = InstanceIndex(out / INDEX_NAME, bag_in.name, [c.key for c in cameras],
+                                          [bool(c.depth_topic) for c in cameras])
+                stack.callback(instances.close)  # on an error the staging folder goes, the index with it
+                sink = Tee(outputs, instances)
             batch: list[FrameIn] = []
 
             def flush():
@@ -165,7 +173,8 @@ def _process(run: BagRun, cameras: list[BagCamera], bag_in: Path, out: Path, pro
             for connection, timestamp, raw in _messages(reader, connections, bag_in):
                 clock[0] = timestamp
                 if first:
-                    sink.label_info(run.output_ns, timestamp, run.segmenter.class_names, settings.tracker.high_score)
+                    outputs.label_info(run.output_ns, timestamp, run.segmenter.class_names,
+                                       settings.tracker.high_score)
                     first = False
                 role, index = roles[connection.topic]
                 if role != "image":
@@ -187,22 +196,7 @@ def _process(run: BagRun, cameras: list[BagCamera], bag_in: Path, out: Path, pro
                                      partial(decode_colour, msg, connection.msgtype)))
             flush()
             runner.service_3d(sink, final=True)  # the bag has ended: no more depth will come
-    if run.index:
-        from vis_ros.io.bag_index import write_index
-
-        write_index(sink.rows, out / INDEX_NAME)
-    return _summary(run, cameras, bag_in, runner, received, sink.rows, time.monotonic() - started)
-
-
-def _depth_pairing(runner, cameras: list[BagCamera], settings: NodeSettings) -> dict[int, PairedByStamp]:
-    pairing = {}
-    slop, queue_size = settings.inputs.sync_slop, settings.inputs.sync_queue_size
-    for index, camera in enumerate(cameras):
-        if camera.depth_topic:
-            stream = runner.cameras[index]
-            stream.depth = DepthPairing(camera.depth_topic, camera.info_topic, slop, queue_size)
-            pairing[index] = PairedByStamp(stream.depth, slop, queue_size)
-    return pairing
+    return _summary(run, cameras, bag_in, runner, received, outputs.track_ids, time.monotonic() - started)
 
 
 @contextlib.contextmanager
@@ -258,17 +252,17 @@ def _connections(reader: Reader, cameras: list[BagCamera], bag_in: Path):
     return connections, {topic: (role, index) for topic, (role, index, _) in wanted.items()}
 
 
-def _summary(run: BagRun, cameras: list[BagCamera], bag_in: Path, runner, received: list[int], rows: list[dict],
-             seconds: float) -> dict:
+def _summary(run: BagRun, cameras: list[BagCamera], bag_in: Path, runner, received: list[int],
+             track_ids: list[set[int]], seconds: float) -> dict:
     per_camera = {}
-    for camera, stream, count in zip(cameras, runner.cameras, received, strict=True):
-        counts, key = stream.report().counts, camera.name or camera.topic
-        per_camera[key] = {
+    for index, (camera, count, ids) in enumerate(zip(cameras, received, track_ids, strict=True)):
+        stream, counts = runner.cameras[index], runner.report(index).counts
+        per_camera[camera.key] = {
             "topic": camera.topic, "depth_topic": camera.depth_topic, "frames_in": count,
             "processed": counts.frames_processed, "invalid": counts.frames_invalid,
             "without_3d": counts.frames_without_3d if camera.depth_topic else None,
             "keyframes": counts.keyframes, "pipeline_resets": counts.pipeline_resets,
-            "track_ids": len({row["track_id"] for row in rows if row["camera"] == key}),
+            "track_ids": len(ids),
             "last_error": stream.last_error}
     frames = sum(received)
     segmenter = run.segmenter

@@ -37,7 +37,7 @@ from pathlib import Path
 
 import ray
 
-from vis_ros.core.outputs.files import write_json
+from vis_ros.core.data.files import write_json
 from vis_ros.io.bag_index import merge_indexes
 from vis_ros.io.bag_process import INDEX_NAME, SUMMARY_NAME
 from vis_ros.io.ray_cluster import cannot_join
@@ -108,7 +108,7 @@ class BagWorker:
 
     def process(self, bag: str, output: str) -> dict:
         """Process one bag into `output`; a bag that cannot be processed is a failure record, not an error."""
-        from vis_ros.core.engine.errors import EngineError
+        from vis_ros.core.data.errors import EngineError
         from vis_ros.io.bag_process import process_bag
 
         try:

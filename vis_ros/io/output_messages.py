@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 
-from vis_ros.core.config.model_path import share_file
 from vis_ros.core.data.instances import Instance3D, Instance3DFrame, InstanceFrame
+from vis_ros.core.data.model_path import share_file
 from vis_ros.core.data.stamps import ns_to_sec_nanosec
 from vis_ros.core.outputs.label_image import label_image
 from vis_ros.core.outputs.overlay import colour_for, draw_overlay

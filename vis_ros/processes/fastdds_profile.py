@@ -16,7 +16,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from vis_ros.core.config.model_path import share_file
+from vis_ros.core.data.model_path import share_file
 
 PROFILE_NAME = "fastdds_large_messages.xml"
 # Fast DDS 3.x's name first, then 2.x's (docs/distros.md)

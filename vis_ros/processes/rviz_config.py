@@ -14,13 +14,11 @@ from dataclasses import dataclass
 
 import yaml
 
+from vis_ros.core.outputs.catalogue import OUTPUTS, Scope, output_topic
+
 RELIABLE_QOS = {"Reliability Policy": "Reliable", "Durability Policy": "Volatile", "History Policy": "Keep Last",
                 "Depth": 5}
 
-# (topic under ~/<camera>/, rviz plugin, message type) of what rviz can draw
-DRAWN_2D = (("overlay", "rviz_default_plugins/Image", "sensor_msgs/msg/Image"),)
-DRAWN_3D = (("markers", "rviz_default_plugins/MarkerArray", "visualization_msgs/msg/MarkerArray"),
-            ("points", "rviz_default_plugins/PointCloud2", "sensor_msgs/msg/PointCloud2"))
 
 
 @dataclass(frozen=True)
@@ -40,14 +38,15 @@ def node_topic(namespace: str, node_name: str, private_topic: str) -> str:
 
 
 def rviz_displays(namespace: str, node_name: str, cameras: list[str], use_depth: bool) -> list[RvizDisplay]:
-    """Return the displays for the node's drawable outputs, camera by camera."""
-    drawn = DRAWN_2D + (DRAWN_3D if use_depth else ())
+    """Return the displays for the node's drawable outputs (the catalogue's with an rviz plugin), camera by camera."""
+    scopes = (Scope.IMAGE, Scope.DEPTH) if use_depth else (Scope.IMAGE,)
+    drawn = [spec for scope in scopes for spec in OUTPUTS if spec.scope is scope and spec.rviz]
     displays = []
     for camera in cameras or [""]:
-        prefix, label = (f"{camera}/", f"{camera} ") if camera else ("", "")
-        for leaf, plugin, msg_type in drawn:
-            displays.append(RvizDisplay(label + leaf, plugin, node_topic(namespace, node_name, prefix + leaf),
-                                        msg_type))
+        label = f"{camera} " if camera else ""
+        for spec in drawn:
+            displays.append(RvizDisplay(label + spec.name, spec.rviz,
+                                        node_topic(namespace, node_name, output_topic(spec, camera)), spec.msg_type))
     return displays
 
 

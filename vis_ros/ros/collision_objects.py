@@ -39,9 +39,9 @@ def scene_config(settings: DepthSettings) -> CollisionSceneConfig:
                                 classes=settings.collision_object_classes)
 
 
-def collision_object_msg(mm: ModuleType, update: CollisionUpdate):
+def collision_object_msg(moveit: ModuleType, update: CollisionUpdate):
     """Build the CollisionObject of one update; MOVE carries the pose only, as MoveIt asks."""
-    msg = mm.CollisionObject(header=header_msg(update.stamp_ns, update.frame_id), id=update.object_id,
+    msg = moveit.CollisionObject(header=header_msg(update.stamp_ns, update.frame_id), id=update.object_id,
                              operation=bytes([update.operation]))
     instance = update.instance
     if instance is not None:
@@ -56,13 +56,12 @@ def collision_object_msg(mm: ModuleType, update: CollisionUpdate):
 class CollisionObjectOutput:
     """The collision-object publisher and the scene it keeps; see the module docstring."""
 
-    def __init__(self, entities: Entities, mm: ModuleType, settings: DepthSettings):
-        self.node, self._mm = entities.node, mm
+    def __init__(self, entities: Entities, moveit: ModuleType, settings: DepthSettings):
+        self.node, self._moveit = entities.node, moveit
         self.scene = CollisionScene(self.node.get_name(), scene_config(settings))
         qos = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
-        self.publisher = entities.publisher(mm.CollisionObject, settings.collision_object_topic, qos)
+        self.publisher = entities.publisher(moveit.CollisionObject, settings.collision_object_topic, qos)
         self._subscribers = 0
-        self.sent = {op.name: 0 for op in CollisionOperation}
 
     def reconfigure(self, settings: DepthSettings) -> None:
         """Take a new rate or class list; the next frame applies it."""
@@ -104,5 +103,4 @@ class CollisionObjectOutput:
         if not self.publisher.is_activated:
             return
         for update in updates:
-            self.publisher.publish(collision_object_msg(self._mm, update))
-            self.sent[update.operation.name] += 1
+            self.publisher.publish(collision_object_msg(self._moveit, update))

@@ -1,7 +1,8 @@
 """One camera's aligned depth + CameraInfo subscriptions, paired by approximate time.
 
 The pairs go to the camera's DepthPairing (vis_ros.core.streaming.
-depth_pairing), where each image looks up its own. Depth and CameraInfo are
+depth_pairing; the worker's, made with the runner), where each image looks
+up its own. Depth and CameraInfo are
 paired with message_filters' ApproximateTimeSynchronizer when it is
 importable (robots), else with vis_ros.core.streaming.approx_sync (same
 contract, tested here). Made at activate through the node's Entities, which
@@ -19,11 +20,11 @@ from vis_ros.ros.entities import Entities
 class DepthInputs:
     """The depth and camera_info subscriptions and the pairs they make; see the module docstring."""
 
-    def __init__(self, entities: Entities, qos, slop_s: float, queue_size: int, prefix: str = "", on_pair=None):
+    def __init__(self, entities: Entities, qos, pairing: DepthPairing, slop_s: float, queue_size: int,
+                 prefix: str = ""):
         node = entities.node
         depth_topic, info_topic = f"{prefix}depth", f"{prefix}camera_info"
-        self.pairing = DepthPairing(node.resolve_topic_name(depth_topic), node.resolve_topic_name(info_topic),
-                                    slop_s, queue_size, on_pair)
+        self.pairing = pairing
         try:
             import message_filters
         except ImportError:

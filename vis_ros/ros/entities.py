@@ -26,7 +26,7 @@ def describe_error(exc: BaseException) -> str:
     EngineError) are sentences already; anything else (an AttributeError from a
     package that changed, say) keeps its type, which is half of the message.
     """
-    from vis_ros.core.engine.errors import EngineError
+    from vis_ros.core.data.errors import EngineError
 
     if isinstance(exc, (ValueError, OSError, EngineError)) and str(exc):
         return str(exc)

@@ -18,6 +18,7 @@ from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CompressedImage, Image
 
 from vis_ros.core.config.settings import InputSettings
+from vis_ros.core.streaming.depth_pairing import DepthPairing
 from vis_ros.core.streaming.input_health import InputHealth, InputReport
 from vis_ros.ros.entities import Entities
 
@@ -31,7 +32,7 @@ class CameraInputs:
     """
 
     def __init__(self, entities: Entities, settings: InputSettings, on_image, health: InputHealth, prefix: str = "",
-                 on_depth_pair=None):
+                 depth: DepthPairing | None = None):
         node = entities.node
         self.node, self.health = node, health
         self.depth = None
@@ -43,11 +44,10 @@ class CameraInputs:
             else (Image, f"{prefix}image")
         self.image_topic = node.resolve_topic_name(topic)
         self._subscribe_image(entities, msg_type, topic, on_image, qos)
-        if settings.use_depth:
+        if depth is not None:  # the camera's depth source (the worker's): these subscriptions feed it
             from vis_ros.ros.depth_inputs import DepthInputs
 
-            self.depth = DepthInputs(entities, qos, settings.sync_slop, settings.sync_queue_size, prefix,
-                                     on_depth_pair)
+            self.depth = DepthInputs(entities, qos, depth, settings.sync_slop, settings.sync_queue_size, prefix)
             node.get_logger().info(f"depth on: {node.resolve_topic_name(prefix + 'depth')} +"
                                    f" {node.resolve_topic_name(prefix + 'camera_info')} paired by"
                                    f" {self.depth.backend}, slop {settings.sync_slop} s")

@@ -26,15 +26,16 @@ import rclpy
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.signals import SignalHandlerOptions
 
+from vis_ros.core.config.output_selection import OutputPlan
 from vis_ros.core.engine.memory import release_freed_memory
-from vis_ros.core.outputs.selection import OutputPlan
+from vis_ros.core.outputs.catalogue import camera_prefix
 from vis_ros.core.pipeline.reports import CameraReport, EngineReport
 from vis_ros.processes.fastdds_profile import use_large_message_transport
 from vis_ros.ros.bond import LifecycleBond
 from vis_ros.ros.entities import Entities, describe_error
 from vis_ros.ros.inputs import CameraInputs
 from vis_ros.ros.node_parameters import NodeParameters
-from vis_ros.ros.outputs import NodeOutputs, camera_prefix
+from vis_ros.ros.outputs import NodeOutputs
 from vis_ros.ros.worker import PipelineWorker
 
 SHUTDOWN_GRACE_S = 1.0
@@ -107,8 +108,8 @@ class VisRosNode(LifecycleNode):
         for camera in worker.cameras:
             self._inputs.append(CameraInputs(active, settings.inputs, worker.image_callback(camera.index),
                                              worker.input_health[camera.index], camera_prefix(camera.name),
-                                             worker.gate.wake))
-        worker.start([inputs.depth.pairing if inputs.depth is not None else None for inputs in self._inputs])
+                                             worker.depth[camera.index]))
+        worker.start()
         self._outputs.announce_labels(worker.segmenter.class_names, worker.start_score())
         self._bond.form(active, settings.bond_heartbeat_period, managed=not settings.autostart)
         return SUCCESS

@@ -1,77 +1,81 @@
 """The node's publishers: created together at configure, destroyed together at cleanup.
 
-Per camera: ~/<prefix>instances (always), labels and overlay (rendered only
-while someone subscribes), detections (vision_msgs, built only while someone
-subscribes) and, with use_depth, the 3D branch (ThreeDOutputs). For the node:
-/diagnostics and ~/label_info (transient local, sent at activate and when the
-score tracks start from changes). Which optional outputs run is decided once
-by vis_ros.core.outputs.selection, from the settings and which of the
-optional packages (vision_msgs, moveit_msgs, tf2_ros; core/config/
+Per camera, one publisher per output of the catalogue (core/outputs/
+catalogue.py) that runs: ~/<prefix>instances, labels, overlay, detections
+and, with use_depth, instances_3d, markers, points, detections_3d; for the
+node, ~/label_info (transient local, sent at activate and when the score
+tracks start from changes) and /diagnostics. Which outputs run is decided
+once by vis_ros.core.config.output_selection, from the settings and which of
+the optional packages (vision_msgs, moveit_msgs, tf2_ros; core/config/
 optional_packages.py) import here; the ones asked for that cannot run are
 named once at configure, with why, and on /diagnostics (`outputs_off`).
 Every publisher (and the TF listener) is made through the node's Entities
 of its configure stage, which destroys them all at cleanup.
 
 NodeOutputs is the stream runner's FrameSink: the runner hands it each
-camera's published frame, and it only converts and publishes. Messages are
-published as the bytes vis_ros.io.output_messages writes (InstanceArray:
-io.instance_wire), the same bytes `vis-ros process-bag` writes to a bag.
+camera's published frame, and it publishes the bytes io/frame_messages.py
+makes of it, the same bytes `vis-ros process-bag` writes to a bag, skipping
+an output nobody subscribes to where the catalogue says it is built on
+demand. The 3D branch (ThreeDOutputs) adds the transform to target_frame and
+MoveIt's collision objects.
 """
 from __future__ import annotations
 
 import contextlib
+import importlib
 
 from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
-from sensor_msgs.msg import Image
 
 from vis_ros.core.config.optional_packages import import_packages
+from vis_ros.core.config.output_selection import packages_needed, plan_outputs
 from vis_ros.core.config.settings import NodeSettings
-from vis_ros.core.outputs.selection import OutputPlan, packages_needed, plan_outputs
+from vis_ros.core.outputs.catalogue import BY_NAME, OutputSpec, Scope, output_topic
 from vis_ros.core.pipeline.reports import CameraReport, EngineReport
 from vis_ros.core.pipeline.results import OutputsClosedError, Published2D, Published3D
 from vis_ros.core.streaming.input_health import InputReport
-from vis_ros.io.instance_wire import serialize_instance_array
+from vis_ros.io.frame_messages import CameraMessages
 from vis_ros.io.output_messages import OutputMessages
-from vis_ros.msg import InstanceArray
 from vis_ros.ros.diagnostics import camera_status, diagnostics_msg, engine_status
 from vis_ros.ros.entities import Entities
 from vis_ros.ros.three_d import ThreeDOutputs
 
+FRAME_QOS = QoSProfile(depth=5)
 
-def camera_prefix(name: str) -> str:
-    """Return the topic prefix of a camera: "" for the unnamed one, else "<name>/"."""
-    return f"{name}/" if name else ""
+
+def message_class(spec: OutputSpec):
+    """Return the rclpy message class of an output ("vision_msgs/msg/LabelInfo" -> vision_msgs.msg.LabelInfo)."""
+    package, _, name = spec.msg_type.split("/")
+    return getattr(importlib.import_module(f"{package}.msg"), name)
 
 
 class CameraOutputs:
-    """One camera's publishers: ~/<prefix>instances, labels, overlay, detections and its 3D branch."""
+    """One camera's publishers, one per running output of its scopes, and its messages."""
 
-    def __init__(self, entities: Entities, settings: NodeSettings, plan: OutputPlan, name: str, packages: dict,
-                 tf_buffer, messages: OutputMessages):
-        self.name, self.messages = name, messages
-        vm = packages.get("vision_msgs")
-        self.three_d = self.detections = None
-        prefix = camera_prefix(name)
-        qos = QoSProfile(depth=5)
-        self.instances = entities.publisher(InstanceArray, f"~/{prefix}instances", qos)
-        self.labels = entities.publisher(Image, f"~/{prefix}labels", qos)
-        self.overlay = entities.publisher(Image, f"~/{prefix}overlay", qos)
-        if plan.detections:
-            self.detections = entities.publisher(vm.Detection2DArray, f"~/{prefix}detections", qos)
-        if plan.three_d:
-            self.three_d = ThreeDOutputs(entities, settings.depth, plan, packages, prefix, tf_buffer, messages)
+    def __init__(self, entities: Entities, settings: NodeSettings, plan, name: str, packages: dict, tf_buffer,
+                 messages: OutputMessages):
+        self.name = name
+        outputs = [spec for spec in plan.outputs if spec.scope is not Scope.NODE]
+        self.frames = CameraMessages(messages, outputs)
+        self.publishers = {spec.name: entities.publisher(message_class(spec), f"~/{output_topic(spec, name)}",
+                                                         FRAME_QOS) for spec in outputs}
+        self.three_d = ThreeDOutputs(entities, settings.depth, plan, packages, tf_buffer) if plan.three_d else None
+
+    def wanted(self, spec: OutputSpec) -> bool:
+        """Whether to build an output now: always, or while someone subscribes where it is built on demand."""
+        return not spec.on_demand or self.publishers[spec.name].get_subscription_count() > 0
 
     def publish_2d(self, result: Published2D, settings: NodeSettings) -> None:
-        """Publish the instances (and labels / overlay / detections while someone subscribes)."""
-        frame, outputs = result.frame, settings.outputs
-        self.instances.publish(serialize_instance_array(frame))
-        if self.detections is not None and self.detections.get_subscription_count() > 0:
-            self.detections.publish(self.messages.detections_2d(frame, outputs.detection_class_id))
-        if outputs.publish_labels and self.labels.get_subscription_count() > 0:
-            self.labels.publish(self.messages.labels(frame))
-        if outputs.publish_overlay and self.overlay.get_subscription_count() > 0:
-            self.overlay.publish(self.messages.overlay(frame, result.rgb))
+        """Publish a frame's 2D outputs."""
+        for spec, data in self.frames.of_2d(result, settings, self.wanted):
+            self.publishers[spec.name].publish(data)
+
+    def publish_3d(self, result: Published3D, settings: NodeSettings) -> None:
+        """Publish a fused frame's 3D outputs (in target_frame where one is set), then the collision objects."""
+        result = self.three_d.in_target_frame(result)
+        for spec, data in self.frames.of_3d(result, settings, self.wanted):
+            self.publishers[spec.name].publish(data)
+        self.three_d.place_collision_objects(result)
 
 
 class NodeOutputs:
@@ -88,10 +92,11 @@ class NodeOutputs:
         self.plan = plan_outputs(settings, unavailable)
         self.messages = OutputMessages()
         self.diagnostics = entities.publisher(DiagnosticArray, "/diagnostics", 10)
-        if self.plan.label_info:
+        if self.plan.has("label_info"):
             latched = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL,
                                  reliability=ReliabilityPolicy.RELIABLE)
-            self.label_info = entities.publisher(packages["vision_msgs"].LabelInfo, "~/label_info", latched)
+            spec = BY_NAME["label_info"]
+            self.label_info = entities.publisher(message_class(spec), f"~/{output_topic(spec)}", latched)
         if self.plan.listen_to_tf:  # one listener for every camera (its /tf subscriptions are the node's)
             tf2_ros = packages["tf2_ros"]
             self.tf_buffer = tf2_ros.Buffer()
@@ -118,7 +123,10 @@ class NodeOutputs:
     def publish_3d(self, result: Published3D) -> None:
         """FrameSink: publish a camera's 3D outputs."""
         with self._closing():
-            self.cameras[result.camera.index].three_d.publish(result, self.settings)
+            self.cameras[result.camera.index].publish_3d(result, self.settings)
+
+    def without_3d(self, camera: int, frame) -> None:
+        """FrameSink: nothing is published for a frame without 3D (its cause is on /diagnostics)."""
 
     @contextlib.contextmanager
     def _closing(self):

@@ -26,18 +26,18 @@ import time
 from functools import partial
 
 from vis_ros.core import native
-from vis_ros.core.config.factories import build_runner, build_segmenter
+from vis_ros.core.config.factories import build_runner, build_segmenter, depth_sources
 from vis_ros.core.config.settings import NodeSettings
 from vis_ros.core.data.stamps import stamp_to_ns
-from vis_ros.core.pipeline.camera_stream import Arrival
+from vis_ros.core.outputs.catalogue import camera_prefix
 from vis_ros.core.pipeline.reports import CameraReport, EngineReport, InputCounts
-from vis_ros.core.pipeline.results import FrameIn
+from vis_ros.core.pipeline.results import Arrival, FrameIn
 from vis_ros.core.streaming.camera_batches import BatchGate
 from vis_ros.core.streaming.input_health import InputHealth
 from vis_ros.core.streaming.notices import Notices
 from vis_ros.core.streaming.rolling_stats import RateMeter
 from vis_ros.ros.image_msgs import rgb_from_msg
-from vis_ros.ros.outputs import NodeOutputs, camera_prefix
+from vis_ros.ros.outputs import NodeOutputs
 
 IDLE_WAIT_S = 0.2  # the thread checks for stop this often when no frame comes
 
@@ -48,11 +48,16 @@ class PipelineWorker:
     def __init__(self, node, settings: NodeSettings, outputs: NodeOutputs):
         self.node, self.settings, self.outputs = node, settings, outputs
         self.segmenter = build_segmenter(settings)
-        self.segmenter.warm_up()
+        names = list(settings.inputs.cameras or ("",))
+        self.gate = BatchGate(len(names), settings.batch.max_batch, settings.batch.batch_wait_ms / 1000.0)
+        # each camera's depth source: fed by its subscriptions while active, read by the runner's 3D stage
+        topics = [(node.resolve_topic_name(f"{camera_prefix(name)}depth"),
+                   node.resolve_topic_name(f"{camera_prefix(name)}camera_info")) if settings.inputs.use_depth else None
+                  for name in names]
+        self.depth = depth_sources(settings, topics, on_pair=self.gate.wake)
         self.runner = build_runner(settings, self.segmenter, Notices(node.get_logger()), clock_ns=self._now_ns,
-                                   now_ns=self._now_ns)
+                                   now_ns=self._now_ns, depth=self.depth)
         self.cameras = self.runner.cameras
-        self.gate = BatchGate(len(self.cameras), settings.batch.max_batch, settings.batch.batch_wait_ms / 1000.0)
         self.input_health = [InputHealth(f"{camera_prefix(c.name)}image") for c in self.cameras]
         self._input_rates = [RateMeter() for _ in self.cameras]
         self._lock = threading.Lock()  # guards _pending and _thread, never held across inference
@@ -87,7 +92,7 @@ class PipelineWorker:
 
     def _apply(self, settings: NodeSettings) -> None:
         self.settings = settings
-        self.runner.apply(settings)
+        self.runner.apply(settings.runner)
         self.gate.configure(settings.batch.max_batch, settings.batch.batch_wait_ms / 1000.0)
         self.outputs.reconfigure(settings)
         if self.running:
@@ -117,10 +122,11 @@ class PipelineWorker:
             self.cameras[camera].stats.add("transport", (now_ns - arrival.stamp_ns) * 1e-9)
         self.gate.put(camera, (msg, arrival), now_s)
 
-    def start(self, depths=None) -> None:
-        """Process frames on a thread, each camera pairing its images with its DepthPairing in `depths` if given."""
-        for camera, depth in zip(self.cameras, depths or [None] * len(self.cameras), strict=True):
-            camera.depth = depth
+    def start(self) -> None:
+        """Process frames on a thread; depth from an earlier activation is forgotten."""
+        for source in self.depth:
+            if source is not None:
+                source.clear()
         self.gate.reopen()
         with self._lock:
             self._thread = threading.Thread(target=self._loop, name="vis_ros_worker", daemon=True)
@@ -138,8 +144,6 @@ class PipelineWorker:
             pending, self._pending = self._pending, None
         if pending is not None:
             self._apply(pending)
-        for camera in self.cameras:
-            camera.depth = None
 
     def _loop(self) -> None:
         while self._thread is not None:
@@ -162,7 +166,8 @@ class PipelineWorker:
         cameras = []
         for camera, health, rate in zip(self.cameras, self.input_health, self._input_rates, strict=True):
             slot = self.gate.slots[camera.index].counters
-            cameras.append(camera.report(InputCounts(slot.received, slot.dropped_stale, health.lost, rate.rate())))
+            inputs = InputCounts(slot.received, slot.dropped_stale, health.lost, rate.rate())
+            cameras.append(self.runner.report(camera.index, inputs))
         return cameras, self.runner.engine_report()
 
     def _now_ns(self) -> int:

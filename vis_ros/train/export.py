@@ -12,8 +12,8 @@ from pathlib import Path
 import onnx
 import torch
 
+from vis_ros.core.data.files import replaced_when_done
 from vis_ros.core.model_tools.batch_axis import make_batch_dynamic
-from vis_ros.core.outputs.files import replaced_when_done
 from vis_ros.train.model import TinySeg
 
 

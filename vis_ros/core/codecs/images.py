@@ -10,7 +10,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from vis_ros.core.engine.errors import InputError
+from vis_ros.core.data.errors import InputError
 
 COLOUR_ENCODINGS = {  # encoding -> (channels, dtype)
     "rgb8": (3, np.uint8), "bgr8": (3, np.uint8), "rgba8": (4, np.uint8), "bgra8": (4, np.uint8),

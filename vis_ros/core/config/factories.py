@@ -16,6 +16,8 @@ from vis_ros.core.fusion.stage import FusionStage
 from vis_ros.core.pipeline.camera_stream import CameraStream
 from vis_ros.core.pipeline.runner import StreamRunner
 from vis_ros.core.pipeline.segment_track import SegmentTrackPipeline
+from vis_ros.core.pipeline.three_d import CameraDepth
+from vis_ros.core.streaming.depth_pairing import DepthPairing
 from vis_ros.core.streaming.notices import Notices
 from vis_ros.core.tracking.tracker import Tracker, TrackIds
 
@@ -29,11 +31,11 @@ def apply_opencv_threads(engine: EngineSettings) -> None:
     cv2.setNumThreads(count if count > 0 else -1)  # OpenCV: < 0 restores its default
 
 
-def build_segmenter(settings: NodeSettings) -> Segmenter:
-    """Build the node's segmenter: model, backend, device, engine and OpenCV threads, decoder.
+def build_segmenter(settings: NodeSettings, warm: bool = True) -> Segmenter:
+    """Build the node's segmenter: model, backend, device, engine and OpenCV threads, decoder; warmed up.
 
-    The node, process-bag and the tracking evaluation all build theirs here,
-    so they run the same pipeline.
+    The node, process-bag, check-model and the tracking evaluation all build
+    theirs here, so they run the same pipeline, warmed up the same way.
     """
     from vis_ros.core.engine.precision import choose_model
 
@@ -45,9 +47,12 @@ def build_segmenter(settings: NodeSettings) -> Segmenter:
         options["providers"] = ["CPUExecutionProvider"]
     elif engine.device == "cuda":
         options["providers"] = ["CUDAExecutionProvider", "CPUExecutionProvider"]
-    return Segmenter(choice.path, backend=engine.backend, decoder=settings.decoder,
-                     labels_file=engine.labels_file or None, precision=f"{choice.precision} ({choice.reason})",
-                     **options)
+    segmenter = Segmenter(choice.path, backend=engine.backend, decoder=settings.decoder,
+                          labels_file=engine.labels_file or None, precision=f"{choice.precision} ({choice.reason})",
+                          **options)
+    if warm:
+        segmenter.warm_up()
+    return segmenter
 
 
 def _engine_on_cpu(engine: EngineSettings) -> bool:
@@ -71,19 +76,29 @@ def build_pipeline(settings: NodeSettings, segmenter: Segmenter | None = None, i
     return SegmentTrackPipeline(segmenter, Tracker(settings.tracker, ids), settings.pipeline, camera=camera)
 
 
+def depth_sources(settings: NodeSettings, topics: Sequence[tuple[str, str] | None],
+                  on_pair: Callable[[], None] | None = None) -> list[DepthPairing | None]:
+    """One DepthPairing per camera with (depth topic, CameraInfo topic), None for a camera without depth."""
+    slop, queue_size = settings.inputs.sync_slop, settings.inputs.sync_queue_size
+    return [DepthPairing(t[0], t[1], slop, queue_size, on_pair) if t else None for t in topics]
+
+
 def build_runner(settings: NodeSettings, segmenter: Segmenter, notices: Notices,
                  cameras: Sequence[str] | None = None, clock_ns: Callable[[], int] | None = None,
-                 now_ns: Callable[[], int] | None = None, with_depth: Sequence[bool] | None = None) -> StreamRunner:
-    """Build the stream runner: one pipeline (and, with use_depth, one fusion stage) per camera, one id source.
+                 now_ns: Callable[[], int] | None = None,
+                 depth: Sequence[DepthPairing | None] | None = None) -> StreamRunner:
+    """Build the stream runner: one pipeline per camera, one id source, and the cameras' depth and fusion.
 
     `cameras` defaults to settings.inputs.cameras (or the one unnamed camera);
     `clock_ns` and `now_ns` are the StreamRunner's (latency; the wait for depth);
-    `with_depth` says which cameras fuse depth (default: all, with use_depth).
+    `depth` is each camera's depth source (depth_sources; None: no 3D for it),
+    by default none. Whoever reads the depth (the node's subscriptions, a
+    bag's reader) feeds these sources; the runner's 3D stage alone reads them.
     """
     names = list(cameras) if cameras is not None else list(settings.inputs.cameras or ("",))
-    depth = list(with_depth) if with_depth is not None else [settings.inputs.use_depth] * len(names)
+    depth = list(depth) if depth is not None else [None] * len(names)
     ids = TrackIds()  # one source: ids unique across the cameras
-    streams = [CameraStream(i, name, build_pipeline(settings, segmenter, ids=ids, camera=i),
-                            FusionStage(notices) if fuse else None)
-               for i, (name, fuse) in enumerate(zip(names, depth, strict=True))]
-    return StreamRunner(segmenter, streams, settings, notices, clock_ns, now_ns)
+    streams = [CameraStream(i, name, build_pipeline(settings, segmenter, ids=ids, camera=i))
+               for i, name in enumerate(names)]
+    fusion = {i: CameraDepth(source, FusionStage(notices)) for i, source in enumerate(depth) if source is not None}
+    return StreamRunner(segmenter, streams, settings.runner, notices, fusion, clock_ns, now_ns)

@@ -16,6 +16,7 @@ from typing import Any
 
 from vis_ros.core.config.parameters import checked_values
 from vis_ros.core.engine.decoder import DecoderConfig
+from vis_ros.core.pipeline.results import RunnerOptions
 from vis_ros.core.pipeline.segment_track import PipelineConfig
 from vis_ros.core.tracking.config import TrackerConfig
 
@@ -130,6 +131,22 @@ class NodeSettings:
                    decoder=_decoder_config(values), tracker=_tracker_config(values),
                    pipeline=PipelineConfig(keyframe_interval=values["keyframe_interval"]),
                    autostart=values["autostart"], bond_heartbeat_period=values["bond_heartbeat_period"])
+
+    @property
+    def runner(self) -> RunnerOptions:
+        """What the stream runner and its 3D stage take of these settings."""
+        return RunnerOptions(decoder=self.decoder, pipeline=self.pipeline, tracker=self.tracker,
+                             frame_id_override=self.outputs.frame_id_override,
+                             publish_tentative=self.outputs.publish_tentative,
+                             class_filter=self.outputs.class_filter, depth_wait_s=self.depth.depth_wait,
+                             depth_scale=self.depth.depth_scale)
+
+    def value(self, name: str) -> Any:
+        """Return the setting of the parameter `name` (the groups' fields are named after the parameters)."""
+        for group in (self.engine, self.inputs, self.batch, self.outputs, self.depth):
+            if name in {f.name for f in fields(group)}:
+                return getattr(group, name)
+        raise KeyError(f"no setting of a parameter {name!r}")
 
 
 def _group(kind, values: Mapping[str, Any]):

@@ -23,10 +23,10 @@ import numpy as np
 
 from vis_ros.core import native
 from vis_ros.core.data.detections import Detection
+from vis_ros.core.data.errors import ModelLayoutError
 from vis_ros.core.data.instances import PixelBox
-from vis_ros.core.engine.errors import ModelLayoutError
 from vis_ros.core.engine.letterbox import Letterbox
-from vis_ros.core.engine.model_spec import END_TO_END, RAW_HEAD
+from vis_ros.core.engine.model_spec import END_TO_END, RAW_HEAD, Layout
 
 PROTO_STRIDE = 4
 
@@ -111,9 +111,9 @@ class Decoder:
     """Turns one image's raw outputs into Detections in source-image pixels."""
 
     def __init__(self, class_names: tuple[str, ...], config: DecoderConfig = DecoderConfig(),
-                 layout: str = RAW_HEAD):
-        if layout not in (RAW_HEAD, END_TO_END):
-            raise ValueError(f"layout must be {RAW_HEAD!r} or {END_TO_END!r}, got {layout!r}")
+                 layout: Layout = RAW_HEAD):
+        if layout not in tuple(Layout):
+            raise ValueError(f"layout must be one of {[str(v) for v in Layout]}, got {layout!r}")
         self.class_names = tuple(class_names)
         self.config = config
         self.layout = layout

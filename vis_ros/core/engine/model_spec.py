@@ -17,12 +17,20 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
-from vis_ros.core.engine.errors import ModelLayoutError
+from vis_ros.core.data.errors import ModelLayoutError
 
-RAW_HEAD = "raw head"
-END_TO_END = "end-to-end"
+
+class Layout(StrEnum):
+    """How a model's detections output is laid out."""
+
+    RAW_HEAD = "raw head"  # [N, 4 + classes + mask coefficients, anchors]: scores per class, NMS to do
+    END_TO_END = "end-to-end"  # [N, K, 6 + mask coefficients]: rows already selected (YOLO26, nms=True)
+
+
+RAW_HEAD, END_TO_END = Layout.RAW_HEAD, Layout.END_TO_END
 
 
 @dataclass(frozen=True)
@@ -47,7 +55,7 @@ class ModelSpec:
     num_prototypes: int
     prototype_hw: tuple[int, int]
     batch: int | None = 1  # the input's fixed batch size; None: a dynamic batch axis (any size)
-    layout: str | None = RAW_HEAD  # None: symbolic output shapes, decided by the first real output
+    layout: Layout | None = RAW_HEAD  # None: symbolic output shapes, decided by the first real output
     stride: int = 32  # the largest stride of the head: a dynamic input's sides are multiples of it
     dynamic_hw: bool = False  # input height and width are free: letterbox to the image, not to input_hw
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from vis_ros.core.config.model_path import default_model_path, share_file
+from vis_ros.core.data.model_path import default_model_path, share_file
 
 PRECISIONS = ("auto", "fp32", "int8")
 DEFAULT_INT8_MODEL_NAME = "vis_ros_default_int8.onnx"

@@ -14,7 +14,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from vis_ros.core.engine.errors import InputError
+from vis_ros.core.data.errors import InputError
 from vis_ros.core.engine.letterbox import PAD_VALUE, Letterbox
 
 _SCALE = np.float32(1.0 / 255.0)

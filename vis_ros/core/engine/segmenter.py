@@ -8,12 +8,13 @@ from pathlib import Path
 import numpy as np
 
 from vis_ros.core.data.detections import Detection
+from vis_ros.core.data.errors import ModelLayoutError
 from vis_ros.core.engine.backends import create_backend
 from vis_ros.core.engine.decoder import Decoder, DecoderConfig
-from vis_ros.core.engine.errors import ModelLayoutError
 from vis_ros.core.engine.model_spec import RAW_HEAD, ModelSpec, build_spec, read_labels_file
 from vis_ros.core.engine.preprocess import Preprocessor
 
+WARM_RUNS = 3  # engine runs before the first frame: allocation and kernel tuning happen in the first two
 
 @dataclass(frozen=True)
 class SegmentationResult:
@@ -70,7 +71,7 @@ class Segmenter:
         """Whether the model has a dynamic batch axis: several images per engine call."""
         return self.spec.batch is None
 
-    def warm_up(self, runs: int = 2) -> None:
+    def warm_up(self, runs: int = WARM_RUNS) -> None:
         """First runs allocate and tune kernels; do them before real frames arrive."""
         h, w = self.spec.input_hw
         for _ in range(runs):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from vis_ros.core.engine.errors import InputError
+from vis_ros.core.data.errors import InputError
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from vis_ros.core.outputs.files import replaced_when_done
+from vis_ros.core.data.files import replaced_when_done
 
 NMS_SCORE_FLOOR = 0.01  # rows below this are padding (score 0), as in Ultralytics' exports
 CLASS_OFFSET = 8192.0  # class-aware NMS: each class's boxes shifted apart so they never overlap

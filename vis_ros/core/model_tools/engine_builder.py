@@ -15,8 +15,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from vis_ros.core.data.errors import ModelLoadError
 from vis_ros.core.engine.backends.engine_file import EngineKey, file_sha256, write_engine
-from vis_ros.core.engine.errors import ModelLoadError
 from vis_ros.core.model_tools.calibration import ImageSource, calibration_tensors
 
 

@@ -33,8 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
+from vis_ros.core.data.files import replaced_when_done
 from vis_ros.core.model_tools.calibration import ImageSource, calibration_tensors
-from vis_ros.core.outputs.files import replaced_when_done
 
 PRECISION_KEY = "vis_ros_precision"  # model metadata: "int8" for models made here
 

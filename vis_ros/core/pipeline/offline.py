@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from vis_ros.core.pipeline.camera_stream import Arrival
-from vis_ros.core.pipeline.results import FrameIn, Published2D, Published3D
+from vis_ros.core.pipeline.results import Arrival, FrameIn, Published2D, Published3D
 from vis_ros.core.pipeline.runner import StreamRunner
 
 
@@ -32,6 +31,9 @@ class CollectingSink:
     def publish_3d(self, result: Published3D) -> None:
         """Keep a 3D result."""
         self.results_3d.append(result)
+
+    def without_3d(self, camera: int, frame) -> None:
+        """Keep nothing for a frame without 3D (its 2D result was kept)."""
 
     def take(self) -> list[Published2D]:
         """Return the 2D results kept so far and forget them."""

@@ -15,7 +15,9 @@ camera's frame touches only that frame. When the shared engine call fails,
 its frames run alone, so only the one that caused it is rejected.
 
 Stamps going backwards (a bag loop, a clock reset) reset that camera's
-tracking and go on; an image size change restarts its tracking (new ids).
+tracking before the frame is begun, so it goes through the engine call of
+its batch like any other; an image size change restarts its tracking (new
+ids).
 With depth, each published frame goes on to its camera's 3D stage
 (core/pipeline/three_d.py): 2D is published at once, 3D when the depth +
 CameraInfo pair of its stamp is there (waiting a bounded time for depth that
@@ -25,19 +27,18 @@ from __future__ import annotations
 
 import collections
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from vis_ros.core.config.settings import NodeSettings
-from vis_ros.core.engine.errors import EngineError
+from vis_ros.core.data.errors import EngineError
 from vis_ros.core.engine.segmenter import Segmenter
-from vis_ros.core.pipeline.camera_stream import Arrival, CameraStream
-from vis_ros.core.pipeline.reports import EngineReport, latency_percentiles
-from vis_ros.core.pipeline.results import FrameIn, FrameSink, OutputsClosedError, Published2D
+from vis_ros.core.pipeline.camera_stream import NO_INPUTS, CameraStream
+from vis_ros.core.pipeline.reports import CameraReport, EngineReport, InputCounts, latency_percentiles
+from vis_ros.core.pipeline.results import Arrival, FrameIn, FrameSink, OutputsClosedError, Published2D, RunnerOptions
 from vis_ros.core.pipeline.segment_track import EngineRequest, PipelineOutput
-from vis_ros.core.pipeline.three_d import ThreeDStage
+from vis_ros.core.pipeline.three_d import CameraDepth, ThreeDStage
 from vis_ros.core.streaming.notices import Notices
 from vis_ros.core.streaming.rolling_stats import RollingStats
 from vis_ros.core.tracking.tracker import StampWentBackwardsError
@@ -58,27 +59,28 @@ class _Frame:
 class StreamRunner:
     """The shared engine and the cameras' streams; see the module docstring."""
 
-    def __init__(self, segmenter: Segmenter, cameras: Sequence[CameraStream], settings: NodeSettings,
-                 notices: Notices, clock_ns: Callable[[], int] | None = None,
-                 now_ns: Callable[[], int] | None = None):
-        """Build the runner; `clock_ns` (the receiving clock) measures latency, `now_ns` times the wait for depth.
+    def __init__(self, segmenter: Segmenter, cameras: Sequence[CameraStream], options: RunnerOptions,
+                 notices: Notices, depth: Mapping[int, CameraDepth] | None = None,
+                 clock_ns: Callable[[], int] | None = None, now_ns: Callable[[], int] | None = None):
+        """Build the runner; `depth` is the 3D state of each camera with depth (by index).
 
-        Without `now_ns` a frame never waits for depth (frames in memory: the
-        depth that will come is already there).
+        `clock_ns` (the receiving clock) measures latency, `now_ns` times the
+        wait for depth; without `now_ns` a frame never waits for depth (frames
+        in memory: the depth that will come is already there).
         """
-        self.segmenter, self.cameras, self.settings = segmenter, list(cameras), settings
+        self.segmenter, self.cameras, self.options = segmenter, list(cameras), options
         self.notices = notices
         self._clock_ns = clock_ns  # the receiving clock, for end-to-end latency; None: not measured
-        self.three_d = ThreeDStage(settings, notices, clock_ns, now_ns)
+        self.three_d = ThreeDStage(options, notices, depth or {}, clock_ns, now_ns)
         self._batch_sizes: collections.Counter = collections.Counter()
         self._engine_stats = RollingStats()
 
-    def apply(self, settings: NodeSettings) -> None:
-        """Use run-time changed settings from the next frame on (call between batches)."""
-        self.settings = self.three_d.settings = settings
-        self.segmenter.reconfigure(settings.decoder)
+    def apply(self, options: RunnerOptions) -> None:
+        """Use run-time changed options from the next frame on (call between batches)."""
+        self.options = self.three_d.options = options
+        self.segmenter.reconfigure(options.decoder)
         for camera in self.cameras:
-            camera.pipeline.reconfigure(settings.pipeline, tracker=settings.tracker)
+            camera.pipeline.reconfigure(options.pipeline, tracker=options.tracker)
 
     def service_3d(self, sink: FrameSink, final: bool = False) -> None:
         """Fuse the frames whose depth has come (or whose wait is over); `final`: give up waiting (stop, end of bag)."""
@@ -87,7 +89,12 @@ class StreamRunner:
 
     def next_3d_deadline_ns(self) -> int | None:
         """When the earliest frame waiting for depth gives up (to wake up for), or None."""
-        return self.three_d.next_deadline_ns(self.cameras)
+        return self.three_d.next_deadline_ns()
+
+    def report(self, camera: int, inputs: InputCounts = NO_INPUTS) -> CameraReport:
+        """Return a camera's counters, statistics and 3D outcomes; `inputs` is what the input side counted."""
+        depth = self.three_d.cameras.get(camera)
+        return self.cameras[camera].report(inputs, depth.without_3d() if depth is not None else (0.0, ""))
 
     def engine_report(self) -> EngineReport:
         """Engine calls by images per call, and time per call."""
@@ -112,7 +119,7 @@ class StreamRunner:
             if isinstance(result, Exception):
                 self.reject(frame.camera, result)
                 continue
-            out = self._guard(frame.camera, self._complete, frame, request, result)
+            out = self._guard(frame.camera, frame.camera.pipeline.complete, request, result)
             if out is not None:
                 self._guard(frame.camera, self._finish, frame, out, sink)
 
@@ -147,7 +154,7 @@ class StreamRunner:
             self.notices.once(f"image stamps are {(arrival.arrival_ns - arrival.stamp_ns) * 1e-9:.1f} s off the"
                               " receiving clock (use_sim_time set on one side only, or an unsynchronised camera"
                               " clock): latency is not measured for these frames", key="off_clock")
-        frame_id = self.settings.outputs.frame_id_override or item.frame_id
+        frame_id = self.options.frame_id_override or item.frame_id
         return _Frame(camera, arrival, rgb, arrival.stamp_to_use, frame_id, time.perf_counter() - t0)
 
     def _begin(self, frame: _Frame):
@@ -157,19 +164,12 @@ class StreamRunner:
             self._stamps_went_backwards(frame.camera)
             return frame.camera.pipeline.begin(frame.rgb, frame.stamp_ns, frame.frame_id)
 
-    def _complete(self, frame: _Frame, request: EngineRequest, result) -> PipelineOutput:
-        pipeline = frame.camera.pipeline
-        try:
-            return pipeline.complete(request, result)
-        except StampWentBackwardsError:
-            self._stamps_went_backwards(frame.camera)
-            return pipeline.process(request.rgb, request.stamp_ns, request.frame_id)
-
     def _stamps_went_backwards(self, camera: CameraStream) -> None:
         self.notices.warning(f"image stamps went backwards{camera.where} (bag loop or clock reset): tracks reset",
                              key=f"backwards:{camera.name}")
         camera.count(pipeline_resets=1)
-        camera.reset()
+        camera.pipeline.reset()
+        self.three_d.reset(camera.index)
 
     def _segment(self, images: list) -> list:
         """One engine call for every frame that needs it; per frame its result, or the exception it caused."""
@@ -199,15 +199,15 @@ class StreamRunner:
             (h, w), result = out.resized_from, out.frame
             self.notices.warning(f"image size changed{camera.where} from {w}x{h} to {result.width}x{result.height}:"
                                  " tracking restarted (new track ids)", key=f"resized:{camera.name}", period_s=0.0)
-        outputs = self.settings.outputs
-        published = out.frame.published(outputs.publish_tentative, outputs.class_filter)
+        options = self.options
+        published = out.frame.published(options.publish_tentative, options.class_filter)
         t0 = time.perf_counter()
-        sink.publish_2d(Published2D(camera, frame.arrival, published, frame.rgb, out.keyframe_reason,
+        sink.publish_2d(Published2D(camera.id, frame.arrival, published, frame.rgb, out.keyframe_reason,
                                      out.timings_s))
         publish_s = time.perf_counter() - t0
         if frame.arrival.timed and self._clock_ns is not None:
             camera.stats.add("end_to_end", (self._clock_ns() - frame.stamp_ns) * 1e-9)
-        if camera.fusion is not None:
+        if camera.index in self.three_d.cameras:
             publish_s += self.three_d.add(camera, frame.arrival, published, sink)
         camera.count(frames_processed=1, keyframes=int(out.frame.keyframe))
         camera.output_rate.tick()

@@ -20,7 +20,7 @@ from vis_ros.core.engine.decoder import DecoderConfig
 from vis_ros.core.engine.segmenter import SegmentationResult, Segmenter
 from vis_ros.core.pipeline.propagation import FlowField, FlowPropagator, warp_masks
 from vis_ros.core.tracking.config import TrackerConfig
-from vis_ros.core.tracking.tracker import Tracker
+from vis_ros.core.tracking.tracker import StampWentBackwardsError, Tracker
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,6 @@ class PipelineOutput:
     keyframe_reason: KeyframeReason
     timings_s: dict = field(default_factory=dict)
     resized_from: tuple[int, int] | None = None  # (height, width) before a size change reset tracking
-    batch_size: int = 0  # images in the engine call this frame was in (0: propagated, no engine)
 
 
 @dataclass(frozen=True)
@@ -148,8 +147,14 @@ class SegmentTrackPipeline:
         """Everything before the engine: a propagated frame's output, or the request for the engine.
 
         The stream runner runs begin() for every camera's frame, the engine
-        once for all the requests, then complete() for each.
+        once for all the requests, then complete() for each. A stamp older
+        than the last frame's is refused here, before any work (the runner
+        resets and begins again), so the engine never runs for a frame the
+        tracker would then refuse.
         """
+        last = self.tracker.last_stamp_ns
+        if last is not None and stamp_ns < last:
+            raise StampWentBackwardsError(f"stamp went backwards ({stamp_ns} < {last}); call reset()")
         height, width = rgb.shape[:2]
         resized_from = None
         if self._image_hw not in (None, (height, width)):
@@ -196,16 +201,15 @@ class SegmentTrackPipeline:
         elif reason.regular:
             self._new_object_muted = False
         return self._output(request.rgb, request.stamp_ns, request.frame_id, reason, instances, timings, t2,
-                            request.resized_from, result.batch_size)
+                            request.resized_from)
 
     @staticmethod
-    def _output(rgb, stamp_ns, frame_id, reason, instances, timings, track_start, resized_from,
-                batch_size: int = 0) -> PipelineOutput:
+    def _output(rgb, stamp_ns, frame_id, reason, instances, timings, track_start, resized_from) -> PipelineOutput:
         height, width = rgb.shape[:2]
         frame = InstanceFrame(stamp_ns=stamp_ns, frame_id=frame_id, height=height, width=width,
                               keyframe=bool(reason), instances=tuple(instances))
         timings["track"] = time.perf_counter() - track_start  # the tracker, its bookkeeping and the output frame
-        return PipelineOutput(frame, reason, timings, resized_from, batch_size)
+        return PipelineOutput(frame, reason, timings, resized_from)
 
     def _propagate(self, flow: FlowField) -> tuple[dict, KeyframeReason]:
         """Warp every tracked mask; return them and the reason to run the engine instead (NONE if none)."""

@@ -16,20 +16,22 @@ say why (no depth yet, no depth at all, no CameraInfo, no transform).
 """
 from __future__ import annotations
 
+import collections
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from vis_ros.core.config.settings import NodeSettings
+from vis_ros.core.data.errors import InputError
 from vis_ros.core.data.instances import InstanceFrame
-from vis_ros.core.engine.errors import InputError
-from vis_ros.core.pipeline.camera_stream import Arrival, CameraStream
-from vis_ros.core.pipeline.results import FrameSink, OutputsClosedError, Published3D
-from vis_ros.core.streaming.depth_pairing import DepthLookup, Missing
+from vis_ros.core.fusion.stage import FusionStage
+from vis_ros.core.pipeline.camera_stream import CameraStream
+from vis_ros.core.pipeline.results import Arrival, FrameSink, OutputsClosedError, Published3D, RunnerOptions
+from vis_ros.core.streaming.depth_pairing import DepthLookup, DepthPairing
 from vis_ros.core.streaming.notices import Notices
 
 NO_TRANSFORM = "no transform"
-NO_DEPTH_INPUT = DepthLookup(None, Missing.NO_DEPTH, "no depth input")
+RECENT_3D_FRAMES = 60  # frames whose 3D outcome /diagnostics looks at (2 s at 30 Hz)
 
 
 class Without3DError(Exception):
@@ -49,73 +51,103 @@ class Waiting3D:
     deadline_ns: int
 
 
+class CameraDepth:
+    """One camera's 3D state, the 3D stage's alone: its depth source, fusion, frames waiting, recent outcomes."""
+
+    def __init__(self, source: DepthPairing, fusion: FusionStage):
+        self.source, self.fusion = source, fusion
+        self.waiting: collections.deque[Waiting3D] = collections.deque()  # published frames waiting for depth
+        self.recent: collections.deque[str] = collections.deque(maxlen=RECENT_3D_FRAMES)  # causes, "" = had 3D
+
+    def without_3d(self) -> tuple[float, str]:
+        """Return the share of recent frames without 3D and the commonest cause ("" when none)."""
+        recent = list(self.recent)
+        missing = Counter(cause for cause in recent if cause)
+        share = sum(missing.values()) / len(recent) if recent else 0.0
+        return share, missing.most_common(1)[0][0] if missing else ""
+
+
 class ThreeDStage:
     """Every camera's 3D: the wait for depth, fusion, publishing and the counting; see the module docstring."""
 
-    def __init__(self, settings: NodeSettings, notices: Notices, clock_ns: Callable[[], int] | None = None,
-                 now_ns: Callable[[], int] | None = None):
-        self.settings, self.notices = settings, notices
+    def __init__(self, options: RunnerOptions, notices: Notices, depth: Mapping[int, CameraDepth],
+                 clock_ns: Callable[[], int] | None = None, now_ns: Callable[[], int] | None = None):
+        self.options, self.notices = options, notices
+        self.cameras = dict(depth)  # camera index -> its 3D state (cameras with depth only)
         self._clock_ns = clock_ns  # for the 3D latency from the image stamp; None: not measured
         self._now_ns = now_ns  # the receiving clock for the wait; None: never wait (frames in memory)
 
     def add(self, camera: CameraStream, arrival: Arrival, frame: InstanceFrame, sink: FrameSink) -> float:
         """Queue one published frame for 3D and fuse what is ready; return the seconds spent in the sink."""
-        wait_ns = int(self.settings.depth.depth_wait * 1e9)
-        camera.waiting_3d.append(Waiting3D(arrival, frame, arrival.arrival_ns + wait_ns))
+        wait_ns = int(self.options.depth_wait_s * 1e9)
+        self.cameras[camera.index].waiting.append(Waiting3D(arrival, frame, arrival.arrival_ns + wait_ns))
         return self.service_camera(camera, sink)
 
     def service_camera(self, camera: CameraStream, sink: FrameSink, final: bool = False) -> float:
         """Fuse (or give up on) this camera's waiting frames in order, as far as their depth allows."""
+        depth = self.cameras.get(camera.index)
+        if depth is None:
+            return 0.0
         now_ns = self._now_ns() if self._now_ns is not None else None
         spent = 0.0
-        while camera.waiting_3d:
-            head = camera.waiting_3d[0]
-            lookup = camera.depth.lookup(head.frame.stamp_ns) if camera.depth is not None else NO_DEPTH_INPUT
+        while depth.waiting:
+            head = depth.waiting[0]
+            lookup = depth.source.lookup(head.frame.stamp_ns)
             wait = now_ns is not None and now_ns < head.deadline_ns
             if lookup.sample is None and lookup.may_still_come and wait and not final:
                 break
-            camera.waiting_3d.popleft()
-            spent += self._fuse(camera, head, lookup, sink)
+            depth.waiting.popleft()
+            spent += self._fuse(camera, depth, head, lookup, sink)
         return spent
 
-    def next_deadline_ns(self, cameras) -> int | None:
+    def reset(self, camera: int) -> None:
+        """Forget a camera's 3D smoothing (stamps went backwards)."""
+        if camera in self.cameras:
+            self.cameras[camera].fusion.reset()
+
+    def next_deadline_ns(self) -> int | None:
         """Return the earliest deadline of a waiting frame (to wake up for), or None."""
-        deadlines = [c.waiting_3d[0].deadline_ns for c in cameras if c.waiting_3d]
+        deadlines = [c.waiting[0].deadline_ns for c in self.cameras.values() if c.waiting]
         return min(deadlines) if deadlines else None
 
-    def _fuse(self, camera: CameraStream, waiting: Waiting3D, lookup: DepthLookup, sink: FrameSink) -> float:
+    def _fuse(self, camera: CameraStream, depth_state: CameraDepth, waiting: Waiting3D, lookup: DepthLookup,
+              sink: FrameSink) -> float:
         """Fuse and publish one frame's 3D, or count it as without 3D; return the seconds spent in the sink."""
         if lookup.sample is None:
-            self._without(camera, lookup.missing.value, f"3D skipped{camera.where}: {lookup.reason}")
+            self._without(camera, depth_state, waiting, sink, lookup.missing.value,
+                          f"3D skipped{camera.where}: {lookup.reason}")
             return 0.0
         t0 = time.perf_counter()
         try:
-            depth, pinhole, warnings = lookup.sample.load(self.settings.depth.depth_scale)
+            depth, pinhole, warnings = lookup.sample.load(self.options.depth_scale)
             for text in warnings:
                 self.notices.once(text)
-            fused = camera.fusion(waiting.frame, depth, pinhole)
+            fused = depth_state.fusion(waiting.frame, depth, pinhole)
         except InputError as exc:  # bad depth encoding or size, no valid pixel, bad CameraInfo
             camera.error(str(exc))
-            self._without(camera, "bad depth or CameraInfo", f"3D skipped{camera.where}: {exc}", error=True)
+            self._without(camera, depth_state, waiting, sink, "bad depth or CameraInfo",
+                          f"3D skipped{camera.where}: {exc}", error=True)
             return 0.0
         t1 = time.perf_counter()
         camera.stats.add("fusion", t1 - t0)
         try:
-            sink.publish_3d(Published3D(camera, waiting.arrival, waiting.frame, fused))
+            sink.publish_3d(Published3D(camera.id, waiting.arrival, waiting.frame, fused))
         except Without3DError as exc:
-            self._without(camera, exc.cause, f"3D skipped{camera.where}: {exc}")
+            self._without(camera, depth_state, waiting, sink, exc.cause, f"3D skipped{camera.where}: {exc}")
             return time.perf_counter() - t1
         except OutputsClosedError:  # the node is shutting down: counted, said by the node's own log
             camera.count(frames_without_3d=1)
             return time.perf_counter() - t1
-        camera.recent_3d.append("")
+        depth_state.recent.append("")
         if waiting.arrival.timed and self._clock_ns is not None:
             camera.stats.add("end_to_end_3d", (self._clock_ns() - waiting.frame.stamp_ns) * 1e-9)
         return time.perf_counter() - t1
 
-    def _without(self, camera: CameraStream, cause: str, text: str, error: bool = False) -> None:
+    def _without(self, camera: CameraStream, depth_state: CameraDepth, waiting: Waiting3D, sink: FrameSink,
+                 cause: str, text: str, error: bool = False) -> None:
         camera.count(frames_without_3d=1)
-        camera.recent_3d.append(cause)
+        depth_state.recent.append(cause)
+        sink.without_3d(camera.index, waiting.frame)
         if error:
             self.notices.error(text, key=f"3d_error:{camera.name}")
         else:

@@ -27,8 +27,8 @@ from enum import StrEnum
 import numpy as np
 
 from vis_ros.core.codecs.images import depth_to_metres
+from vis_ros.core.data.errors import InputError
 from vis_ros.core.data.stamps import stamp_to_ns
-from vis_ros.core.engine.errors import InputError
 from vis_ros.core.fusion.camera import PinholeCamera
 from vis_ros.core.streaming.approx_sync import ApproxTimeSync
 
@@ -105,6 +105,12 @@ class DepthPairing:
         self._on_pair = on_pair  # wakes whoever waits for depth (the node's worker)
         self.last_depth_ns: int | None = None
         self.last_info_ns: int | None = None
+
+    def clear(self) -> None:
+        """Forget every pair and arrival (the node starts a new activation: nothing old may pair)."""
+        with self._lock:
+            self._pairs.clear()
+        self.last_depth_ns = self.last_info_ns = None
 
     def seen_depth(self, stamp_ns: int) -> None:
         """Note a depth image's arrival (paired or not): says which input is missing."""

@@ -140,6 +140,11 @@ class Tracker:
                 or (t.state == TrackState.COASTING and stamp_ns - t.last_update_ns <= window_ns)]
 
     # -- steps -------------------------------------------------------------------------
+    @property
+    def last_stamp_ns(self) -> int | None:
+        """The stamp of the last frame tracked (None before the first, and after a reset)."""
+        return self._last_ns
+
     def _advance(self, stamp_ns: int) -> float:
         """Move the tracker's clock to stamp_ns; seconds since the last frame."""
         if self._last_ns is not None and stamp_ns < self._last_ns:

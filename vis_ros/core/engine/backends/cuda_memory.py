@@ -16,7 +16,7 @@ class TorchCudaMemory:
         import torch
 
         if not torch.cuda.is_available():
-            from vis_ros.core.engine.errors import ModelLoadError
+            from vis_ros.core.data.errors import ModelLoadError
 
             raise ModelLoadError("the TensorRT backend needs a CUDA GPU, and torch sees none")
         self._torch = torch

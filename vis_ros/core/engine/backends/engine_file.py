@@ -15,8 +15,8 @@ import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from vis_ros.core.engine.errors import ModelLoadError
-from vis_ros.core.outputs.files import replaced_when_done
+from vis_ros.core.data.errors import ModelLoadError
+from vis_ros.core.data.files import replaced_when_done
 
 _MAX_METADATA = 1 << 20
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vis_ros.core.engine.errors import ModelLoadError
+from vis_ros.core.data.errors import ModelLoadError
 from vis_ros.core.engine.model_spec import TensorInfo
 
 PREFERRED_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")

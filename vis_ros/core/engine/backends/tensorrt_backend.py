@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from vis_ros.core.data.errors import ModelLayoutError, ModelLoadError
 from vis_ros.core.engine.backends.engine_file import EngineKey, check_key, read_engine
-from vis_ros.core.engine.errors import ModelLayoutError, ModelLoadError
 from vis_ros.core.engine.model_spec import TensorInfo
 
 
