@@ -31,7 +31,12 @@ CLASS_OFFSET = 8192.0  # class-aware NMS: each class's boxes shifted apart so th
 
 def make_end_to_end(model: onnx.ModelProto, num_classes: int, max_det: int = 300, iou: float = 0.5,
                     class_agnostic: bool = True) -> onnx.ModelProto:
-    """Return a copy of a raw-head model whose detection output is end-to-end rows."""
+    """Return a copy of a raw-head model whose detection output is end-to-end rows.
+
+    The tail, in three parts: the raw head split into boxes (x1, y1, x2, y2),
+    best class and its score, coefficients; ONNX NonMaxSuppression, whose
+    suppressed anchors get score 0; the top K anchors' rows gathered.
+    """
     model = onnx.ModelProto.FromString(model.SerializeToString())
     graph = model.graph
     opset = next(o.version for o in model.opset_import if o.domain in ("", "ai.onnx"))
@@ -49,9 +54,25 @@ def make_end_to_end(model: onnx.ModelProto, num_classes: int, max_det: int = 300
     for node in graph.node:
         node.output[:] = [inner if out == name else out for out in node.output]
     const = _Constants(graph)
+    anchors = raw.type.tensor_type.shape.dim[2].dim_value  # 0: dynamic (a model of dynamic size)
+    graph.node.extend(_split_head(inner, num_classes, channels, opset, const)
+                      + _suppress(class_agnostic, max_det, iou, const)
+                      + _top_rows(name, width, anchors, max_det, const))
+    batch = raw.type.tensor_type.shape.dim[0]
+    rows = min(max_det, anchors) if anchors else "rows"
+    out = helper.make_tensor_value_info(name, TensorProto.FLOAT, [batch.dim_param or batch.dim_value, rows, width])
+    graph.output.remove(raw)
+    graph.output.insert(0, out)
+    _mark_end_to_end(model, max_det, iou, class_agnostic)
+    onnx.checker.check_model(model)
+    return model
+
+
+def _split_head(inner: str, num_classes: int, channels: int, opset: int, const: _Constants) -> list:
+    """Raw head (N, C, A) -> e2e_xyxy (N, A, 4), e2e_score / e2e_class (N, A, 1), e2e_coef (N, A, nm)."""
     reduce_max = (helper.make_node("ReduceMax", ["e2e_cls"], ["e2e_score"], axes=[2], keepdims=1) if opset < 18
                   else helper.make_node("ReduceMax", ["e2e_cls", const.ints([2])], ["e2e_score"], keepdims=1))
-    nodes = [
+    return [
         helper.make_node("Transpose", [inner], ["e2e_anchors"], perm=[0, 2, 1]),  # (N, A, C)
         _slice("e2e_anchors", 0, 4, "e2e_cxcywh", const),
         _slice("e2e_anchors", 4, 4 + num_classes, "e2e_cls", const),
@@ -66,12 +87,16 @@ def make_end_to_end(model: onnx.ModelProto, num_classes: int, max_det: int = 300
         helper.make_node("Add", ["e2e_xy", "e2e_half"], ["e2e_x2y2"]),
         helper.make_node("Concat", ["e2e_x1y1", "e2e_x2y2"], ["e2e_xyxy"], axis=2),
     ]
-    nms_boxes = "e2e_xyxy"
-    if not class_agnostic:
+
+
+def _suppress(class_agnostic: bool, max_det: int, iou: float, const: _Constants) -> list:
+    """NonMaxSuppression over e2e_xyxy -> e2e_kept_score (N, A): the best score, 0 where suppressed."""
+    nodes, nms_boxes = [], "e2e_xyxy"
+    if not class_agnostic:  # boxes of different classes apart, so they never suppress each other
         nodes += [helper.make_node("Mul", ["e2e_class", const.floats(CLASS_OFFSET)], ["e2e_shift"]),
                   helper.make_node("Add", ["e2e_xyxy", "e2e_shift"], ["e2e_nms_boxes"])]
         nms_boxes = "e2e_nms_boxes"
-    nodes += [
+    return nodes + [
         helper.make_node("Transpose", ["e2e_score"], ["e2e_nms_scores"], perm=[0, 2, 1]),  # (N, 1, A)
         helper.make_node("NonMaxSuppression", [nms_boxes, "e2e_nms_scores", const.ints([max_det]),
                                                const.floats([iou]), const.floats([NMS_SCORE_FLOOR])],
@@ -86,7 +111,11 @@ def make_end_to_end(model: onnx.ModelProto, num_classes: int, max_det: int = 300
         helper.make_node("ScatterND", ["e2e_zeros", "e2e_pairs", "e2e_ones"], ["e2e_kept"]),
         helper.make_node("Mul", ["e2e_best", "e2e_kept"], ["e2e_kept_score"]),  # suppressed: 0
     ]
-    anchors = raw.type.tensor_type.shape.dim[2].dim_value  # 0: dynamic (a model of dynamic size)
+
+
+def _top_rows(name: str, width: int, anchors: int, max_det: int, const: _Constants) -> list:
+    """Gather the top K anchors by kept score into `name` (N, K, 6 + nm): box, score, class, coefficients."""
+    nodes = []
     if anchors:  # a constant K, as TensorRT's parser wants it
         k = const.ints([min(max_det, anchors)])
     else:
@@ -94,7 +123,7 @@ def make_end_to_end(model: onnx.ModelProto, num_classes: int, max_det: int = 300
         nodes += [helper.make_node("Shape", ["e2e_best"], ["e2e_best_shape"]),
                   helper.make_node("Gather", ["e2e_best_shape", const.ints([1])], ["e2e_anchor_count"], axis=0),
                   helper.make_node("Min", ["e2e_anchor_count", const.ints([max_det])], [k])]
-    nodes += [
+    return nodes + [
         helper.make_node("TopK", ["e2e_kept_score", k], ["e2e_top_scores", "e2e_top"], axis=1),
         helper.make_node("Unsqueeze", ["e2e_kept_score", const.ints([2])], ["e2e_score_column"]),
         helper.make_node("Concat", ["e2e_xyxy", "e2e_score_column", "e2e_class", "e2e_coef"], ["e2e_rows"],
@@ -105,12 +134,10 @@ def make_end_to_end(model: onnx.ModelProto, num_classes: int, max_det: int = 300
         helper.make_node("Expand", ["e2e_top3", "e2e_gather_shape"], ["e2e_gather"]),
         helper.make_node("GatherElements", ["e2e_rows", "e2e_gather"], [name], axis=1),  # (N, K, 6 + nm)
     ]
-    graph.node.extend(nodes)
-    batch = raw.type.tensor_type.shape.dim[0]
-    rows = min(max_det, anchors) if anchors else "rows"
-    out = helper.make_tensor_value_info(name, TensorProto.FLOAT, [batch.dim_param or batch.dim_value, rows, width])
-    graph.output.remove(raw)
-    graph.output.insert(0, out)
+
+
+def _mark_end_to_end(model: onnx.ModelProto, max_det: int, iou: float, class_agnostic: bool) -> None:
+    """Say in the metadata what the node reads: end2end rows, at most max_det, and how they were selected."""
     metadata = {p.key: p.value for p in model.metadata_props}
     metadata.update(end2end="True", max_det=str(max_det),
                     vis_ros_end_to_end=f"NMS IoU {iou:g}, {'class-agnostic' if class_agnostic else 'per class'},"
@@ -118,8 +145,6 @@ def make_end_to_end(model: onnx.ModelProto, num_classes: int, max_det: int = 300
     del model.metadata_props[:]
     for key, value in metadata.items():
         model.metadata_props.add(key=key, value=value)
-    onnx.checker.check_model(model)
-    return model
 
 
 class _Constants:
