@@ -152,7 +152,7 @@ def test_a_worker_killed_in_the_middle_of_a_bag_leaves_a_complete_identical_outp
     thread.join(timeout=180.0)
     assert not thread.is_alive()
     summary = result["summary"]
-    assert summary["processed"] == 1 and summary["failed"] == []
+    assert summary.processed == 1 and summary.failed == ()
     assert _per_topic(out / "bag0") == _per_topic(tmp_path / "sequential")
 
 

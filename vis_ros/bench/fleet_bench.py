@@ -62,10 +62,10 @@ def bench_fleet(bags: int = 4, frames: int = 100, precisions=("fp32", "int8")) -
                 out = root / f"ray_{workers}"
                 summary = process_bags(paths, out, FleetJob(parameters, *topics), FleetRun(workers=workers))
                 shutil.rmtree(out)
-                seconds = summary["processing_seconds"]
+                seconds = summary.processing_seconds
                 entry[f"ray_{workers}_workers"] = {
-                    "seconds": seconds, "ray_start_seconds": summary["ray_start_seconds"],
-                    "images_per_s": round(images / seconds, 2), "failed": len(summary["failed"])}
+                    "seconds": seconds, "ray_start_seconds": summary.ray_start_seconds,
+                    "images_per_s": round(images / seconds, 2), "failed": len(summary.failed)}
             one, two = entry["ray_1_workers"], entry["ray_2_workers"]
             entry["ray_overhead_1_worker"] = round(one["seconds"] / sequential_s - 1.0, 3)
             entry["two_workers_over_one"] = round(two["images_per_s"] / one["images_per_s"], 3)

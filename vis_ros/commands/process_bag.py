@@ -72,10 +72,10 @@ def run(args: argparse.Namespace) -> int:
     total = image_count(args.bag_in, [c.topic for c in cameras])
     with tqdm(total=total, desc="process-bag", unit="img") as bar:
         summary = process_bag(run_with, cameras, args.bag_in, args.bag_out, progress=bar.update)
-    for name, camera in summary["cameras"].items():
-        without = "" if camera["without_3d"] is None else f", {camera['without_3d']} without 3D"
-        print(f"{name}: {camera['processed']} of {camera['frames_in']} images processed, {camera['invalid']}"
-              f" invalid{without}, {camera['track_ids']} track ids")
-    print(f"-> {args.bag_out} ({summary['frames_per_second']} images/s); summary: "
-          f"{json.dumps({k: summary[k] for k in ('model', 'precision')})}")
+    for name, camera in summary.cameras.items():
+        without = "" if camera.without_3d is None else f", {camera.without_3d} without 3D"
+        print(f"{name}: {camera.processed} of {camera.frames_in} images processed, {camera.invalid}"
+              f" invalid{without}, {camera.track_ids} track ids")
+    print(f"-> {args.bag_out} ({summary.frames_per_second} images/s); summary: "
+          f"{json.dumps({'model': summary.model, 'precision': summary.precision})}")
     return 0

@@ -64,9 +64,9 @@ def run(args: argparse.Namespace) -> int:
     total = sum(image_count(bag, topics) or 0 for bag in bags if args.force or not is_complete(args.out / bag.name))
     with tqdm(total=total, desc=f"{len(bags)} bags", unit="img") as bar:
         summary = process_bags(bags, args.out, job, fleet, progress=bar.update)
-    for failure in summary["failed"]:
-        print(f"failed: {failure['bag']}: {failure['reason']}")
-    print(f"{summary['processed']} processed, {len(summary['skipped'])} already complete, {len(summary['failed'])}"
-          f" failed; {summary['frames']} images at {summary['frames_per_second']} images/s;"
-          f" index: {args.out / FLEET_INDEX} ({summary['index_rows']} rows)")
-    return 0 if not summary["failed"] else 1
+    for failure in summary.failed:
+        print(f"failed: {failure.bag}: {failure.reason}")
+    print(f"{summary.processed} processed, {len(summary.skipped)} already complete, {len(summary.failed)}"
+          f" failed; {summary.frames} images at {summary.frames_per_second} images/s;"
+          f" index: {args.out / FLEET_INDEX} ({summary.index_rows} rows)")
+    return 0 if not summary.failed else 1

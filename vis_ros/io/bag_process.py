@@ -43,6 +43,7 @@ from vis_ros.core.streaming.notices import Notices
 from vis_ros.io.bag_images import IMAGE_TYPES, decode_colour
 from vis_ros.io.bag_outputs import BagCamera, BagOutputs
 from vis_ros.io.output_messages import ROSBAG2_VERSION, OutputMessages
+from vis_ros.io.summaries import BagSummary, CameraSummary
 
 NODE_NS = "/vis_ros"  # where the node publishes, by default: the outputs go under it
 SUMMARY_NAME = "vis_ros_summary.json"
@@ -111,7 +112,7 @@ def image_count(bag: Path, topics: Sequence[str]) -> int | None:
 
 
 def process_bag(run: BagRun, cameras: list[BagCamera], bag_in: Path, bag_out: Path,
-                progress: Callable[[int], None] | None = None) -> dict:
+                progress: Callable[[int], None] | None = None) -> BagSummary:
     """Run every image of the cameras' topics through a fresh stream runner into a new bag; return its summary.
 
     Consecutive images of different cameras (in record order, one per camera,
@@ -129,16 +130,15 @@ def process_bag(run: BagRun, cameras: list[BagCamera], bag_in: Path, bag_out: Pa
     shutil.rmtree(staging, ignore_errors=True)  # what an interrupted run left
     staging.mkdir()
     try:
-        summary = _process(run, cameras, bag_in, staging / bag_out.name, progress)
-        summary["output"] = str(bag_out)
-        write_json(staging / bag_out.name / SUMMARY_NAME, summary)
+        summary = _process(run, cameras, bag_in, staging / bag_out.name, progress).written_to(str(bag_out))
+        write_json(staging / bag_out.name / SUMMARY_NAME, summary.to_json())
         os.rename(staging / bag_out.name, bag_out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return summary
 
 
-def _process(run: BagRun, cameras: list[BagCamera], bag_in: Path, out: Path, progress) -> dict:
+def _process(run: BagRun, cameras: list[BagCamera], bag_in: Path, out: Path, progress) -> BagSummary:
     settings = run.settings
     clock = [0]  # the record time of the message being read: the runner's clock for the wait for depth
     depth = depth_sources(settings, [(c.depth_topic, c.info_topic) if c.depth_topic else None for c in cameras])
@@ -253,20 +253,14 @@ def _connections(reader: Reader, cameras: list[BagCamera], bag_in: Path):
 
 
 def _summary(run: BagRun, cameras: list[BagCamera], bag_in: Path, runner, received: list[int],
-             track_ids: list[set[int]], seconds: float) -> dict:
+             track_ids: list[set[int]], seconds: float) -> BagSummary:
     per_camera = {}
     for index, (camera, count, ids) in enumerate(zip(cameras, received, track_ids, strict=True)):
         stream, counts = runner.cameras[index], runner.report(index).counts
-        per_camera[camera.key] = {
-            "topic": camera.topic, "depth_topic": camera.depth_topic, "frames_in": count,
-            "processed": counts.frames_processed, "invalid": counts.frames_invalid,
-            "without_3d": counts.frames_without_3d if camera.depth_topic else None,
-            "keyframes": counts.keyframes, "pipeline_resets": counts.pipeline_resets,
-            "track_ids": len(ids),
-            "last_error": stream.last_error}
-    frames = sum(received)
+        per_camera[camera.key] = CameraSummary(
+            camera.topic, camera.depth_topic, count, counts.frames_processed, counts.frames_invalid,
+            counts.frames_without_3d if camera.depth_topic else None, counts.keyframes, counts.pipeline_resets,
+            len(ids), stream.last_error)
     segmenter = run.segmenter
-    return {"bag": str(bag_in), "model": segmenter.model_path.name, "precision": segmenter.precision,
-            "backend": segmenter.backend.describe(), "cameras": per_camera, "frames_in": frames,
-            "seconds": round(seconds, 3), "frames_per_second": round(frames / seconds, 2) if seconds else None}
-
+    return BagSummary(str(bag_in), segmenter.model_path.name, segmenter.precision, segmenter.backend.describe(),
+                      per_camera, sum(received), round(seconds, 3))

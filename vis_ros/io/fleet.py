@@ -42,6 +42,7 @@ from vis_ros.io.bag_index import merge_indexes
 from vis_ros.io.bag_process import INDEX_NAME, SUMMARY_NAME
 from vis_ros.io.ray_cluster import cannot_join
 from vis_ros.io.stop_signals import STOP_SIGNALS, interruption
+from vis_ros.io.summaries import BagResult, FleetSummary
 
 FLEET_INDEX = "index.parquet"
 FLEET_SUMMARY = "fleet_summary.json"
@@ -106,18 +107,17 @@ class BagWorker:
         """Return the worker's process id (tests kill it to see the bag retried)."""
         return os.getpid()
 
-    def process(self, bag: str, output: str) -> dict:
-        """Process one bag into `output`; a bag that cannot be processed is a failure record, not an error."""
+    def process(self, bag: str, output: str) -> BagResult:
+        """Process one bag into `output`; a bag that cannot be processed is a failed result, not an error."""
         from vis_ros.core.data.errors import EngineError
         from vis_ros.io.bag_process import process_bag
 
         try:
-            summary = process_bag(self.run, self.cameras, Path(bag), Path(output), self._count)
-            summary["status"] = "complete"
+            result = BagResult(bag, output, process_bag(self.run, self.cameras, Path(bag), Path(output), self._count))
         except (ValueError, OSError, EngineError) as exc:
-            summary = {"bag": bag, "output": output, "status": "failed", "reason": " ".join(str(exc).split())}
+            result = BagResult(bag, output, reason=" ".join(str(exc).split()))
         self._flush()
-        return summary
+        return result
 
     def _count(self, frames: int) -> None:
         self._pending += frames
@@ -158,7 +158,8 @@ class FleetRun:
 
 
 def process_bags(bags: Sequence[Path], out_dir: Path, job: FleetJob, fleet: FleetRun = FleetRun(),
-                 progress: Callable[[int], None] | None = None, started: Callable[[list], None] | None = None) -> dict:
+                 progress: Callable[[int], None] | None = None, started: Callable[[list], None] | None = None
+                 ) -> FleetSummary:
     """Process `bags` into `out_dir` on Ray; return the fleet summary (also written to out_dir)."""
     out_dir = Path(out_dir).resolve()  # workers run in a folder of their own: absolute paths only
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -176,12 +177,14 @@ def process_bags(bags: Sequence[Path], out_dir: Path, job: FleetJob, fleet: Flee
             finally:
                 ray.shutdown()
                 _remove_partials(out_dir)
-    summary = _fleet_summary(bags, outputs, skipped, results, time.monotonic() - began)
-    summary["ray_start_seconds"] = round(timing.get("workers_ready", began) - began, 2)
-    summary["processing_seconds"] = round(timing.get("done", began) - timing.get("workers_ready", began), 2)
+    seconds = time.monotonic() - began
     indexes = [outputs[b] / INDEX_NAME for b in bags if is_complete(outputs[b]) and (outputs[b] / INDEX_NAME).is_file()]
-    summary["index_rows"] = merge_indexes(indexes, out_dir / FLEET_INDEX)
-    write_json(out_dir / FLEET_SUMMARY, summary)
+    summary = FleetSummary(
+        len(bags), {str(b): str(outputs[b]) for b in bags}, tuple(str(b) for b in skipped), tuple(results),
+        round(seconds, 2), ray_start_seconds=round(timing.get("workers_ready", began) - began, 2),
+        processing_seconds=round(timing.get("done", began) - timing.get("workers_ready", began), 2),
+        index_rows=merge_indexes(indexes, out_dir / FLEET_INDEX))
+    write_json(out_dir / FLEET_SUMMARY, summary.to_json())
     return summary
 
 
@@ -227,7 +230,7 @@ def _run_workers(todo: list[Path], outputs: dict, job: FleetJob, fleet: FleetRun
 
 
 def _collect(todo: list[Path], workers: list, outputs: dict, fleet: FleetRun, progress, counter,
-             stopped: list[int]) -> list[dict]:
+             stopped: list[int]) -> list[BagResult]:
     waiting, results, pending = list(todo), [], {}
     for _ in range(QUEUED_PER_WORKER):  # the next bag already waits at the worker when one is done
         for worker in workers:
@@ -243,8 +246,8 @@ def _collect(todo: list[Path], workers: list, outputs: dict, fleet: FleetRun, pr
             try:
                 results.append(ray.get(ref))
             except ray.exceptions.RayError as exc:  # the worker died more often than it is restarted
-                results.append({"bag": str(bag), "output": str(outputs[bag]), "status": "failed",
-                                "reason": f"worker lost: {' '.join(str(exc).split())[:300]}"})
+                results.append(BagResult(str(bag), str(outputs[bag]),
+                                         reason=f"worker lost: {' '.join(str(exc).split())[:300]}"))
             _submit(worker, waiting, outputs, fleet, pending)
     return results
 
@@ -284,13 +287,3 @@ def _remove_partials(out_dir: Path) -> None:
     """Remove what an interrupted worker left (never a complete-looking output, removed all the same)."""
     for partial in out_dir.glob(".*.partial"):
         shutil.rmtree(partial, ignore_errors=True) if partial.is_dir() else partial.unlink(missing_ok=True)
-
-
-def _fleet_summary(bags, outputs, skipped, results, seconds: float) -> dict:
-    complete = [r for r in results if r.get("status") == "complete"]
-    frames = sum(r["frames_in"] for r in complete)
-    return {"bags": len(bags), "processed": len(complete), "skipped": [str(b) for b in skipped],
-            "failed": [{"bag": r["bag"], "reason": r["reason"]} for r in results if r.get("status") != "complete"],
-            "frames": frames, "seconds": round(seconds, 2),
-            "frames_per_second": round(frames / seconds, 2) if seconds and frames else None,
-            "outputs": {str(b): str(outputs[b]) for b in bags}, "results": results}
