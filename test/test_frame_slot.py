@@ -47,3 +47,12 @@ def test_rolling_stats_and_rate():
         meter.tick(t)
     assert meter.rate(1.9) == 2.0
     assert meter.rate(3.2) == 0.5
+
+
+def test_rate_meter_memory_is_bounded_without_reads():
+    """process-bag ticks every frame and never reads the rate: old ticks must still be forgotten."""
+    meter = RateMeter(window_s=1.0)
+    for frame in range(10_000):
+        meter.tick(frame / 30.0)
+    assert len(meter._times) <= 31
+    assert meter.rate(10_000 / 30.0) == 30.0

@@ -30,7 +30,7 @@ COLUMNS = (("bag", "string"), ("camera", "string"), ("stamp_ns", "int64"), ("fra
            ("state", "uint8"), ("box_x", "uint32"), ("box_y", "uint32"), ("box_width", "uint32"),
            ("box_height", "uint32"), ("x", "float64"), ("y", "float64"), ("z", "float64"), ("size_x", "float64"),
            ("size_y", "float64"), ("size_z", "float64"), ("distance", "float64"))
-ROW_GROUP = 8192  # rows written at once: ~1.5 MB of rows in memory at most
+ROW_GROUP = 2048  # rows written at once: about 3 MB of rows in memory at most (bench --bag-memory)
 
 
 def schema():

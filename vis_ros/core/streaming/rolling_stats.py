@@ -36,7 +36,12 @@ class RollingStats:
 
 
 class RateMeter:
-    """Events per second over a sliding time window."""
+    """Events per second over a sliding time window.
+
+    Events older than the window are forgotten as new ones come, not only
+    when the rate is read: process-bag never reads it, and a deque of every
+    frame's time grew by 40 bytes a frame (35 MB over an 8-hour bag at 30 Hz).
+    """
 
     def __init__(self, window_s: float = 5.0):
         self._window = window_s
@@ -45,13 +50,18 @@ class RateMeter:
 
     def tick(self, now: float | None = None) -> None:
         """Count one event at `now` (monotonic seconds; default: the current time)."""
+        now = time.monotonic() if now is None else now
         with self._lock:
-            self._times.append(time.monotonic() if now is None else now)
+            self._times.append(now)
+            self._forget_before(now)
 
     def rate(self, now: float | None = None) -> float:
         """Return events per second over the window ending at `now`."""
         now = time.monotonic() if now is None else now
         with self._lock:
-            while self._times and now - self._times[0] > self._window:
-                self._times.popleft()
+            self._forget_before(now)
             return len(self._times) / self._window
+
+    def _forget_before(self, now: float) -> None:
+        while self._times and now - self._times[0] > self._window:
+            self._times.popleft()
