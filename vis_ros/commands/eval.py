@@ -23,6 +23,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sequence-frames", type=int, default=90, help="tracking: frames per sequence")
     parser.add_argument("--fusion", action="store_true",
                         help="also evaluate depth fusion against sim 3D ground truth")
+    parser.add_argument("--3d", dest="three_d", action="store_true",
+                        help="also evaluate the node's 3D end to end (its masks, tracking, keyframes, smoothing)"
+                             " against the objects' full boxes, per distance band, still and moving camera")
     parser.add_argument("--skip-segmentation", action="store_true", help="skip the mAP part")
     parser.add_argument("--out", type=Path, default=Path("out/eval.json"))
 
@@ -79,7 +82,13 @@ def run(args: argparse.Namespace) -> int:
         from vis_ros.evaluation.fusion_eval import evaluate_fusion
 
         report["fusion"] = evaluate_fusion()
+    if args.three_d:
+        from vis_ros.evaluation.three_d_eval import evaluate_3d
+
+        report["three_d"] = evaluate_3d(args.model or "")
+    from vis_ros.core.data.files import write_json
+
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2))
+    write_json(args.out, report)
     print(json.dumps(report, indent=2))
     return 0
