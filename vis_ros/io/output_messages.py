@@ -24,6 +24,7 @@ from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 from vis_ros.core.data.instances import Instance3D, Instance3DFrame, InstanceFrame
 from vis_ros.core.data.model_path import share_file
 from vis_ros.core.data.stamps import ns_to_sec_nanosec
+from vis_ros.core.fusion.transform import quaternion_matrix
 from vis_ros.core.outputs.label_image import label_image
 from vis_ros.core.outputs.overlay import colour_for, draw_overlay
 
@@ -253,7 +254,7 @@ class MarkerState:
             current.add(inst.track_id)
             r, g, b = (c / 255.0 for c in colour_for(inst.track_id))
             size = tuple(max(s, MIN_MARKER_SIZE_M) for s in inst.size)
-            label_at = (inst.position[0], inst.position[1] - inst.size[1] / 2 - 0.03, inst.position[2])
+            label_at = _above(inst, 0.03)
             markers.append(m.marker(header, f"{self.namespace}/boxes", _marker_id(inst.track_id), kinds.CUBE,
                                     kinds.ADD, m.pose(inst.position, inst.orientation), size, (r, g, b, 0.5)))
             markers.append(m.marker(header, f"{self.namespace}/labels", _marker_id(inst.track_id),
@@ -265,6 +266,13 @@ class MarkerState:
                                         kinds.DELETE))
         self._shown = current
         return m.serialize(m.t["visualization_msgs/msg/MarkerArray"](markers=markers))
+
+
+def _above(instance: Instance3D, margin_m: float) -> tuple[float, float, float]:
+    """Return the point `margin_m` above the box's top, along its up axis (-y), in whatever frame it is."""
+    down = quaternion_matrix(instance.orientation)[:, 1]
+    reach = instance.size[1] / 2 + margin_m
+    return tuple(float(p - reach * d) for p, d in zip(instance.position, down, strict=True))
 
 
 def _marker_id(track_id: int) -> int:
