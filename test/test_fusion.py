@@ -117,12 +117,12 @@ def test_config_rejects_bad_values():
 def test_smoother_reduces_jitter_and_estimates_velocity():
     rng = np.random.default_rng(0)
     smoother = CentroidSmoother()
-    static = [smoother.update(1, i * 33_333_333, np.array([0.1, 0.0, 1.0]) + rng.normal(0, 0.004, 3))[0]
+    static = [smoother.update(1, i * 33_333_333, np.array([0.1, 0.0, 1.0]) + rng.normal(0, 0.004, 3), 1.0)[0]
               for i in range(60)]
     assert np.std(np.array(static)[20:], axis=0).max() < 0.002
     moving = CentroidSmoother()
     for i in range(60):
-        _, velocity = moving.update(7, i * 33_333_333, np.array([0.3 * i / 30, 0.0, 1.5]))
+        _, velocity = moving.update(7, i * 33_333_333, np.array([0.3 * i / 30, 0.0, 1.5]), 1.5)
     assert velocity[0] == pytest.approx(0.3, abs=0.03)
 
 
@@ -133,7 +133,7 @@ def test_smoother_equals_the_matrix_kalman_filter_per_axis():
     x = v = p = None
     for k, stamp in enumerate(stamps):
         z = np.array([0.2, -0.1, 1.5]) + 0.01 * k + rng.normal(0, 0.005, 3)
-        got_x, got_v = smoother.update(3, int(stamp), z)
+        got_x, got_v = smoother.update(3, int(stamp), z, z[2])
         r = (smoother.base_noise_m + smoother.noise_per_m2 * z[2] ** 2) ** 2
         if k == 0:
             x, v, p = z.copy(), np.zeros(3), np.diag([r, 1.0])

@@ -10,10 +10,13 @@ frame output of the catalogue that bags get (instances, labels, detections,
 instances_3d, markers, points, detections_3d today; a new entry is covered
 as it is added), taken as raw bytes, equals what process-bag wrote to those
 topics. ~/label_info agrees but for its stamp (the node stamps it when it
-activates).
+activates). With a target_frame the bag's /tf goes to the node through TF
+(tf2_ros, or its stand-in where it is not installed), and both fuse in that
+frame: the same bytes again.
 """
 from __future__ import annotations
 
+import math
 import time
 
 import pytest
@@ -30,11 +33,12 @@ from rosbags.rosbag2 import Reader  # noqa: E402
 from sensor_msgs.msg import Image  # noqa: E402
 
 from vis_ros.cli import main  # noqa: E402
+from vis_ros.core.fusion.transform import Rigid  # noqa: E402
 from vis_ros.core.outputs.catalogue import OUTPUTS as CATALOGUE  # noqa: E402
 from vis_ros.core.outputs.catalogue import Scope  # noqa: E402
 from vis_ros.core.sim.dataset import SimDataset, write_sequence  # noqa: E402
 from vis_ros.core.sim.scene import SimOptions  # noqa: E402
-from vis_ros.io.bag_export import COLOR_TOPIC, DEPTH_TOPIC, INFO_TOPIC, export_bag  # noqa: E402
+from vis_ros.io.bag_export import COLOR_TOPIC, DEPTH_TOPIC, INFO_TOPIC, TransformRecord, export_bag  # noqa: E402
 from vis_ros.msg import InstanceArray  # noqa: E402
 from vis_ros.ros.node import VisRosNode  # noqa: E402
 from vis_ros.ros.outputs import message_class  # noqa: E402
@@ -50,13 +54,40 @@ def _raw_messages(bag, topic):
         return [bytes(raw) for _, _, raw in reader.messages(connections=connections)]
 
 
-def test_node_publishes_the_bytes_process_bag_writes(rclpy_context, tmp_path):
+def _camera_in_world(k: int) -> Rigid:
+    """Return the pose in "world" of a camera turning and driving, at frame k (any motion will do for bytes)."""
+    half = math.radians(3.0 * k) / 2
+    return Rigid((0.0, 0.0, math.sin(half), math.cos(half)), (0.02 * k, -0.01 * k, 1.2))
+
+
+def _transform_msg(record: TransformRecord):
+    from geometry_msgs.msg import TransformStamped
+
+    msg = TransformStamped()
+    msg.header.frame_id, msg.child_frame_id = record.parent, record.child
+    msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(record.stamp_ns, 10**9)
+    t, q = msg.transform.translation, msg.transform.rotation
+    t.x, t.y, t.z = record.pose.translation
+    q.x, q.y, q.z, q.w = record.pose.rotation
+    return msg
+
+
+@pytest.mark.parametrize("target_frame", ["", "world"])
+def test_node_publishes_the_bytes_process_bag_writes(rclpy_context, tmp_path, target_frame, request):
     from sensor_msgs.msg import CameraInfo
 
     write_sequence(tmp_path / "seq", 2_000_021, FRAMES, SimOptions(objects=6))
-    export_bag(SimDataset(tmp_path / "seq"), tmp_path / "in")
+    dataset = SimDataset(tmp_path / "seq")
+    frame_id = dataset.manifest["frame_id"]
+    records = {}
+
+    def transforms(k, stamp):
+        records[k] = [TransformRecord(target_frame, frame_id, stamp, _camera_in_world(k))]
+        return records[k]
+    export_bag(dataset, tmp_path / "in", transforms=transforms if target_frame else None)
+    extra = ["--target-frame", target_frame] if target_frame else []
     assert main(["process-bag", str(tmp_path / "in"), str(tmp_path / "out"), "--depth-topic", DEPTH_TOPIC,
-                 "--info-topic", INFO_TOPIC]) == 0
+                 "--info-topic", INFO_TOPIC, *extra]) == 0
     from_bag = {name: _raw_messages(tmp_path / "out", f"/vis_ros/{name}") for name in TOPICS}
     assert len(TOPICS) >= 7
     assert all(len(messages) == FRAMES for messages in from_bag.values()), {k: len(v) for k, v in from_bag.items()}
@@ -64,8 +95,10 @@ def test_node_publishes_the_bytes_process_bag_writes(rclpy_context, tmp_path):
               for topic, kind in ((COLOR_TOPIC, Image), (DEPTH_TOPIC, Image), (INFO_TOPIC, CameraInfo))}
 
     node = VisRosNode(context=rclpy_context, parameter_overrides=[Parameter("qos_reliability", value="reliable"),
-                                                                  Parameter("use_depth", value=True)])
+                                                                  Parameter("use_depth", value=True),
+                                                                  Parameter("target_frame", value=target_frame)])
     camera = rclpy.create_node("bag_camera", context=rclpy_context)
+    broadcaster = request.getfixturevalue("tf2_ros").TransformBroadcaster(camera) if target_frame else None
     executor = SingleThreadedExecutor(context=rclpy_context)
     executor.add_node(node)
     executor.add_node(camera)
@@ -84,6 +117,8 @@ def test_node_publishes_the_bytes_process_bag_writes(rclpy_context, tmp_path):
         while time.monotonic() < deadline and not all(camera.count_publishers(f"/vis_ros/{n}") for n in TOPICS):
             executor.spin_once(timeout_sec=0.01)
         for k in range(FRAMES):
+            for record in records.get(k, ()):
+                broadcaster.sendTransform(_transform_msg(record))
             for topic in (DEPTH_TOPIC, INFO_TOPIC, COLOR_TOPIC):  # depth first, as a player sends it
                 publishers[topic].publish(frames[topic][k])
             deadline = time.monotonic() + 10.0
@@ -96,6 +131,9 @@ def test_node_publishes_the_bytes_process_bag_writes(rclpy_context, tmp_path):
         assert any(deserialize_message(raw, InstanceArray).instances for raw in from_node["instances"])
         for name in TOPICS:
             assert [bytes(raw) for raw in from_node[name]] == from_bag[name], name
+        three_d = next(spec for spec in OUTPUTS if spec.name == "instances_3d")
+        placed = deserialize_message(from_node["instances_3d"][-1], message_class(three_d))
+        assert placed.header.frame_id == (target_frame or frame_id)
     finally:
         node.trigger_deactivate()
         node.trigger_cleanup()

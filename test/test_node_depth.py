@@ -129,3 +129,41 @@ def test_depth_without_a_valid_pixel_is_counted_and_named_and_2d_keeps_flowing(s
     assert counts(node).frames_without_3d == len(got["2d"])
     assert f"3D skipped: depth image 640x480 ({encoding}) has no valid pixel (all zero or NaN)" in \
         capfd.readouterr().err
+
+
+def test_a_missing_transform_never_holds_up_2d_and_3d_says_why(rclpy_context, tmp_path, tf2_ros, capfd):
+    """The 3D stage waits for TF as for late depth (here the longest wait, 1 s); the worker never blocks on it."""
+    write_sequence(tmp_path, 2_000_006, 6, SimOptions(objects=4))
+    dataset = SimDataset(tmp_path)
+    node = VisRosNode(context=rclpy_context, parameter_overrides=[
+        Parameter("use_depth", value=True), Parameter("qos_reliability", value="reliable"),
+        Parameter("target_frame", value="world"), Parameter("depth_wait", value=1.0)])
+    cam = rclpy.create_node("cam", context=rclpy_context)
+    executor = SingleThreadedExecutor(context=rclpy_context)
+    executor.add_node(node)
+    executor.add_node(cam)
+    got = {"2d": [], "3d": []}
+    cam.create_subscription(InstanceArray, "/vis_ros/instances", got["2d"].append, 10)
+    cam.create_subscription(Instance3DArray, "/vis_ros/instances_3d", got["3d"].append, 10)
+    try:
+        assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS
+        assert node.trigger_activate() == TransitionCallbackReturn.SUCCESS
+        player = _player(cam, dataset)
+        _spin(executor, 1.0)
+        for i in range(len(dataset)):
+            player.publish(i)
+            end = time.monotonic() + 0.5
+            while len(got["2d"]) < i + 1 and time.monotonic() < end:
+                executor.spin_once(timeout_sec=0.01)
+            assert len(got["2d"]) == i + 1  # each frame's 2D out while the 3D of those before still waits
+        (report,), _ = node.reports()
+        assert report.latency_ms["end_to_end"].p95_ms < 500.0, report.latency_ms["end_to_end"]
+        _spin(executor, 1.5)
+        assert not got["3d"] and counts(node).frames_without_3d == len(dataset)
+        err = capfd.readouterr().err
+        assert f"3D skipped: no transform {dataset.manifest['frame_id']} -> world at the image stamp" in err
+    finally:
+        node.trigger_deactivate()
+        node.trigger_cleanup()
+        node.destroy_node()
+        cam.destroy_node()

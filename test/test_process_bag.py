@@ -160,3 +160,56 @@ def test_a_stopped_run_leaves_no_partial_output(long_bag, tmp_path, signum, code
     assert proc.returncode == code, err[-2000:]
     assert err.strip().splitlines()[-1] == f"vis-ros process-bag: {word}"
     assert not out.exists() and not list(tmp_path.glob(".*partial*"))
+
+
+def test_target_frame_places_3d_from_the_bags_tf_and_tf_static(tmp_path, capsys):
+    """/tf_static mounts the camera on the robot, /tf drives the robot: 3D and the index come out in "odom"."""
+    import math
+
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    from vis_ros.core.fusion.transform import Rigid
+    from vis_ros.io.bag_export import DEPTH_TOPIC, INFO_TOPIC, TransformRecord, export_bag
+    from vis_ros.io.bag_process import INDEX_NAME
+
+    write_sequence(tmp_path / "seq", 7_100_003, FRAMES, SimOptions(objects=4))
+    dataset = SimDataset(tmp_path / "seq")
+    optical = dataset.manifest["frame_id"]
+    mount = Rigid((-0.5, 0.5, -0.5, 0.5), (0.2, 0.0, 0.5))  # optical frame on a z-up robot, looking along x
+
+    def robot(k: float) -> Rigid:  # linear in k, so interpolating between frames is robot(fractional k)
+        half = math.radians(2.0 * k) / 2
+        return Rigid((0.0, 0.0, math.sin(half), math.cos(half)), (0.05 * k, 0.0, 0.0))
+
+    def transforms(k, stamp):
+        ahead_ns = 10_000_000 if k else 0  # stamped a little after the image: the image's pose is interpolated
+        moving = [TransformRecord("odom", "base_link", stamp + ahead_ns, robot(k))]
+        return moving + ([TransformRecord("base_link", optical, 0, mount, static=True)] if k == 0 else [])
+    export_bag(dataset, tmp_path / "in", transforms=transforms)
+    args = ["process-bag", str(tmp_path / "in"), str(tmp_path / "out"), "--depth-topic", DEPTH_TOPIC,
+            "--info-topic", INFO_TOPIC, "--target-frame", "odom", "--index"]
+    assert main(args) == 0
+    fused = read(tmp_path / "out", "/vis_ros/instances_3d")
+    assert len(fused) == FRAMES and all(m.header.frame_id == "odom" for m in fused)
+    assert read(tmp_path / "out", "/vis_ros/points")[0].header.frame_id == "odom"
+    index = pq.read_table(tmp_path / "out" / INDEX_NAME).to_pydict()
+    assert set(index["frame_id"]) == {optical} and set(index["frame_3d"]) <= {"odom", ""}
+    last_stamp = max(index["stamp_ns"])
+    rows = [k for k, (stamp, frame) in enumerate(zip(index["stamp_ns"], index["frame_3d"], strict=True))
+            if stamp == last_stamp and frame == "odom"]
+    assert rows
+    # the objects stand in front of the camera: in odom, ahead of it along its optical axis, at their distance
+    centres = np.array([[index[axis][k] for axis in "xyz"] for k in rows])
+    period = dataset[1].stamp_ns - dataset[0].stamp_ns
+    camera = robot(FRAMES - 2 + (period - 10_000_000) / period).compose(mount)  # between the two /tf around it
+    assert np.all((centres - camera.translation) @ camera.matrix[:, 2] > 0.2)
+    np.testing.assert_allclose(np.linalg.norm(centres - camera.translation, axis=1),
+                               [index["distance"][k] for k in rows])
+
+    assert main(["process-bag", str(tmp_path / "in"), str(tmp_path / "no_depth"), "--target-frame", "odom"]) == 2
+    assert "--target-frame places 3D: give --depth-topic and --info-topic too" in capsys.readouterr().err
+    export_bag(dataset, tmp_path / "no_tf")
+    assert main(["process-bag", str(tmp_path / "no_tf"), str(tmp_path / "out2"), "--depth-topic", DEPTH_TOPIC,
+                 "--info-topic", INFO_TOPIC, "--target-frame", "odom"]) == 2
+    assert "has neither /tf nor /tf_static" in capsys.readouterr().err

@@ -196,3 +196,48 @@ def test_each_test_only_message_matches_the_real_package(package, message):
             assert value == pytest.approx(float(text)), name
         else:
             assert value == (bytes([int(text)]) if kind == "byte" else int(text)), name
+
+
+def _tf2_ros(which: str):
+    if which == "real":
+        return _real("tf2_ros")
+    return importlib.import_module("tf2_ros_contract").module()
+
+
+@pytest.mark.parametrize("which", ["stand-in", "real"])
+def test_tf2_answers_the_node_reads_here_not_yet_and_never(which):
+    """The node's transform source (ros/transforms.py) on tf2's Buffer: the same answers from both."""
+    from geometry_msgs.msg import TransformStamped
+
+    from vis_ros.ros.transforms import Tf2Transforms
+
+    tf2_ros = _tf2_ros(which)
+    buffer = tf2_ros.Buffer()
+
+    def add(parent, child, stamp_ns, x, static=False):
+        msg = TransformStamped()
+        msg.header.frame_id, msg.child_frame_id = parent, child
+        msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(stamp_ns, 10**9)
+        msg.transform.translation.x, msg.transform.rotation.w = x, 1.0
+        (buffer.set_transform_static if static else buffer.set_transform)(msg, "conformance")
+
+    second = 10**9
+    add("base_link", "camera", 0, 0.5, static=True)
+    add("odom", "base_link", 1 * second, 1.0)
+    add("odom", "base_link", 2 * second, 2.0)
+    add("elsewhere", "lidar", 0, 0.0, static=True)
+    add("odom", "wheel", 1 * second, 0.3)  # one transform so far
+    source = Tf2Transforms(tf2_ros, buffer, "odom")
+    here = source.lookup("camera", 3 * second // 2)
+    assert here.transform is not None and here.transform.translation[0] == pytest.approx(2.0)
+    one_link = source.lookup("base_link", 2 * second)
+    assert one_link.transform.translation == (2.0, 0.0, 0.0) and one_link.transform.rotation == (0.0, 0.0, 0.0, 1.0)
+    later = source.lookup("camera", 3 * second)
+    assert later.transform is None and later.may_still_come and "future" in later.reason
+    earlier = source.lookup("camera", second // 2)
+    assert earlier.transform is None and not earlier.may_still_come and "past" in earlier.reason
+    for frame in ("nowhere", "lidar", "wheel"):  # not heard of yet; in a tree not joined (yet); one sample, older
+        found = source.lookup(frame, 3 * second // 2)
+        assert found.transform is None and found.may_still_come and found.reason, frame
+    before_the_only = source.lookup("wheel", second // 2)
+    assert before_the_only.transform is None and not before_the_only.may_still_come

@@ -4,24 +4,23 @@ import numpy as np
 import pytest
 
 from vis_ros.core.data.instances import Instance3D, Instance3DFrame
-from vis_ros.core.fusion.transform import quaternion_matrix, transform_frame3d, transform_points
+from vis_ros.core.fusion.transform import Rigid, quaternion_matrix
 
 
 def test_quarter_turn_about_z():
     q = (0.0, 0.0, math.sin(math.pi / 4), math.cos(math.pi / 4))
-    np.testing.assert_allclose(transform_points(np.array([[1.0, 0, 0]]), q, (0, 0, 1)), [[0, 1, 1]], atol=1e-12)
+    np.testing.assert_allclose(Rigid(q, (0, 0, 1)).points(np.array([[1.0, 0, 0]])), [[0, 1, 1]], atol=1e-12)
     np.testing.assert_allclose(quaternion_matrix(q) @ quaternion_matrix(q).T, np.eye(3), atol=1e-12)
 
 
-def test_frame_transform_moves_positions_rotates_velocities_and_renames():
-    q = (0.0, 0.0, 1.0, 0.0)  # half turn about z
-    inst = Instance3D(4, 1, "ball", 0.9, (1.0, 2.0, 3.0), (0, 0, 0, 1.0), (0.1, 0.1, 0.1), (0.5, 0, 0), 50, 1.0)
-    out = transform_frame3d(Instance3DFrame(7, "cam", (inst,)), q, (10.0, 0, 0), "map")
-    (moved,) = out.instances
-    assert out.frame_id == "map" and out.stamp_ns == 7
-    np.testing.assert_allclose(moved.position, (9.0, -2.0, 3.0), atol=1e-12)
-    np.testing.assert_allclose(moved.velocity, (-0.5, 0, 0), atol=1e-12)
-    np.testing.assert_allclose(moved.orientation, q, atol=1e-12)
+def test_rigid_compose_and_inverse():
+    half_turn = Rigid((0.0, 0.0, 1.0, 0.0), (10.0, 0.0, 0.0))
+    lift = Rigid(translation=(0.0, 0.0, 2.0))
+    both = half_turn.compose(lift)
+    np.testing.assert_allclose(both.points(np.array([[1.0, 2.0, 3.0]])), [[9.0, -2.0, 5.0]], atol=1e-12)
+    back = both.inverse().compose(both)
+    np.testing.assert_allclose(back.translation, (0, 0, 0), atol=1e-12)
+    np.testing.assert_allclose(np.abs(back.rotation), (0, 0, 0, 1), atol=1e-12)
 
 
 def test_zero_quaternion_is_rejected():

@@ -6,7 +6,8 @@ import math
 import numpy as np
 import pytest
 
-from vis_ros.core.streaming.transforms import Rigid, TransformBuffer
+from vis_ros.core.fusion.transform import Rigid
+from vis_ros.core.streaming.transforms import TransformBuffer
 
 S = 1_000_000_000
 
@@ -50,3 +51,15 @@ def test_the_target_below_the_source_and_a_frame_into_itself():
     back = Rigid(_yaw(30), (0.5, 0.2, 1.2)).points(pose.points(point))
     assert back == pytest.approx(point)
     assert tf.lookup("camera", 5 * S).transform == Rigid()
+
+
+def test_one_link_at_its_stamp_comes_back_bit_for_bit():
+    """As tf2 gives it: the node (tf2) and process-bag (this buffer) then fuse with the same transform."""
+    pose = Rigid((0.1234567, -0.2345678, 0.3456789, math.sqrt(1 - 0.1234567**2 - 0.2345678**2 - 0.3456789**2)),
+                 (0.123456789, -9.87654321, 1.5))
+    tf = TransformBuffer("world")
+    tf.add("world", "camera", 7 * S, pose)
+    assert tf.lookup("camera", 7 * S).transform == pose
+    assert pose.compose(Rigid()) == pose and Rigid().compose(pose) == pose
+    both = pose.inverse().compose(pose)
+    assert both.points(np.array([[1.0, 2.0, 3.0]]))[0] == pytest.approx([1.0, 2.0, 3.0])

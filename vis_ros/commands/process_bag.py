@@ -4,7 +4,8 @@ Reads mcap or sqlite3 bags (rosbags, no ROS install needed). Every colour
 image (sensor_msgs/Image or CompressedImage) goes through the node's stream
 runner, with its failure policy and counters; with --depth-topic and
 --info-topic (one each per --image-topic) depth and CameraInfo are paired as
-the node pairs them and 3D is fused. OUT gets, per camera, instances,
+the node pairs them and 3D is fused (in --target-frame, from the bag's /tf
+and /tf_static, where one is given). OUT gets, per camera, instances,
 labels, detections and, with depth, instances_3d, markers, points,
 detections_3d, plus label_info, under /vis_ros (/vis_ros/<camera>/ for
 several cameras, named after each topic's first part), and a summary,
@@ -36,15 +37,20 @@ def add_bag_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--score", type=float, default=None, help="score_threshold (default: the node's)")
     parser.add_argument("--max-batch", type=int, default=None, help="most images per engine call"
                         " (default: the node's max_batch)")
+    parser.add_argument("--target-frame", default=None,
+                        help="with depth: fuse, smooth and write 3D in this world-fixed frame (map, odom), from"
+                             " the bag's /tf and /tf_static at each image's stamp (the node's target_frame)")
 
 
 def node_parameters(args: argparse.Namespace) -> dict:
     """Return the node's parameters the options set (the rest stay the node's defaults)."""
     given = {"model": args.model, "precision": args.precision, "keyframe_interval": args.keyframe_interval,
-             "score_threshold": args.score, "max_batch": args.max_batch}
+             "score_threshold": args.score, "max_batch": args.max_batch, "target_frame": args.target_frame}
     parameters = {k: v for k, v in given.items() if v is not None}
     if any(args.depth_topics):
         parameters["use_depth"] = True
+    elif args.target_frame:
+        raise ValueError("--target-frame places 3D: give --depth-topic and --info-topic too")
     return parameters
 
 

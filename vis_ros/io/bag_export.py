@@ -6,6 +6,7 @@ convention, which most RGB-D pipelines already remap from.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from rosbags.rosbag2 import StoragePlugin, Writer
 from rosbags.typesys import Stores, get_typestore
 
 from vis_ros.core.data.stamps import ns_to_sec_nanosec
+from vis_ros.core.fusion.transform import Rigid
 from vis_ros.core.sim.dataset import SimDataset
 from vis_ros.io.output_messages import ROSBAG2_VERSION
 
@@ -57,11 +59,39 @@ def camera_info_message(types, stamp_ns: int, frame_id: str, dataset: SimDataset
             x_offset=0, y_offset=0, height=0, width=0, do_rectify=False))
 
 
-def export_bag(dataset: SimDataset, out: Path, storage: str = "mcap", frames: int | None = None) -> Path:
+@dataclass(frozen=True)
+class TransformRecord:
+    """One transform for /tf (or /tf_static): the pose of `child` in `parent` at `stamp_ns`."""
+
+    parent: str
+    child: str
+    stamp_ns: int
+    pose: Rigid
+    static: bool = False
+
+
+def tf_message(types, records: Sequence[TransformRecord]):
+    """Build the tf2_msgs/TFMessage of `records`."""
+    def vector(values):
+        return types["geometry_msgs/msg/Vector3"](x=values[0], y=values[1], z=values[2])
+
+    return types["tf2_msgs/msg/TFMessage"](transforms=[types["geometry_msgs/msg/TransformStamped"](
+        header=_header(types, r.stamp_ns, r.parent), child_frame_id=r.child,
+        transform=types["geometry_msgs/msg/Transform"](
+            translation=vector(r.pose.translation),
+            rotation=types["geometry_msgs/msg/Quaternion"](x=r.pose.rotation[0], y=r.pose.rotation[1],
+                                                           z=r.pose.rotation[2], w=r.pose.rotation[3])))
+        for r in records])
+
+
+def export_bag(dataset: SimDataset, out: Path, storage: str = "mcap", frames: int | None = None,
+               transforms: Callable[[int, int], Sequence[TransformRecord]] | None = None) -> Path:
     """Write colour, aligned depth and camera info of every frame to a new bag at `out`.
 
     `frames` longer than the sequence plays it again and again, stamps going
     on at its frame period (a long bag for the memory benchmark).
+    `transforms(k, stamp_ns)` gives the transforms recorded just before frame
+    k: static ones go to /tf_static, the others to /tf.
     """
     if storage not in _STORAGE:
         raise ValueError(f"unknown storage {storage!r}; valid: {sorted(_STORAGE)}")
@@ -75,11 +105,19 @@ def export_bag(dataset: SimDataset, out: Path, storage: str = "mcap", frames: in
         color = writer.add_connection(COLOR_TOPIC, "sensor_msgs/msg/Image", typestore=store)
         depth = writer.add_connection(DEPTH_TOPIC, "sensor_msgs/msg/Image", typestore=store)
         info = writer.add_connection(INFO_TOPIC, "sensor_msgs/msg/CameraInfo", typestore=store)
+        tf = {static: writer.add_connection(topic, "tf2_msgs/msg/TFMessage", typestore=store)
+              for topic, static in (("/tf", False), ("/tf_static", True))} if transforms else {}
         count = len(dataset) if frames is None else frames
         period_ns = (dataset[1].stamp_ns - dataset[0].stamp_ns) if len(dataset) > 1 else 33_333_333
         for k in range(count):
             frame = dataset[k % len(dataset)]
             stamp = frame.stamp_ns + (k // len(dataset)) * len(dataset) * period_ns
+            records = transforms(k, stamp) if transforms else ()
+            for static in (True, False):
+                chosen = [r for r in records if r.static == static]
+                if chosen:
+                    writer.write(tf[static], stamp, store.serialize_cdr(tf_message(types, chosen),
+                                                                        "tf2_msgs/msg/TFMessage"))
             for connection, msg, name in (
                 (color, image_message(types, stamp, frame_id, frame.rgb, "rgb8"), "sensor_msgs/msg/Image"),
                 (depth, image_message(types, stamp, frame_id, frame.depth_mm, "16UC1"), "sensor_msgs/msg/Image"),

@@ -3,8 +3,9 @@
 Columns: bag, camera, stamp_ns, frame_id, track_id, class_id, class_name,
 score, state, the 2D box (box_x, box_y, box_width, box_height, image
 pixels) and, where depth was fused, the 3D centre (x, y, z), size
-(size_x, size_y, size_z) and distance from the camera, in metres in the
-camera's optical frame (NaN without 3D). pyarrow is needed by the commands
+(size_x, size_y, size_z) and distance from the camera, in metres, in the
+frame named by frame_3d: the camera's optical frame, or the target frame
+(--target-frame) (NaN and "" without 3D). pyarrow is needed by the commands
 that write an index only, and imported here only.
 
 Written as the bag is read, never held whole: InstanceIndex is a FrameSink
@@ -29,7 +30,7 @@ COLUMNS = (("bag", "string"), ("camera", "string"), ("stamp_ns", "int64"), ("fra
            ("track_id", "uint64"), ("class_id", "uint16"), ("class_name", "string"), ("score", "float64"),
            ("state", "uint8"), ("box_x", "uint32"), ("box_y", "uint32"), ("box_width", "uint32"),
            ("box_height", "uint32"), ("x", "float64"), ("y", "float64"), ("z", "float64"), ("size_x", "float64"),
-           ("size_y", "float64"), ("size_z", "float64"), ("distance", "float64"))
+           ("size_y", "float64"), ("size_z", "float64"), ("distance", "float64"), ("frame_3d", "string"))
 ROW_GROUP = 2048  # rows written at once: about 3 MB of rows in memory at most (bench --bag-memory)
 
 
@@ -98,14 +99,16 @@ class InstanceIndex:
 
     def publish_3d(self, result: Published3D) -> None:
         """Add the 3D of a fused frame's instances to their rows; the frame is settled."""
-        by_track = {i.track_id: i for i in result.fused.frame.instances if i.confidence > 0}
+        fused = result.fused
+        by_track = {i.track_id: i for i in fused.frame.instances if i.confidence > 0}
+        cx, cy, cz = fused.camera_origin
         for entry in self._pending(result.camera.index, result.frame.stamp_ns):
             for row in entry[2]:
                 instance = by_track.get(row["track_id"])
                 if instance is not None:
                     (x, y, z), (sx, sy, sz) = instance.position, instance.size
-                    row.update(x=x, y=y, z=z, size_x=sx, size_y=sy, size_z=sz,
-                               distance=math.sqrt(x * x + y * y + z * z))
+                    row.update(x=x, y=y, z=z, size_x=sx, size_y=sy, size_z=sz, frame_3d=fused.frame.frame_id,
+                               distance=math.sqrt((x - cx) ** 2 + (y - cy) ** 2 + (z - cz) ** 2))
             entry[3] = True
         self._flush()
 
@@ -138,7 +141,8 @@ def _row(bag: str, camera: str, frame: InstanceFrame, instance) -> dict:
             "track_id": instance.track_id, "class_id": instance.class_id, "class_name": instance.class_name,
             "score": float(instance.score), "state": int(instance.state), "box_x": box.x, "box_y": box.y,
             "box_width": box.width, "box_height": box.height, "x": math.nan, "y": math.nan, "z": math.nan,
-            "size_x": math.nan, "size_y": math.nan, "size_z": math.nan, "distance": math.nan}
+            "size_x": math.nan, "size_y": math.nan, "size_z": math.nan, "distance": math.nan,
+            "frame_3d": ""}
 
 
 def merge_indexes(paths: list[Path], out: Path) -> int:

@@ -7,7 +7,10 @@ batching, tracking, failure policy (invalid frames counted and named, stamps
 going back reset tracking) and counters. Depth + CameraInfo topics are
 paired by approximate time as the node pairs them, and a frame's 3D waits
 for depth recorded after it as the node waits (`depth_wait`, on the bag's
-record clock). The outputs go to a new bag (bag_outputs.py), with a summary
+record clock). With a target_frame, the bag's /tf and /tf_static feed a
+transform buffer in record order, and a frame's 3D waits for the camera's
+pose at its stamp the same way, then is fused in that frame, as the node
+does with TF. The outputs go to a new bag (bag_outputs.py), with a summary
 (`vis_ros_summary.json`) and, if asked, the instance index
 (`instances.parquet`) inside it.
 
@@ -36,10 +39,12 @@ from vis_ros.core.config.settings import NodeSettings, node_defaults
 from vis_ros.core.data.files import write_json
 from vis_ros.core.data.stamps import stamp_to_ns
 from vis_ros.core.engine.segmenter import Segmenter
+from vis_ros.core.fusion.transform import Rigid
 from vis_ros.core.outputs.catalogue import camera_prefix
 from vis_ros.core.pipeline.results import Arrival, FrameIn, Tee
 from vis_ros.core.streaming.depth_pairing import PairedByStamp
 from vis_ros.core.streaming.notices import Notices
+from vis_ros.core.streaming.transforms import TransformBuffer
 from vis_ros.io.bag_images import IMAGE_TYPES, decode_colour
 from vis_ros.io.bag_outputs import BagCamera, BagOutputs
 from vis_ros.io.output_messages import ROSBAG2_VERSION, OutputMessages
@@ -49,6 +54,8 @@ NODE_NS = "/vis_ros"  # where the node publishes, by default: the outputs go und
 SUMMARY_NAME = "vis_ros_summary.json"
 INDEX_NAME = "instances.parquet"
 DEPTH_TYPES = {"depth": ("sensor_msgs/msg/Image",), "info": ("sensor_msgs/msg/CameraInfo",)}
+TF_TOPICS = {"/tf": False, "/tf_static": True}  # topic -> static
+TF_TYPES = ("tf2_msgs/msg/TFMessage",)
 
 
 def camera_name(topic: str) -> str:
@@ -142,12 +149,14 @@ def _process(run: BagRun, cameras: list[BagCamera], bag_in: Path, out: Path, pro
     settings = run.settings
     clock = [0]  # the record time of the message being read: the runner's clock for the wait for depth
     depth = depth_sources(settings, [(c.depth_topic, c.info_topic) if c.depth_topic else None for c in cameras])
+    target_frame = settings.depth.target_frame if settings.inputs.use_depth else ""
+    transforms = TransformBuffer(target_frame) if target_frame else None
     runner = build_runner(settings, run.segmenter, run.notices, cameras=[c.name for c in cameras],
-                          now_ns=lambda: clock[0], depth=depth)
+                          now_ns=lambda: clock[0], depth=depth, transforms=transforms)
     started = time.monotonic()
     received = [0] * len(cameras)
     with _open(bag_in) as reader, contextlib.ExitStack() as stack:
-        connections, roles = _connections(reader, cameras, bag_in)
+        connections, roles = _connections(reader, cameras, bag_in, bool(transforms))
         inputs = settings.inputs  # depth and CameraInfo, in record order, paired into each camera's source
         pairing = {i: PairedByStamp(source, inputs.sync_slop, inputs.sync_queue_size)
                    for i, source in enumerate(depth) if source is not None}
@@ -177,6 +186,11 @@ def _process(run: BagRun, cameras: list[BagCamera], bag_in: Path, out: Path, pro
                                        settings.tracker.high_score)
                     first = False
                 role, index = roles[connection.topic]
+                if role == "tf":
+                    _add_transforms(transforms, messages.store.deserialize_cdr(raw, connection.msgtype),
+                                    TF_TOPICS[connection.topic])
+                    runner.service_3d(sink)
+                    continue
                 if role != "image":
                     msg = messages.store.deserialize_cdr(raw, connection.msgtype)
                     (pairing[index].add_depth if role == "depth" else pairing[index].add_info)(msg)
@@ -232,7 +246,15 @@ def _messages(reader: Reader, connections, bag_in: Path) -> Iterator:
         yield item
 
 
-def _connections(reader: Reader, cameras: list[BagCamera], bag_in: Path):
+def _add_transforms(buffer: TransformBuffer, message, static: bool) -> None:
+    """Feed a tf2_msgs/TFMessage's transforms to the buffer."""
+    for t in message.transforms:
+        q, p = t.transform.rotation, t.transform.translation
+        buffer.add(t.header.frame_id, t.child_frame_id, stamp_to_ns(t.header.stamp),
+                   Rigid((q.x, q.y, q.z, q.w), (p.x, p.y, p.z)), static=static)
+
+
+def _connections(reader: Reader, cameras: list[BagCamera], bag_in: Path, with_tf: bool = False):
     """Return the connections to read and each one's role and camera; ValueError for a missing topic."""
     wanted = {}
     for index, camera in enumerate(cameras):
@@ -241,6 +263,12 @@ def _connections(reader: Reader, cameras: list[BagCamera], bag_in: Path):
             wanted[camera.depth_topic] = ("depth", index, DEPTH_TYPES["depth"])
             wanted[camera.info_topic] = ("info", index, DEPTH_TYPES["info"])
     available = {c.topic: c for c in reader.connections}
+    if with_tf:
+        tf_topics = [topic for topic in TF_TOPICS if topic in available]
+        if not tf_topics:
+            raise ValueError(f"a target frame needs the transforms: {bag_in} has neither /tf nor /tf_static;"
+                             f" it has {sorted(available)}")
+        wanted.update(dict.fromkeys(tf_topics, ("tf", -1, TF_TYPES)))
     missing = sorted(set(wanted) - set(available))
     if missing:
         raise ValueError(f"{bag_in} has no topic {', '.join(missing)}; it has {sorted(available)}")

@@ -16,8 +16,9 @@ NodeOutputs is the stream runner's FrameSink: the runner hands it each
 camera's published frame, and it publishes the bytes io/frame_messages.py
 makes of it, the same bytes `vis-ros process-bag` writes to a bag, skipping
 an output nobody subscribes to where the catalogue says it is built on
-demand. The 3D branch (ThreeDOutputs) adds the transform to target_frame and
-MoveIt's collision objects.
+demand. The 3D branch (ThreeDOutputs) adds MoveIt's collision objects. With
+a target_frame, NodeOutputs also holds the TF listener and the transform
+source (ros/transforms.py) the runner's 3D stage asks, without waiting.
 """
 from __future__ import annotations
 
@@ -39,6 +40,7 @@ from vis_ros.io.output_messages import OutputMessages
 from vis_ros.ros.diagnostics import camera_status, diagnostics_msg, engine_status
 from vis_ros.ros.entities import Entities
 from vis_ros.ros.three_d import ThreeDOutputs
+from vis_ros.ros.transforms import Tf2Transforms
 
 FRAME_QOS = QoSProfile(depth=5)
 
@@ -52,14 +54,14 @@ def message_class(spec: OutputSpec):
 class CameraOutputs:
     """One camera's publishers, one per running output of its scopes, and its messages."""
 
-    def __init__(self, entities: Entities, settings: NodeSettings, plan, name: str, packages: dict, tf_buffer,
+    def __init__(self, entities: Entities, settings: NodeSettings, plan, name: str, packages: dict,
                  messages: OutputMessages):
         self.name = name
         outputs = [spec for spec in plan.outputs if spec.scope is not Scope.NODE]
         self.frames = CameraMessages(messages, outputs)
         self.publishers = {spec.name: entities.publisher(message_class(spec), f"~/{output_topic(spec, name)}",
                                                          FRAME_QOS) for spec in outputs}
-        self.three_d = ThreeDOutputs(entities, settings.depth, plan, packages, tf_buffer) if plan.three_d else None
+        self.three_d = ThreeDOutputs(entities, settings.depth, plan, packages) if plan.three_d else None
 
     def wanted(self, spec: OutputSpec) -> bool:
         """Whether to build an output now: always, or while someone subscribes where it is built on demand."""
@@ -72,7 +74,6 @@ class CameraOutputs:
 
     def publish_3d(self, result: Published3D, settings: NodeSettings) -> None:
         """Publish a fused frame's 3D outputs (in target_frame where one is set), then the collision objects."""
-        result = self.three_d.in_target_frame(result)
         for spec, data in self.frames.of_3d(result, settings, self.wanted):
             self.publishers[spec.name].publish(data)
         self.three_d.place_collision_objects(result)
@@ -87,7 +88,7 @@ class NodeOutputs:
         self.cameras: list[CameraOutputs] = []
         self.label_info = None
         self._label_info_sent: tuple | None = None
-        self.tf_buffer = None
+        self.transforms = None  # the camera's pose in target_frame (ros/transforms.py), for the runner's 3D stage
         packages, unavailable = import_packages(packages_needed(settings))
         self.plan = plan_outputs(settings, unavailable)
         self.messages = OutputMessages()
@@ -99,12 +100,12 @@ class NodeOutputs:
             self.label_info = entities.publisher(message_class(spec), f"~/{output_topic(spec)}", latched)
         if self.plan.listen_to_tf:  # one listener for every camera (its /tf subscriptions are the node's)
             tf2_ros = packages["tf2_ros"]
-            self.tf_buffer = tf2_ros.Buffer()
-            entities.made_by("TF listener", lambda: tf2_ros.TransformListener(self.tf_buffer, node),
+            tf_buffer = tf2_ros.Buffer()
+            entities.made_by("TF listener", lambda: tf2_ros.TransformListener(tf_buffer, node),
                              lambda listener: listener.unregister())  # destroys its /tf, /tf_static subscriptions
+            self.transforms = Tf2Transforms(tf2_ros, tf_buffer, settings.depth.target_frame)
         for name in settings.inputs.cameras or ("",):
-            self.cameras.append(CameraOutputs(entities, settings, self.plan, name, packages, self.tf_buffer,
-                                              self.messages))
+            self.cameras.append(CameraOutputs(entities, settings, self.plan, name, packages, self.messages))
         if self.plan.off:
             node.get_logger().warning(f"outputs off: {'; '.join(self.plan.off)}")
 

@@ -56,7 +56,7 @@ class PipelineWorker:
                   for name in names]
         self.depth = depth_sources(settings, topics, on_pair=self.gate.wake)
         self.runner = build_runner(settings, self.segmenter, Notices(node.get_logger()), clock_ns=self._now_ns,
-                                   now_ns=self._now_ns, depth=self.depth)
+                                   now_ns=self._now_ns, depth=self.depth, transforms=outputs.transforms)
         self.cameras = self.runner.cameras
         self.input_health = [InputHealth(f"{camera_prefix(c.name)}image") for c in self.cameras]
         self._input_rates = [RateMeter() for _ in self.cameras]

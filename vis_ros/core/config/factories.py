@@ -19,6 +19,7 @@ from vis_ros.core.pipeline.segment_track import SegmentTrackPipeline
 from vis_ros.core.pipeline.three_d import CameraDepth
 from vis_ros.core.streaming.depth_pairing import DepthPairing
 from vis_ros.core.streaming.notices import Notices
+from vis_ros.core.streaming.transforms import TransformSource
 from vis_ros.core.tracking.tracker import Tracker, TrackIds
 
 
@@ -86,7 +87,8 @@ def depth_sources(settings: NodeSettings, topics: Sequence[tuple[str, str] | Non
 def build_runner(settings: NodeSettings, segmenter: Segmenter, notices: Notices,
                  cameras: Sequence[str] | None = None, clock_ns: Callable[[], int] | None = None,
                  now_ns: Callable[[], int] | None = None,
-                 depth: Sequence[DepthPairing | None] | None = None) -> StreamRunner:
+                 depth: Sequence[DepthPairing | None] | None = None,
+                 transforms: TransformSource | None = None) -> StreamRunner:
     """Build the stream runner: one pipeline per camera, one id source, and the cameras' depth and fusion.
 
     `cameras` defaults to settings.inputs.cameras (or the one unnamed camera);
@@ -94,11 +96,14 @@ def build_runner(settings: NodeSettings, segmenter: Segmenter, notices: Notices,
     `depth` is each camera's depth source (depth_sources; None: no 3D for it),
     by default none. Whoever reads the depth (the node's subscriptions, a
     bag's reader) feeds these sources; the runner's 3D stage alone reads them.
+    `transforms` gives the cameras' poses in a target frame (None: 3D in each
+    image's frame), fed the same way (the node's TF listener, a bag's /tf).
     """
     names = list(cameras) if cameras is not None else list(settings.inputs.cameras or ("",))
     depth = list(depth) if depth is not None else [None] * len(names)
     ids = TrackIds()  # one source: ids unique across the cameras
     streams = [CameraStream(i, name, build_pipeline(settings, segmenter, ids=ids, camera=i))
                for i, name in enumerate(names)]
-    fusion = {i: CameraDepth(source, FusionStage(notices)) for i, source in enumerate(depth) if source is not None}
+    fusion = {i: CameraDepth(source, FusionStage(notices), transforms)
+              for i, source in enumerate(depth) if source is not None}
     return StreamRunner(segmenter, streams, settings.runner, notices, fusion, clock_ns, now_ns)

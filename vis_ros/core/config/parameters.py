@@ -105,9 +105,9 @@ PARAMS = (
     ParamSpec("depth_wait", 0.1, "seconds a frame's 3D waits for depth + camera_info that arrive after its image"
               " (2D never waits); then the frame counts as without 3D", 0.0, 1.0),
     ParamSpec("sync_queue_size", 10, "depth/camera_info messages kept while pairing", 1, 100, read_only=True),
-    ParamSpec("target_frame", "", "transform 3D outputs into this TF frame at the image stamp"
-              " (empty: camera frame; needs tf2_ros)", read_only=True),
-    ParamSpec("tf_timeout", 0.05, "seconds to wait for the transform", 0.0, 5.0),
+    ParamSpec("target_frame", "", "a world-fixed TF frame (map, odom) to fuse, smooth and publish 3D in, at the"
+              " image stamp; a frame's 3D waits up to depth_wait for the transform (empty: camera frame;"
+              " needs tf2_ros)", read_only=True),
     ParamSpec("publish_markers", True, "publish ~/markers (boxes and labels) with depth on"),
     ParamSpec("publish_points", True, "publish ~/points (segmented points, instance_id field) with depth on"),
     ParamSpec("publish_detections_3d", True, "publish ~/detections_3d (vision_msgs/Detection3DArray) with depth"

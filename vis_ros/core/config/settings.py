@@ -91,7 +91,6 @@ class DepthSettings:
     depth_scale: float
     depth_wait: float
     target_frame: str
-    tf_timeout: float
     publish_markers: bool
     publish_points: bool
     publish_detections_3d: bool

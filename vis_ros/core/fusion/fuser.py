@@ -3,6 +3,12 @@
 Depth at another resolution than colour is handled by scaling the intrinsics
 and resampling each mask onto the depth grid (the caller logs the returned
 notice once).
+
+Each instance is measured in the camera's optical frame, then, with a
+transform to a target frame (a world-fixed one: map, odom), expressed there
+before it is smoothed: the per-track filters (centroid and velocity, box yaw
+and extents) then see a static object as static while the camera moves, and
+the velocity is the object's, not the camera's.
 """
 from __future__ import annotations
 
@@ -10,10 +16,12 @@ import cv2
 import numpy as np
 
 from vis_ros.core.data.instances import Instance3D, Instance3DFrame, InstanceFrame, PixelBox
+from vis_ros.core.fusion.box_smoothing import BoxSmoother
 from vis_ros.core.fusion.camera import PinholeCamera
 from vis_ros.core.fusion.fuse import Estimate3D, FusionConfig, fuse_instance
 from vis_ros.core.fusion.smoothing import CentroidSmoother
 from vis_ros.core.fusion.support_plane import SupportPlane
+from vis_ros.core.fusion.transform import Rigid, matrix_quaternion
 
 
 def _mask_on_depth_grid(roi: PixelBox, mask: np.ndarray, sx: float, sy: float, dw: int, dh: int):
@@ -31,11 +39,17 @@ class DepthFuser:
     def __init__(self, config: FusionConfig = FusionConfig(), smoother: CentroidSmoother | None = None):
         self.config = config
         self.smoother = smoother or CentroidSmoother()
+        self.boxes = BoxSmoother()
         self.support = SupportPlane()
 
-    def __call__(self, frame: InstanceFrame, depth_m: np.ndarray, camera: PinholeCamera
+    def __call__(self, frame: InstanceFrame, depth_m: np.ndarray, camera: PinholeCamera,
+                 to_target: Rigid | None = None, target_frame: str = ""
                  ) -> tuple[Instance3DFrame, dict[int, Estimate3D], list[str]]:
-        """3D instances (smoothed), the raw estimates by track id, and notices to log once."""
+        """3D instances (smoothed), the raw estimates by track id (camera frame), and notices to log once.
+
+        With `to_target` (the camera's pose in `target_frame` at the image
+        stamp) the instances are in `target_frame`, else in the image's frame.
+        """
         notices = []
         dh, dw = depth_m.shape
         if (camera.width, camera.height) != (dw, dh):
@@ -55,14 +69,22 @@ class DepthFuser:
         for inst, (roi, mask) in zip(frame.instances, regions, strict=True):
             est = fuse_instance(roi, mask, depth_m, camera, self.config, up)
             estimates[inst.track_id] = est
-            position, velocity = est.box_center, np.zeros(3)
+            centroid, centre, rotation = est.centroid, est.box_center, est.rotation
+            if to_target is not None:
+                centroid, centre = to_target.points(np.stack([centroid, centre]))
+                rotation = to_target.matrix @ rotation
+            position, velocity, size = centre, np.zeros(3), est.box_size
             if est.confidence > 0:
-                smoothed, velocity = self.smoother.update(inst.track_id, frame.stamp_ns, est.centroid)
-                position = est.box_center + (smoothed - est.centroid)
+                smoothed, velocity = self.smoother.update(inst.track_id, frame.stamp_ns, centroid,
+                                                          float(est.centroid[2]))
+                position = centre + (smoothed - centroid)
+                rotation, size = self.boxes.update(inst.track_id, frame.stamp_ns, rotation, size)
             instances.append(Instance3D(
                 track_id=inst.track_id, class_id=inst.class_id, class_name=inst.class_name,
-                score=inst.score, position=tuple(position), orientation=est.quaternion,
-                size=tuple(est.box_size), velocity=tuple(velocity), num_points=est.num_points,
+                score=inst.score, position=tuple(position), orientation=matrix_quaternion(rotation),
+                size=tuple(size), velocity=tuple(velocity), num_points=est.num_points,
                 confidence=est.confidence))
         self.smoother.prune(frame.stamp_ns)
-        return Instance3DFrame(frame.stamp_ns, frame.frame_id, tuple(instances)), estimates, notices
+        self.boxes.prune(frame.stamp_ns)
+        frame_id = target_frame if to_target is not None else frame.frame_id
+        return Instance3DFrame(frame.stamp_ns, frame_id, tuple(instances)), estimates, notices

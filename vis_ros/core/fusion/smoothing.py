@@ -33,10 +33,15 @@ class CentroidSmoother:
     forget_s: float = 2.0  # drop a track's filter after this long unseen
     _states: dict = field(default_factory=dict)
 
-    def update(self, track_id: int, stamp_ns: int, measured: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Smoothed position and velocity of `track_id` after this measurement."""
+    def update(self, track_id: int, stamp_ns: int, measured: np.ndarray, depth_m: float
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """Smoothed position and velocity of `track_id` after this measurement, made at `depth_m` from the camera.
+
+        `measured` may be in any frame (the camera's, or a world-fixed target
+        frame); its noise is the depth sensor's at `depth_m`.
+        """
         z = np.asarray(measured, np.float64)
-        r = (self.base_noise_m + self.noise_per_m2 * z[2] ** 2) ** 2
+        r = (self.base_noise_m + self.noise_per_m2 * depth_m ** 2) ** 2
         s = self._states.get(track_id)
         if s is None or (stamp_ns - s.stamp_ns) * 1e-9 > self.forget_s or stamp_ns < s.stamp_ns:
             s = _State(z.copy(), np.zeros(3), (r, 0.0, 1.0), stamp_ns)

@@ -1,11 +1,10 @@
-"""Rigid transforms of 3D instances (what the node applies after a TF lookup)."""
+"""Rigid transforms: quaternions, matrices, and the pose of a camera in a target frame."""
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
-
-from vis_ros.core.data.instances import Instance3D, Instance3DFrame
 
 
 def quaternion_matrix(q) -> np.ndarray:
@@ -18,34 +17,6 @@ def quaternion_matrix(q) -> np.ndarray:
     return np.array([[1 - s * (y * y + z * z), s * (x * y - z * w), s * (x * z + y * w)],
                      [s * (x * y + z * w), 1 - s * (x * x + z * z), s * (y * z - x * w)],
                      [s * (x * z - y * w), s * (y * z + x * w), 1 - s * (x * x + y * y)]])
-
-
-def quaternion_multiply(a, b) -> tuple[float, float, float, float]:
-    """Return the Hamilton product a * b of quaternions (x, y, z, w)."""
-    ax, ay, az, aw = a
-    bx, by, bz, bw = b
-    return (aw * bx + ax * bw + ay * bz - az * by, aw * by - ax * bz + ay * bw + az * bx,
-            aw * bz + ax * by - ay * bx + az * bw, aw * bw - ax * bx - ay * by - az * bz)
-
-
-def transform_points(points: np.ndarray, rotation_q, translation) -> np.ndarray:
-    """Rotate then translate (N, 3) points."""
-    return points @ quaternion_matrix(rotation_q).T + np.asarray(translation)
-
-
-def transform_frame3d(frame: Instance3DFrame, rotation_q, translation, frame_id: str) -> Instance3DFrame:
-    """Instances expressed in `frame_id`, given the pose of the source frame in it."""
-    r = quaternion_matrix(rotation_q)
-    t = np.asarray(translation, np.float64)
-    out = []
-    for i in frame.instances:
-        out.append(Instance3D(
-            track_id=i.track_id, class_id=i.class_id, class_name=i.class_name, score=i.score,
-            position=tuple(r @ np.asarray(i.position) + t),
-            orientation=quaternion_multiply(rotation_q, i.orientation),
-            size=i.size, velocity=tuple(r @ np.asarray(i.velocity)),
-            num_points=i.num_points, confidence=i.confidence))
-    return Instance3DFrame(frame.stamp_ns, frame_id, tuple(out))
 
 
 def matrix_quaternion(r: np.ndarray) -> tuple[float, float, float, float]:
@@ -64,3 +35,46 @@ def matrix_quaternion(r: np.ndarray) -> tuple[float, float, float, float]:
     q[j] = (m[j][i] + m[i][j]) / s
     q[k] = (m[k][i] + m[i][k]) / s
     return tuple(q)
+
+
+@dataclass(frozen=True)
+class Rigid:
+    """A rigid transform: x -> R x + t (R from the unit quaternion `rotation`, x, y, z, w)."""
+
+    rotation: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 1.0)
+    translation: tuple[float, float, float] = (0.0, 0.0, 0.0)
+
+    @property
+    def matrix(self) -> np.ndarray:
+        """Return the 3x3 rotation."""
+        return quaternion_matrix(self.rotation)
+
+    def compose(self, inner: Rigid) -> Rigid:
+        """Return self after inner: x -> self(inner(x)); the identity on either side changes no bit."""
+        if inner == IDENTITY:
+            return self
+        if self == IDENTITY:
+            return inner
+        translation = self.matrix @ np.asarray(inner.translation) + np.asarray(self.translation)
+        return Rigid(_quaternion_product(self.rotation, inner.rotation), tuple(float(v) for v in translation))
+
+    def inverse(self) -> Rigid:
+        """Return the transform that undoes this one."""
+        x, y, z, w = self.rotation
+        r = self.matrix.T
+        return Rigid((-x, -y, -z, w), tuple(float(v) for v in -(r @ np.asarray(self.translation))))
+
+    def points(self, points: np.ndarray) -> np.ndarray:
+        """Apply to (N, 3) points."""
+        return points @ self.matrix.T + np.asarray(self.translation)
+
+
+IDENTITY = Rigid()
+
+
+def _quaternion_product(a, b) -> tuple[float, float, float, float]:
+    """Return the Hamilton product a * b of unit quaternions (x, y, z, w): rotation b, then a."""
+    ax, ay, az, aw = a
+    bx, by, bz, bw = b
+    return (aw * bx + ax * bw + ay * bz - az * by, aw * by - ax * bz + ay * bw + az * bx,
+            aw * bz + ax * by - ay * bx + az * bw, aw * bw - ax * bx - ay * by - az * bz)

@@ -1,14 +1,18 @@
-"""The 3D half of the per-frame path: a published frame waits (bounded) for its depth, then is fused.
+"""The 3D half of the per-frame path: a published frame waits (bounded) for its depth and transform, then is fused.
 
 2D never waits for depth: the runner publishes each frame's 2D outputs at
 once. Its 3D waits for the depth + CameraInfo pair of its stamp, which many
-RGB-D drivers send after colour (aligned depth is computed from it), for at
-most `depth_wait` seconds on the receiving clock (the node's clock; a bag's
-record time). When the pair arrives the frame is fused and its 3D published;
-when it cannot come any more (the streams passed the stamp without one) or
-the wait expires, the frame counts as without 3D, with the cause. Frames of
-one camera are fused in stamp order, so a frame waits behind the one before
-it (the fusion's smoothing runs forward in time).
+RGB-D drivers send after colour (aligned depth is computed from it), and,
+with a target frame, for the camera's pose in it at that stamp (TF's
+publishers are often a little behind the camera), for at most `depth_wait`
+seconds on the receiving clock (the node's clock; a bag's record time). The
+transform is asked of a TransformSource (core/streaming/transforms.py), which
+answers at once: nothing here ever blocks on TF. When both have arrived the
+frame is fused and its 3D published; when one cannot come any more (the
+streams passed the stamp without it) or the wait expires, the frame counts
+as without 3D, with the cause. Frames of one camera are fused in stamp order,
+so a frame waits behind the one before it (the fusion's smoothing runs
+forward in time).
 
 Each camera keeps the causes of its recent frames' 3D outcomes, so
 /diagnostics can warn while more than a small share of them has no 3D, and
@@ -29,17 +33,11 @@ from vis_ros.core.pipeline.camera_stream import CameraStream
 from vis_ros.core.pipeline.results import Arrival, FrameSink, OutputsClosedError, Published3D, RunnerOptions
 from vis_ros.core.streaming.depth_pairing import DepthLookup, DepthPairing
 from vis_ros.core.streaming.notices import Notices
+from vis_ros.core.streaming.transforms import TransformLookup, TransformSource
 
 NO_TRANSFORM = "no transform"
 RECENT_3D_FRAMES = 60  # frames whose 3D outcome /diagnostics looks at (2 s at 30 Hz)
-
-
-class Without3DError(Exception):
-    """A sink could not publish a frame's 3D (no transform at its stamp): the frame counts as without 3D."""
-
-    def __init__(self, cause: str, text: str):
-        super().__init__(text)
-        self.cause = cause
+TRANSFORM_POLL_NS = 5_000_000  # how often a frame whose depth is here asks again for its transform
 
 
 @dataclass(frozen=True)
@@ -52,12 +50,21 @@ class Waiting3D:
 
 
 class CameraDepth:
-    """One camera's 3D state, the 3D stage's alone: its depth source, fusion, frames waiting, recent outcomes."""
+    """One camera's 3D state, the 3D stage's alone: its depth and transform sources, fusion, frames waiting, outcomes.
 
-    def __init__(self, source: DepthPairing, fusion: FusionStage):
-        self.source, self.fusion = source, fusion
+    `transforms` (None: 3D in the image's frame) gives the camera's pose in
+    its target frame.
+    """
+
+    def __init__(self, source: DepthPairing, fusion: FusionStage, transforms: TransformSource | None = None):
+        self.source, self.fusion, self.transforms = source, fusion, transforms
         self.waiting: collections.deque[Waiting3D] = collections.deque()  # published frames waiting for depth
         self.recent: collections.deque[str] = collections.deque(maxlen=RECENT_3D_FRAMES)  # causes, "" = had 3D
+        self.awaiting_transform = False  # the first waiting frame has its depth, not yet its transform
+
+    def placement(self, frame: InstanceFrame) -> TransformLookup | None:
+        """Return the camera's pose in the target frame at the frame's stamp (or why not); None without one."""
+        return self.transforms.lookup(frame.frame_id, frame.stamp_ns) if self.transforms is not None else None
 
     def without_3d(self) -> tuple[float, str]:
         """Return the share of recent frames without 3D and the commonest cause ("" when none)."""
@@ -84,20 +91,25 @@ class ThreeDStage:
         return self.service_camera(camera, sink)
 
     def service_camera(self, camera: CameraStream, sink: FrameSink, final: bool = False) -> float:
-        """Fuse (or give up on) this camera's waiting frames in order, as far as their depth allows."""
+        """Fuse (or give up on) this camera's waiting frames in order, as far as their depth and transform allow."""
         depth = self.cameras.get(camera.index)
         if depth is None:
             return 0.0
         now_ns = self._now_ns() if self._now_ns is not None else None
         spent = 0.0
+        depth.awaiting_transform = False
         while depth.waiting:
             head = depth.waiting[0]
             lookup = depth.source.lookup(head.frame.stamp_ns)
-            wait = now_ns is not None and now_ns < head.deadline_ns
-            if lookup.sample is None and lookup.may_still_come and wait and not final:
+            wait = now_ns is not None and now_ns < head.deadline_ns and not final
+            if lookup.sample is None and lookup.may_still_come and wait:
+                break
+            place = depth.placement(head.frame) if lookup.sample is not None else None
+            if place is not None and place.transform is None and place.may_still_come and wait:
+                depth.awaiting_transform = True
                 break
             depth.waiting.popleft()
-            spent += self._fuse(camera, depth, head, lookup, sink)
+            spent += self._fuse(camera, depth, head, lookup, place, sink)
         return spent
 
     def reset(self, camera: int) -> None:
@@ -106,23 +118,39 @@ class ThreeDStage:
             self.cameras[camera].fusion.reset()
 
     def next_deadline_ns(self) -> int | None:
-        """Return the earliest deadline of a waiting frame (to wake up for), or None."""
+        """Return when to look again (to wake up for): the earliest deadline, sooner for a transform; or None.
+
+        Depth wakes the caller when it arrives (DepthPairing's on_pair); a
+        transform does not, so a frame waiting for one is looked at again every
+        TRANSFORM_POLL_NS.
+        """
         deadlines = [c.waiting[0].deadline_ns for c in self.cameras.values() if c.waiting]
+        if any(c.awaiting_transform for c in self.cameras.values()) and self._now_ns is not None:
+            deadlines.append(self._now_ns() + TRANSFORM_POLL_NS)
         return min(deadlines) if deadlines else None
 
     def _fuse(self, camera: CameraStream, depth_state: CameraDepth, waiting: Waiting3D, lookup: DepthLookup,
-              sink: FrameSink) -> float:
+              place: TransformLookup | None, sink: FrameSink) -> float:
         """Fuse and publish one frame's 3D, or count it as without 3D; return the seconds spent in the sink."""
         if lookup.sample is None:
             self._without(camera, depth_state, waiting, sink, lookup.missing.value,
                           f"3D skipped{camera.where}: {lookup.reason}")
+            return 0.0
+        if place is not None and place.transform is None:
+            self._without(camera, depth_state, waiting, sink, NO_TRANSFORM,
+                          f"3D skipped{camera.where}: no transform {waiting.frame.frame_id} ->"
+                          f" {depth_state.transforms.target_frame} at the image stamp: {place.reason}")
             return 0.0
         t0 = time.perf_counter()
         try:
             depth, pinhole, warnings = lookup.sample.load(self.options.depth_scale)
             for text in warnings:
                 self.notices.once(text)
-            fused = depth_state.fusion(waiting.frame, depth, pinhole)
+            if place is None:
+                fused = depth_state.fusion(waiting.frame, depth, pinhole)
+            else:
+                fused = depth_state.fusion(waiting.frame, depth, pinhole, place.transform,
+                                           depth_state.transforms.target_frame)
         except InputError as exc:  # bad depth encoding or size, no valid pixel, bad CameraInfo
             camera.error(str(exc))
             self._without(camera, depth_state, waiting, sink, "bad depth or CameraInfo",
@@ -132,9 +160,6 @@ class ThreeDStage:
         camera.stats.add("fusion", t1 - t0)
         try:
             sink.publish_3d(Published3D(camera.id, waiting.arrival, waiting.frame, fused))
-        except Without3DError as exc:
-            self._without(camera, depth_state, waiting, sink, exc.cause, f"3D skipped{camera.where}: {exc}")
-            return time.perf_counter() - t1
         except OutputsClosedError:  # the node is shutting down: counted, said by the node's own log
             camera.count(frames_without_3d=1)
             return time.perf_counter() - t1

@@ -27,35 +27,7 @@ from typing import Protocol
 
 import numpy as np
 
-from vis_ros.core.fusion.transform import matrix_quaternion, quaternion_matrix
-
-
-@dataclass(frozen=True)
-class Rigid:
-    """A rigid transform: x -> R x + t (R from the unit quaternion `rotation`, x, y, z, w)."""
-
-    rotation: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 1.0)
-    translation: tuple[float, float, float] = (0.0, 0.0, 0.0)
-
-    @property
-    def matrix(self) -> np.ndarray:
-        """Return the 3x3 rotation."""
-        return quaternion_matrix(self.rotation)
-
-    def compose(self, inner: Rigid) -> Rigid:
-        """Return self after inner: x -> self(inner(x))."""
-        r = self.matrix
-        return Rigid(matrix_quaternion(r @ inner.matrix),
-                     tuple(r @ np.asarray(inner.translation) + np.asarray(self.translation)))
-
-    def inverse(self) -> Rigid:
-        """Return the transform that undoes this one."""
-        r = self.matrix.T
-        return Rigid(matrix_quaternion(r), tuple(-(r @ np.asarray(self.translation))))
-
-    def points(self, points: np.ndarray) -> np.ndarray:
-        """Apply to (N, 3) points."""
-        return points @ self.matrix.T + np.asarray(self.translation)
+from vis_ros.core.fusion.transform import Rigid
 
 
 @dataclass(frozen=True)
@@ -152,7 +124,11 @@ class TransformBuffer:
 
     def lookup(self, source_frame: str, stamp_ns: int) -> TransformLookup:
         """Return the transform from `source_frame` into the target frame at `stamp_ns`, or why not."""
-        source, target = source_frame.strip("/"), self.target_frame.strip("/")
+        return self.between(self.target_frame, source_frame, stamp_ns)
+
+    def between(self, target_frame: str, source_frame: str, stamp_ns: int) -> TransformLookup:
+        """Return the transform from `source_frame` into `target_frame` at `stamp_ns`, or why not."""
+        source, target = source_frame.strip("/"), target_frame.strip("/")
         if source == target:
             return TransformLookup(Rigid())
         with self._lock:
@@ -180,7 +156,11 @@ class TransformBuffer:
         return path
 
     def _chain(self, path: list[tuple[str, str | None]], common: str, stamp_ns: int) -> TransformLookup:
-        """Return the pose of path[0]'s frame in `common`, composing the links on the way up."""
+        """Return the pose of path[0]'s frame in `common`, composing the links on the way up.
+
+        A single link comes back as stored (exactly: Rigid.compose leaves the
+        identity out), as tf2 gives it.
+        """
         pose = Rigid()
         if path[0][0] == common:
             return TransformLookup(pose)
