@@ -81,3 +81,7 @@ def test_the_evaluation_scores_the_nodes_3d_on_a_short_sequence():
     bands = report["still camera, keyframe every 1"]["bands"]
     assert bands["0.5-3 m"]["objects_scored"] > 0 and 0.0 < bands["0.5-3 m"]["usable_share"] <= 1.0
     assert report["static jitter near 1 m"]["objects"] >= 0
+    world = report["moving camera, in the world frame, keyframe every 1"]["bands"]["0.5-3 m"]
+    assert world["objects_scored"] > 0 and world["centre_error_over_range"]["p50"] < 0.1
+    speeds = report["static objects, camera moving at 0.25 m/s: published speed (m/s)"]
+    assert set(speeds) == {"camera frame", "world frame", "goal_p90_world_frame"}

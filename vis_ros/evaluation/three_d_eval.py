@@ -275,7 +275,7 @@ def _sequence(segmenter, seed: int, frames: int, options, keyframe_intervals, ev
                 row = compare(instance, truths[object_id], up, rng) if instance.confidence > 0 else {
                     "confidence": 0.0, "range": rng}
                 row["speed"] = float(np.linalg.norm(instance.velocity))
-                row.update(track=track, object=object_id, frame=f.index)
+                row.update(track=track, object=object_id, frame=f.index, sequence=seed)
                 scored.append(row)
         out[interval] = scored
     return out
@@ -323,7 +323,10 @@ def _by_confidence(rows: list[dict]) -> list[dict]:
 
 
 def _jitter(rows: list[dict]) -> dict:
-    """Std over frames, per object near 1 m (0.8-1.2), of centre (mm), size (mm) and yaw (degrees); medians."""
+    """Std over frames, per object near 1 m (0.8-1.2), of centre (mm), size (mm) and yaw (degrees); medians.
+
+    Yaw only of objects whose footprint has a long side (as for the yaw error).
+    """
     by_object = {}
     for r in rows:
         if r["confidence"] > 0 and 0.8 <= r["range"] <= 1.2:
@@ -335,17 +338,24 @@ def _jitter(rows: list[dict]) -> dict:
         centres = np.array([r["centre_vector"] for r in series])
         centre.append(1000 * float(np.linalg.norm(centres.std(axis=0))))
         size.append(1000 * float(np.linalg.norm(np.array([r["size_vector"] for r in series]).std(axis=0))))
+        if series[0]["yaw"] is None:  # round or square footprint: no yaw to hold still
+            continue
         axes = np.array([r["yaw_axis"] for r in series])
         reference = axes[0]
         angles = [math.degrees(math.acos(min(abs(float(a @ reference)), 1.0))) for a in axes]
         yaw.append(float(np.std(angles)))
     med = (lambda v: round(float(np.median(v)), 2) if v else None)  # noqa: E731
-    return {"objects": len(centre), "centre_mm": med(centre), "size_mm": med(size), "yaw_deg": med(yaw)}
+    return {"objects": len(centre), "centre_mm": med(centre), "size_mm": med(size), "yaw_deg": med(yaw),
+            "objects_with_yaw": len(yaw)}
 
 
 def _speeds(rows: list[dict], settle: int) -> dict | None:
-    """Return the published speed (m/s) of objects that do not move, from frame `settle` on (filter start-up)."""
-    return _percentiles([r["speed"] for r in rows if r["confidence"] > 0 and r["frame"] >= settle])
+    """Return the published speed (m/s) of objects that do not move, from each track's `settle`th frame on."""
+    first: dict = {}
+    for r in rows:
+        first.setdefault((r["sequence"], r["track"]), r["frame"])
+    return _percentiles([r["speed"] for r in rows
+                         if r["confidence"] > 0 and r["frame"] - first[(r["sequence"], r["track"])] >= settle])
 
 
 def evaluate_3d(model: str = "", sequences: int = 8, frames: int = 30, every: int = 3) -> dict:
