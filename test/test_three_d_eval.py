@@ -85,3 +85,17 @@ def test_the_evaluation_scores_the_nodes_3d_on_a_short_sequence():
     assert world["objects_scored"] > 0 and world["centre_error_over_range"]["p50"] < 0.1
     speeds = report["static objects, camera moving at 0.25 m/s: published speed (m/s)"]
     assert set(speeds) == {"camera frame", "world frame", "goal_p90_world_frame"}
+
+
+def test_the_goals_say_what_is_met_and_by_how_much_the_rest_is_missed():
+    from vis_ros.evaluation.three_d_eval import against_goals
+
+    band = {"centre_error_over_range": {"p50": 0.008, "p90": 0.035}, "size_error_long_side": {"p90": 0.29},
+            "size_error_short_side": {"p90": 0.39}, "size_error_height": {"p90": 0.31},
+            "yaw_error_deg": {"p50": 4.4, "p90": 14.5}, "iou_share_over_0.5": 0.57}
+    goals = against_goals(band)
+    assert goals["centre_over_range_p50"]["met"] and goals["yaw_p90_deg"]["met"]
+    assert goals["centre_over_range_p90"]["missed_by"] == pytest.approx(0.005)
+    assert goals["size_error_p90"]["measured"] == 0.39 and goals["size_error_p90"]["missed_by"] == pytest.approx(0.24)
+    assert not goals["iou_share_over_0.5"]["met"] and goals["iou_share_over_0.5"]["missed_by"] == pytest.approx(0.23)
+

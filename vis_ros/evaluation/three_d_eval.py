@@ -349,6 +349,26 @@ def _jitter(rows: list[dict]) -> dict:
             "objects_with_yaw": len(yaw)}
 
 
+def against_goals(band: dict) -> dict:
+    """Each goal of GOALS against a band's figures: the goal, the measured value, met, and by how much it is missed."""
+    p90 = [band[f"size_error_{axis}"]["p90"] for axis in ("long_side", "short_side", "height")
+           if band.get(f"size_error_{axis}")]
+    measured = {"centre_over_range_p50": (band["centre_error_over_range"] or {}).get("p50"),
+                "centre_over_range_p90": (band["centre_error_over_range"] or {}).get("p90"),
+                "size_error_p90": max(p90) if p90 else None,
+                "yaw_p50_deg": (band["yaw_error_deg"] or {}).get("p50"),
+                "yaw_p90_deg": (band["yaw_error_deg"] or {}).get("p90"),
+                "iou_share_over_0.5": band["iou_share_over_0.5"]}
+    report = {}
+    for name, goal in GOALS.items():
+        value = measured[name]
+        at_least = name == "iou_share_over_0.5"  # the others are errors: at most
+        met = value is not None and (value >= goal if at_least else value <= goal)
+        missed_by = None if met or value is None else round(abs(value - goal), 4)
+        report[name] = {"goal": goal, "measured": value, "met": met, "missed_by": missed_by}
+    return report
+
+
 def _speeds(rows: list[dict], settle: int) -> dict | None:
     """Return the published speed (m/s) of objects that do not move, from each track's `settle`th frame on."""
     first: dict = {}
@@ -380,6 +400,9 @@ def evaluate_3d(model: str = "", sequences: int = 8, frames: int = 30, every: in
         for interval, scored in rows.items():
             report[f"{name}, keyframe every {interval}"] = {"bands": summarize(scored),
                                                            "by_confidence": _by_confidence(scored)}
+    main = report["still camera, keyframe every 1"]["bands"].get("0.5-3 m")
+    if main:
+        report["goals, still camera, frame by frame, 0.5-3 m"] = against_goals(main)
     still = SimOptions(objects=6, object_speed=0.0)
     static_rows = []
     for i in range(max(sequences // 2, 1)):
