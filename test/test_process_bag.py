@@ -131,10 +131,17 @@ def test_a_missing_topic_an_existing_and_an_unwritable_output_are_refused(bag, t
 
 @pytest.fixture(scope="module")
 def long_bag(tmp_path_factory):
-    """One camera, 60 frames: long enough to be stopped in the middle."""
+    """One camera, 60 frames played 10 times: long enough to be stopped in the middle on a busy machine.
+
+    (60 frames took 1 s: on a loaded machine the test once saw the staging
+    folder only as the run finished, and its SIGINT landed after the end.)
+    """
+    from vis_ros.io.bag_export import COLOR_TOPIC, CameraTopics, export_bag
+
     root = tmp_path_factory.mktemp("long")
     write_sequence(root / "front", 7_100_003, 60, SimOptions(width=320, height=240, objects=3))
-    return root, export_cameras_bag({"front": SimDataset(root / "front")}, root / "in")
+    export_bag(SimDataset(root / "front"), root / "in", frames=600)
+    return root, {"front": CameraTopics(COLOR_TOPIC)}
 
 
 @pytest.mark.slow
