@@ -9,7 +9,7 @@ import pytest
 from vis_ros.core.data.instances import Instance3D
 from vis_ros.core.fusion.transform import matrix_quaternion
 from vis_ros.core.sim.render import ObjectTruth
-from vis_ros.evaluation.three_d_eval import box_iou_3d, compare
+from vis_ros.evaluation.box_scoring import box_iou_3d, compare
 
 UP = np.array([0.0, -1.0, 0.0])  # a level camera: the world's up is the optical frame's -y
 
@@ -88,7 +88,7 @@ def test_the_evaluation_scores_the_nodes_3d_on_a_short_sequence():
 
 
 def test_the_goals_say_what_is_met_and_by_how_much_the_rest_is_missed():
-    from vis_ros.evaluation.three_d_eval import against_goals
+    from vis_ros.evaluation.three_d_figures import against_goals
 
     band = {"centre_error_over_range": {"p50": 0.008, "p90": 0.035}, "size_error_long_side": {"p90": 0.29},
             "size_error_short_side": {"p90": 0.39}, "size_error_height": {"p90": 0.31},

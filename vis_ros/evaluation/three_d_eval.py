@@ -28,23 +28,26 @@ from the simulated camera's pose.
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import replace
 
 import numpy as np
 
 from vis_ros.core.streaming.depth_pairing import DepthSample
+from vis_ros.evaluation.box_scoring import compare
+from vis_ros.evaluation.three_d_figures import (
+    GOAL_STATIC_SPEED_P90,
+    GOALS,
+    against_goals,
+    by_confidence,
+    jitter,
+    speeds_after,
+    summarize,
+)
 
-BANDS = ((0.5, 1.0), (1.0, 2.0), (2.0, 3.0), (3.0, 4.0))
 MIN_VISIBLE = 0.7
 MIN_IOU = 0.5
-YAW_MIN_ASPECT = 1.3
 SEED_BASE = 8_100_000
 WORLD, CAMERA_FRAME = "world", "camera_optical"
-GOAL_STATIC_SPEED_P90 = 0.05  # m/s: a static object seen from a moving camera, in the world frame
-GOALS = {"centre_over_range_p50": 0.01, "centre_over_range_p90": 0.03, "size_error_p90": 0.15,
-         "yaw_p50_deg": 5.0, "yaw_p90_deg": 15.0, "iou_share_over_0.5": 0.8}
-
 
 class _Header:
     def __init__(self, stamp_ns: int):
@@ -61,112 +64,6 @@ def depth_sample(frame, camera) -> DepthSample:
                              "width": camera.width, "height": camera.height, "distortion_model": "plumb_bob",
                              "d": [0.0] * 5})()
     return DepthSample.of(depth_msg, info)
-
-
-def _quaternion_matrix(q) -> np.ndarray:
-    from vis_ros.core.fusion.transform import quaternion_matrix
-
-    return quaternion_matrix(q)
-
-
-def _horizontal(axis: np.ndarray, up: np.ndarray) -> np.ndarray:
-    flat = axis - (axis @ up) * up
-    norm = np.linalg.norm(flat)
-    return flat / norm if norm > 1e-9 else flat
-
-
-def _footprint(center, a1, a2, s1, s2, e1, e2) -> np.ndarray:
-    corners = []
-    for u, v in ((1, 1), (-1, 1), (-1, -1), (1, -1)):
-        p = center + a1 * (u * s1 / 2) + a2 * (v * s2 / 2)
-        corners.append((p @ e1, p @ e2))
-    return np.array(corners)
-
-
-def _clip(subject: np.ndarray, clipper: np.ndarray) -> np.ndarray:
-    """Sutherland-Hodgman: the part of convex polygon `subject` inside convex polygon `clipper` (both CCW or CW)."""
-    def inside(p, a, b, sign):
-        return sign * ((b[0] - a[0]) * (p[1] - a[1]) - (b[1] - a[1]) * (p[0] - a[0])) >= 0
-
-    def cut(p, q, a, b):
-        d1, d2 = q - p, b - a
-        den = d1[0] * d2[1] - d1[1] * d2[0]
-        if abs(den) < 1e-12:
-            return p
-        t = ((a[0] - p[0]) * d2[1] - (a[1] - p[1]) * d2[0]) / den
-        return p + t * d1
-
-    sign = 1.0 if _area_signed(clipper) >= 0 else -1.0
-    output = list(subject)
-    for i in range(len(clipper)):
-        a, b = clipper[i], clipper[(i + 1) % len(clipper)]
-        points, output = output, []
-        if not points:
-            break
-        for j in range(len(points)):
-            p, q = points[j], points[(j + 1) % len(points)]
-            if inside(q, a, b, sign):
-                if not inside(p, a, b, sign):
-                    output.append(cut(p, q, a, b))
-                output.append(q)
-            elif inside(p, a, b, sign):
-                output.append(cut(p, q, a, b))
-    return np.array(output) if output else np.zeros((0, 2))
-
-
-def _area_signed(polygon: np.ndarray) -> float:
-    if len(polygon) < 3:
-        return 0.0
-    x, y = polygon[:, 0], polygon[:, 1]
-    return 0.5 * float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1)))
-
-
-def box_iou_3d(est: dict, gt: dict, up: np.ndarray) -> float:
-    """IoU of two upright boxes: {center, a1, a2, s1, s2, h}, horizontal axes a1, a2 and height h along `up`."""
-    e1 = _horizontal(gt["a1"], up)
-    e2 = np.cross(up, e1)
-    p = _footprint(est["center"], est["a1"], est["a2"], est["s1"], est["s2"], e1, e2)
-    q = _footprint(gt["center"], gt["a1"], gt["a2"], gt["s1"], gt["s2"], e1, e2)
-    inter = abs(_area_signed(_clip(p, q)))
-    lo = max(est["center"] @ up - est["h"] / 2, gt["center"] @ up - gt["h"] / 2)
-    hi = min(est["center"] @ up + est["h"] / 2, gt["center"] @ up + gt["h"] / 2)
-    volume = inter * max(hi - lo, 0.0)
-    union = abs(_area_signed(p)) * est["h"] + abs(_area_signed(q)) * gt["h"] - volume
-    return volume / union if union > 0 else 0.0
-
-
-def compare(instance, truth, up: np.ndarray, rng: float | None = None) -> dict:
-    """Errors of one published Instance3D against its object's truth, both in one frame with vertical `up`.
-
-    `rng` is the object's distance from the camera (default: from the frame's
-    origin, the camera's in the camera frame).
-    """
-    rotation = _quaternion_matrix(instance.orientation)
-    size = np.asarray(instance.size, float)
-    # the estimate's box: x horizontal, y down (the scene's vertical), z horizontal
-    est_h = [(_horizontal(rotation[:, 0], up), size[0]), (_horizontal(rotation[:, 2], up), size[2])]
-    est_h.sort(key=lambda item: -item[1])
-    # the truth's: object x, y horizontal, z up
-    gt_h = [(_horizontal(truth.rotation[:, 0], up), truth.box_size[0]),
-            (_horizontal(truth.rotation[:, 1], up), truth.box_size[1])]
-    gt_h.sort(key=lambda item: -item[1])
-    centre = np.asarray(instance.position, float)
-    gt_centre = np.asarray(truth.box_center, float)
-    error = float(np.linalg.norm(centre - gt_centre))
-    rng = float(np.linalg.norm(gt_centre)) if rng is None else rng
-    sizes = [abs(est_h[0][1] - gt_h[0][1]) / gt_h[0][1], abs(est_h[1][1] - gt_h[1][1]) / gt_h[1][1],
-             abs(size[1] - truth.box_size[2]) / truth.box_size[2]]
-    yaw = None
-    if gt_h[0][1] >= YAW_MIN_ASPECT * gt_h[1][1]:
-        cos = abs(float(est_h[0][0] @ gt_h[0][0]))
-        yaw = math.degrees(math.acos(min(cos, 1.0)))  # folded: a box's long axis either way
-    est_box = {"center": centre, "a1": est_h[0][0], "a2": est_h[1][0], "s1": est_h[0][1], "s2": est_h[1][1],
-               "h": size[1]}
-    gt_box = {"center": gt_centre, "a1": gt_h[0][0], "a2": gt_h[1][0], "s1": gt_h[0][1], "s2": gt_h[1][1],
-              "h": truth.box_size[2]}
-    return {"range": rng, "centre": error, "centre_over_range": error / rng, "size": sizes, "yaw": yaw,
-            "iou": box_iou_3d(est_box, gt_box, up), "confidence": float(instance.confidence),
-            "yaw_axis": est_h[0][0], "size_vector": size, "centre_vector": centre}
 
 
 def _match(result2d, frame) -> dict[int, int]:
@@ -281,103 +178,6 @@ def _sequence(segmenter, seed: int, frames: int, options, keyframe_intervals, ev
     return out
 
 
-def _percentiles(values, scale: float = 1.0) -> dict | None:
-    values = [v for v in values if v is not None]
-    if not values:
-        return None
-    return {"p50": round(float(np.percentile(values, 50)) * scale, 4),
-            "p90": round(float(np.percentile(values, 90)) * scale, 4), "n": len(values)}
-
-
-def summarize(rows: list[dict]) -> dict:
-    """Per distance band, and over 0.5-3 m: the figures of the module docstring."""
-    report = {}
-    for lo, hi in BANDS + ((0.5, 3.0),):
-        band = [r for r in rows if lo <= r["range"] < hi]
-        used = [r for r in band if r["confidence"] > 0]
-        if not band:
-            continue
-        sizes = np.array([r["size"] for r in used]) if used else np.zeros((0, 3))
-        report[f"{lo:g}-{hi:g} m"] = {
-            "objects_scored": len(band), "usable_share": round(len(used) / len(band), 3),
-            "centre_error_mm": _percentiles([r["centre"] for r in used], 1000.0),
-            "centre_error_over_range": _percentiles([r["centre_over_range"] for r in used]),
-            "size_error_long_side": _percentiles(sizes[:, 0]) if len(sizes) else None,
-            "size_error_short_side": _percentiles(sizes[:, 1]) if len(sizes) else None,
-            "size_error_height": _percentiles(sizes[:, 2]) if len(sizes) else None,
-            "yaw_error_deg": _percentiles([r["yaw"] for r in used]),
-            "iou_3d": _percentiles([r["iou"] for r in used]),
-            "iou_share_over_0.5": round(sum(r["iou"] >= 0.5 for r in used) / len(used), 3) if used else None,
-        }
-    return report
-
-
-def _by_confidence(rows: list[dict]) -> list[dict]:
-    used = sorted((r for r in rows if r["confidence"] > 0), key=lambda r: r["confidence"])
-    if len(used) < 8:
-        return []
-    quarters = np.array_split(np.arange(len(used)), 4)
-    return [{"confidence": [round(used[q[0]]["confidence"], 3), round(used[q[-1]]["confidence"], 3)],
-             "centre_over_range_p50": round(float(np.median([used[i]["centre_over_range"] for i in q])), 4),
-             "iou_p50": round(float(np.median([used[i]["iou"] for i in q])), 3)} for q in quarters]
-
-
-def _jitter(rows: list[dict]) -> dict:
-    """Std over frames, per object near 1 m (0.8-1.2), of centre (mm), size (mm) and yaw (degrees); medians.
-
-    Yaw only of objects whose footprint has a long side (as for the yaw error).
-    """
-    by_object = {}
-    for r in rows:
-        if r["confidence"] > 0 and 0.8 <= r["range"] <= 1.2:
-            by_object.setdefault((r["object"], r["track"]), []).append(r)
-    centre, size, yaw = [], [], []
-    for series in by_object.values():
-        if len(series) < 5:
-            continue
-        centres = np.array([r["centre_vector"] for r in series])
-        centre.append(1000 * float(np.linalg.norm(centres.std(axis=0))))
-        size.append(1000 * float(np.linalg.norm(np.array([r["size_vector"] for r in series]).std(axis=0))))
-        if series[0]["yaw"] is None:  # round or square footprint: no yaw to hold still
-            continue
-        axes = np.array([r["yaw_axis"] for r in series])
-        reference = axes[0]
-        angles = [math.degrees(math.acos(min(abs(float(a @ reference)), 1.0))) for a in axes]
-        yaw.append(float(np.std(angles)))
-    med = (lambda v: round(float(np.median(v)), 2) if v else None)  # noqa: E731
-    return {"objects": len(centre), "centre_mm": med(centre), "size_mm": med(size), "yaw_deg": med(yaw),
-            "objects_with_yaw": len(yaw)}
-
-
-def against_goals(band: dict) -> dict:
-    """Each goal of GOALS against a band's figures: the goal, the measured value, met, and by how much it is missed."""
-    p90 = [band[f"size_error_{axis}"]["p90"] for axis in ("long_side", "short_side", "height")
-           if band.get(f"size_error_{axis}")]
-    measured = {"centre_over_range_p50": (band["centre_error_over_range"] or {}).get("p50"),
-                "centre_over_range_p90": (band["centre_error_over_range"] or {}).get("p90"),
-                "size_error_p90": max(p90) if p90 else None,
-                "yaw_p50_deg": (band["yaw_error_deg"] or {}).get("p50"),
-                "yaw_p90_deg": (band["yaw_error_deg"] or {}).get("p90"),
-                "iou_share_over_0.5": band["iou_share_over_0.5"]}
-    report = {}
-    for name, goal in GOALS.items():
-        value = measured[name]
-        at_least = name == "iou_share_over_0.5"  # the others are errors: at most
-        met = value is not None and (value >= goal if at_least else value <= goal)
-        missed_by = None if met or value is None else round(abs(value - goal), 4)
-        report[name] = {"goal": goal, "measured": value, "met": met, "missed_by": missed_by}
-    return report
-
-
-def _speeds(rows: list[dict], settle: int) -> dict | None:
-    """Return the published speed (m/s) of objects that do not move, from each track's `settle`th frame on."""
-    first: dict = {}
-    for r in rows:
-        first.setdefault((r["sequence"], r["track"]), r["frame"])
-    return _percentiles([r["speed"] for r in rows
-                         if r["confidence"] > 0 and r["frame"] - first[(r["sequence"], r["track"])] >= settle])
-
-
 def evaluate_3d(model: str = "", sequences: int = 8, frames: int = 30, every: int = 3) -> dict:
     """Score the node's 3D, frame by frame and keyframe-3, still and moving camera; see the module docstring."""
     from vis_ros.core.config.factories import build_segmenter
@@ -399,7 +199,7 @@ def evaluate_3d(model: str = "", sequences: int = 8, frames: int = 30, every: in
                 rows[interval] += scored
         for interval, scored in rows.items():
             report[f"{name}, keyframe every {interval}"] = {"bands": summarize(scored),
-                                                           "by_confidence": _by_confidence(scored)}
+                                                           "by_confidence": by_confidence(scored)}
     main = report["still camera, keyframe every 1"]["bands"].get("0.5-3 m")
     if main:
         report["goals, still camera, frame by frame, 0.5-3 m"] = against_goals(main)
@@ -407,14 +207,14 @@ def evaluate_3d(model: str = "", sequences: int = 8, frames: int = 30, every: in
     static_rows = []
     for i in range(max(sequences // 2, 1)):
         static_rows += _sequence(segmenter, SEED_BASE + 500 + i, frames, still, (1,), 1)[1]
-    report["static jitter near 1 m"] = _jitter(static_rows)
+    report["static jitter near 1 m"] = jitter(static_rows)
     panning = SimOptions(objects=6, object_speed=0.0, camera_motion=0.25)
     speeds = {}
     for world in (False, True):
         rows = []
         for i in range(max(sequences // 2, 1)):
             rows += _sequence(segmenter, SEED_BASE + 700 + i, frames, panning, (1,), 1, world)[1]
-        speeds["world frame" if world else "camera frame"] = _speeds(rows, settle=10)
+        speeds["world frame" if world else "camera frame"] = speeds_after(rows, settle=10)
     report["static objects, camera moving at 0.25 m/s: published speed (m/s)"] = {
         **speeds, "goal_p90_world_frame": GOAL_STATIC_SPEED_P90}
     return report
