@@ -219,6 +219,28 @@ def test_detection_reaching_past_the_image_edge_does_not_break_appearance():
     assert describe(rgb, PixelBox(W, 0, 10, 10), np.ones((10, 10), bool)) is None
 
 
+def test_a_large_patch_is_described_from_samples_as_from_every_pixel():
+    import cv2
+
+    from vis_ros.core.tracking.appearance import describe, similarity
+
+    rng = np.random.default_rng(4)
+    rgb = np.zeros((H, W, 3), np.uint8)
+    rgb[:, :W // 2] = (200, 40, 40)
+    rgb[:, W // 2:] = (40, 40, 200)
+    rgb = cv2.add(rgb, rng.integers(0, 30, rgb.shape, np.uint8))  # a little texture
+    roi = PixelBox(100, 100, 400, 300)  # 120,000 pixels, sampled
+    mask = np.ones((300, 400), bool)
+    mask[:, :100] = False  # three quarters of it red on the left, blue on the right: not uniform
+    every_pixel = cv2.calcHist([cv2.cvtColor(rgb[100:400, 100:500], cv2.COLOR_RGB2HSV)], [0, 1],
+                               mask.view(np.uint8), [12, 6], [0, 180, 0, 256]).ravel()
+    every_pixel /= every_pixel.sum()
+    assert similarity(describe(rgb, roi, mask), every_pixel) > 0.995
+    thin = np.zeros((300, 400), bool)
+    thin[:, 201] = True  # one column: may fall between the samples
+    assert describe(rgb, roi, thin) is not None
+
+
 def test_box_iou_of_integer_and_float_boxes_agree_with_the_definition():
     from vis_ros.core.tracking.overlap import box_iou_matrix
 
