@@ -88,7 +88,7 @@ def static_background(scene: Scene, rays: np.ndarray) -> Background | None:
     It is 40% of a frame's rendering; a still camera (the default) sees the
     same one in every frame, so a sequence computes it once.
     """
-    if np.any(scene.camera_velocity):
+    if np.any(scene.camera_velocity) or scene.camera_sweep is not None:
         return None
     arrays = _background(scene, rays, *scene.camera_pose(0.0))
     for array in arrays:
@@ -142,7 +142,8 @@ def render_frame(scene: Scene, t: float, rays: np.ndarray | None = None,
     coarse_world, coarse_table = world[::4, ::4, :2], on_table[::4, ::4]
     shadow = np.ones(coarse_table.shape)
     truths = []
-    for obj in scene.objects:
+    present = [obj for obj in scene.objects if obj.present(t)]
+    for obj in present:
         obj_rot, obj_pos = obj.pose(t)
         # Soft contact shadow on the table around the footprint.
         dist = np.linalg.norm(coarse_world - obj_pos[:2], axis=-1) / (obj.shape.footprint_radius * 1.25)
@@ -174,7 +175,7 @@ def render_frame(scene: Scene, t: float, rays: np.ndarray | None = None,
     lambert = np.clip(normals @ light, 0.0, 1.0)
     shade = (_AMBIENT + (1 - _AMBIENT) * lambert) * np.where(ids == 0, shadow, 1.0)
     rgb = np.clip(albedo * shade[..., None] * scene.light_scale(t), 0.0, 1.0)
-    visible = np.bincount(ids.ravel(), minlength=len(scene.objects) + 1)
+    visible = np.bincount(ids.ravel(), minlength=max((o.object_id for o in scene.objects), default=0) + 1)
     objects = tuple(
         ObjectTruth(
             object_id=obj.object_id, class_id=obj.shape.class_id, class_name=obj.shape.class_name,

@@ -59,6 +59,11 @@ class SimObject:
     velocity_xy: np.ndarray
     yaw0: float
     yaw_rate: float
+    present_s: tuple[float, float] = (-np.inf, np.inf)  # on the table from, until (s): taken away, put down
+
+    def present(self, t: float) -> bool:
+        """Tell whether the object is in the scene at time t (s)."""
+        return self.present_s[0] <= t < self.present_s[1]
 
     def pose(self, t: float) -> tuple[np.ndarray, np.ndarray]:
         """World rotation and position of the object's local frame at time t (s)."""
@@ -67,6 +72,36 @@ class SimObject:
         rotation = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
         xy = self.start_xy + self.velocity_xy * t
         return rotation, np.array([xy[0], xy[1], 0.0])
+
+
+@dataclass(frozen=True)
+class CameraSweep:
+    """The camera slides `distance` metres sideways, stays there `away_s` seconds, and slides back.
+
+    It leaves at `start_s` and each slide takes `slide_s`: a robot turning
+    its head or driving down an aisle and back, for the object memory.
+    """
+
+    distance: float
+    start_s: float
+    slide_s: float
+    away_s: float
+
+    def offset(self, t: float) -> float:
+        """Return how far the camera is from where it started at time t (s)."""
+        back = self.start_s + self.slide_s + self.away_s
+        if t < self.start_s or t >= back + self.slide_s:
+            return 0.0
+        if t < self.start_s + self.slide_s:
+            return self.distance * (t - self.start_s) / self.slide_s
+        if t < back:
+            return self.distance
+        return self.distance * (1.0 - (t - back) / self.slide_s)
+
+    @property
+    def end_s(self) -> float:
+        """Return when the camera is back."""
+        return self.start_s + 2 * self.slide_s + self.away_s
 
 
 @dataclass(frozen=True)
@@ -85,11 +120,17 @@ class Scene:
     light_intensity: float
     light_change: float  # relative amplitude of a slow intensity change
     objects: tuple[SimObject, ...] = field(default_factory=tuple)
+    camera_sweep: CameraSweep | None = None  # the camera moves sideways out of its view and back
 
     def camera_pose(self, t: float) -> tuple[np.ndarray, np.ndarray]:
         """Rotation (columns = optical x, y, z in world) and optical centre at time t."""
-        position = self.camera_position + self.camera_velocity * t
-        target = self.camera_target + self.camera_velocity * t
+        shift = self.camera_velocity * t
+        if self.camera_sweep is not None:
+            heading = self.camera_target[:2] - self.camera_position[:2]
+            side = np.array([-heading[1], heading[0], 0.0]) / np.linalg.norm(heading)
+            shift = shift + side * self.camera_sweep.offset(t)
+        position = self.camera_position + shift
+        target = self.camera_target + shift
         forward = target - position
         forward /= np.linalg.norm(forward)
         right = np.cross(forward, (0.0, 0.0, 1.0))
