@@ -12,6 +12,7 @@ import cv2
 
 from vis_ros.core.config.settings import EngineSettings, NodeSettings
 from vis_ros.core.engine.segmenter import Segmenter
+from vis_ros.core.fusion.object_memory import ObjectMemory
 from vis_ros.core.fusion.stage import FusionStage
 from vis_ros.core.pipeline.camera_stream import CameraStream
 from vis_ros.core.pipeline.runner import StreamRunner
@@ -97,7 +98,8 @@ def build_runner(settings: NodeSettings, segmenter: Segmenter, notices: Notices,
     by default none. Whoever reads the depth (the node's subscriptions, a
     bag's reader) feeds these sources; the runner's 3D stage alone reads them.
     `transforms` gives the cameras' poses in a target frame (None: 3D in each
-    image's frame), fed the same way (the node's TF listener, a bag's /tf).
+    image's frame), fed the same way (the node's TF listener, a bag's /tf);
+    with them, one object memory for every camera (`object_memory`).
     """
     names = list(cameras) if cameras is not None else list(settings.inputs.cameras or ("",))
     depth = list(depth) if depth is not None else [None] * len(names)
@@ -106,4 +108,10 @@ def build_runner(settings: NodeSettings, segmenter: Segmenter, notices: Notices,
                for i, name in enumerate(names)]
     fusion = {i: CameraDepth(source, FusionStage(notices), transforms)
               for i, source in enumerate(depth) if source is not None}
-    return StreamRunner(segmenter, streams, settings.runner, notices, fusion, clock_ns, now_ns)
+    memory = None
+    if fusion and transforms is not None and settings.depth.object_memory:
+        def forget_tracks(ids) -> None:
+            for stream in streams:
+                stream.pipeline.tracker.forget_lost(ids)
+        memory = ObjectMemory(settings.depth.memory, forget_tracks)
+    return StreamRunner(segmenter, streams, settings.runner, notices, fusion, clock_ns, now_ns, memory)

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from vis_ros.core.fusion.memory_config import MemoryConfig
 from vis_ros.core.tracking.config import TrackerConfig
 
 
@@ -52,6 +53,7 @@ _KIND_NAMES = {bool: "a boolean", int: "an integer", float: "a double", str: "a 
 
 
 _TRACKER = TrackerConfig()  # the tracker's defaults are the core's, not a second copy
+_MEMORY = MemoryConfig()
 
 PARAMS = (
     ParamSpec("model", "", "ONNX model or TensorRT engine; empty = the embedded default model", read_only=True),
@@ -108,6 +110,15 @@ PARAMS = (
     ParamSpec("target_frame", "", "a world-fixed TF frame (map, odom) to fuse, smooth and publish 3D in, at the"
               " image stamp; a frame's 3D waits up to depth_wait for the transform (empty: camera frame;"
               " needs tf2_ros)", read_only=True),
+    ParamSpec("object_memory", True, "with depth and a target_frame, remember objects that leave the view and"
+              " give one that comes back (same class, place and colours) its old ID", read_only=True),
+    ParamSpec("object_memory_capacity", _MEMORY.capacity, "most objects remembered (the least recently seen is"
+              " forgotten first)", 1, 100000, read_only=True),
+    ParamSpec("object_memory_keep", _MEMORY.keep_s, "seconds an object is remembered after it was last seen",
+              1.0, 86400.0, read_only=True),
+    ParamSpec("object_memory_forget", _MEMORY.forget_s, "seconds a remembered object's place may be in view,"
+              " unhidden and empty, before the object is forgotten (it was taken away)", 0.1, 60.0,
+              read_only=True),
     ParamSpec("publish_markers", True, "publish ~/markers (boxes and labels) with depth on"),
     ParamSpec("publish_points", True, "publish ~/points (segmented points, instance_id field) with depth on"),
     ParamSpec("publish_detections_3d", True, "publish ~/detections_3d (vision_msgs/Detection3DArray) with depth"

@@ -16,6 +16,7 @@ from typing import Any
 
 from vis_ros.core.config.parameters import checked_values
 from vis_ros.core.engine.decoder import DecoderConfig
+from vis_ros.core.fusion.memory_config import MemoryConfig
 from vis_ros.core.pipeline.results import RunnerOptions
 from vis_ros.core.pipeline.segment_track import PipelineConfig
 from vis_ros.core.tracking.config import TrackerConfig
@@ -98,6 +99,16 @@ class DepthSettings:
     collision_object_topic: str
     collision_object_rate: float
     collision_object_classes: tuple[str, ...]
+    object_memory: bool
+    object_memory_capacity: int
+    object_memory_keep: float
+    object_memory_forget: float
+
+    @property
+    def memory(self) -> MemoryConfig:
+        """Return the object memory's limits (core/fusion/object_memory.py)."""
+        return MemoryConfig(self.object_memory, self.object_memory_capacity, self.object_memory_keep,
+                            self.object_memory_forget)
 
 
 @dataclass(frozen=True)

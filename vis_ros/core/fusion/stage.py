@@ -17,6 +17,7 @@ import numpy as np
 from vis_ros.core.data.instances import Instance3DFrame, InstanceFrame
 from vis_ros.core.fusion.camera import PinholeCamera
 from vis_ros.core.fusion.fuser import DepthFuser
+from vis_ros.core.fusion.memory_records import RememberedObject
 from vis_ros.core.fusion.transform import Rigid
 
 
@@ -27,6 +28,7 @@ class Fused3D:
     frame: Instance3DFrame
     points: Mapping[int, np.ndarray] = field(default_factory=dict)  # track id -> (N, 3), in frame.frame_id
     camera_origin: tuple[float, float, float] = (0.0, 0.0, 0.0)  # where the camera was, in frame.frame_id
+    remembered: tuple[RememberedObject, ...] = ()  # objects out of view (core/fusion/object_memory.py)
 
 
 class FusionStage:

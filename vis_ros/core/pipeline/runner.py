@@ -34,6 +34,7 @@ import numpy as np
 
 from vis_ros.core.data.errors import EngineError
 from vis_ros.core.engine.segmenter import Segmenter
+from vis_ros.core.fusion.object_memory import ObjectMemory
 from vis_ros.core.pipeline.camera_stream import NO_INPUTS, CameraStream
 from vis_ros.core.pipeline.reports import CameraReport, EngineReport, InputCounts, latency_percentiles
 from vis_ros.core.pipeline.results import Arrival, FrameIn, FrameSink, OutputsClosedError, Published2D, RunnerOptions
@@ -61,17 +62,20 @@ class StreamRunner:
 
     def __init__(self, segmenter: Segmenter, cameras: Sequence[CameraStream], options: RunnerOptions,
                  notices: Notices, depth: Mapping[int, CameraDepth] | None = None,
-                 clock_ns: Callable[[], int] | None = None, now_ns: Callable[[], int] | None = None):
+                 clock_ns: Callable[[], int] | None = None, now_ns: Callable[[], int] | None = None,
+                 memory: ObjectMemory | None = None):
         """Build the runner; `depth` is the 3D state of each camera with depth (by index).
 
         `clock_ns` (the receiving clock) measures latency, `now_ns` times the
         wait for depth; without `now_ns` a frame never waits for depth (frames
-        in memory: the depth that will come is already there).
+        in memory: the depth that will come is already there). `memory`
+        restores the IDs of objects that come back into view (3D in a target
+        frame only).
         """
         self.segmenter, self.cameras, self.options = segmenter, list(cameras), options
         self.notices = notices
         self._clock_ns = clock_ns  # the receiving clock, for end-to-end latency; None: not measured
-        self.three_d = ThreeDStage(options, notices, depth or {}, clock_ns, now_ns)
+        self.three_d = ThreeDStage(options, notices, depth or {}, clock_ns, now_ns, memory)
         self._batch_sizes: collections.Counter = collections.Counter()
         self._engine_stats = RollingStats()
 
@@ -202,8 +206,8 @@ class StreamRunner:
         options = self.options
         published = out.frame.published(options.publish_tentative, options.class_filter)
         t0 = time.perf_counter()
-        sink.publish_2d(Published2D(camera.id, frame.arrival, published, frame.rgb, out.keyframe_reason,
-                                     out.timings_s))
+        sink.publish_2d(Published2D(camera.id, frame.arrival, self.three_d.renamed(published), frame.rgb,
+                                     out.keyframe_reason, out.timings_s))
         publish_s = time.perf_counter() - t0
         if frame.arrival.timed and self._clock_ns is not None:
             camera.stats.add("end_to_end", (self._clock_ns() - frame.stamp_ns) * 1e-9)

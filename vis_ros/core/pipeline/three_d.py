@@ -24,11 +24,17 @@ import collections
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+import numpy as np
 
 from vis_ros.core.data.errors import InputError
 from vis_ros.core.data.instances import InstanceFrame
-from vis_ros.core.fusion.stage import FusionStage
+from vis_ros.core.fusion.camera import PinholeCamera
+from vis_ros.core.fusion.memory_records import CameraView
+from vis_ros.core.fusion.object_memory import ObjectMemory
+from vis_ros.core.fusion.stage import Fused3D, FusionStage
+from vis_ros.core.fusion.transform import Rigid
 from vis_ros.core.pipeline.camera_stream import CameraStream
 from vis_ros.core.pipeline.results import Arrival, FrameSink, OutputsClosedError, Published3D, RunnerOptions
 from vis_ros.core.streaming.depth_pairing import DepthLookup, DepthPairing
@@ -78,9 +84,11 @@ class ThreeDStage:
     """Every camera's 3D: the wait for depth, fusion, publishing and the counting; see the module docstring."""
 
     def __init__(self, options: RunnerOptions, notices: Notices, depth: Mapping[int, CameraDepth],
-                 clock_ns: Callable[[], int] | None = None, now_ns: Callable[[], int] | None = None):
+                 clock_ns: Callable[[], int] | None = None, now_ns: Callable[[], int] | None = None,
+                 memory: ObjectMemory | None = None):
         self.options, self.notices = options, notices
         self.cameras = dict(depth)  # camera index -> its 3D state (cameras with depth only)
+        self.memory = memory  # objects out of view, in the target frame (core/fusion/object_memory.py); None: off
         self._clock_ns = clock_ns  # for the 3D latency from the image stamp; None: not measured
         self._now_ns = now_ns  # the receiving clock for the wait; None: never wait (frames in memory)
 
@@ -113,9 +121,15 @@ class ThreeDStage:
         return spent
 
     def reset(self, camera: int) -> None:
-        """Forget a camera's 3D smoothing (stamps went backwards)."""
+        """Forget a camera's 3D smoothing, and the object memory (stamps went backwards)."""
         if camera in self.cameras:
             self.cameras[camera].fusion.reset()
+        if self.memory is not None:
+            self.memory.reset()
+
+    def renamed(self, frame: InstanceFrame) -> InstanceFrame:
+        """Return a 2D frame with the IDs users see (the object memory's restored ones)."""
+        return self.memory.renamed(frame) if self.memory is not None else frame
 
     def next_deadline_ns(self) -> int | None:
         """Return when to look again (to wake up for): the earliest deadline, sooner for a transform; or None.
@@ -151,6 +165,7 @@ class ThreeDStage:
             else:
                 fused = depth_state.fusion(waiting.frame, depth, pinhole, place.transform,
                                            depth_state.transforms.target_frame)
+                fused = self._remembering(camera, fused, depth, pinhole, place.transform)
         except InputError as exc:  # bad depth encoding or size, no valid pixel, bad CameraInfo
             camera.error(str(exc))
             self._without(camera, depth_state, waiting, sink, "bad depth or CameraInfo",
@@ -159,7 +174,7 @@ class ThreeDStage:
         t1 = time.perf_counter()
         camera.stats.add("fusion", t1 - t0)
         try:
-            sink.publish_3d(Published3D(camera.id, waiting.arrival, waiting.frame, fused))
+            sink.publish_3d(Published3D(camera.id, waiting.arrival, self.renamed(waiting.frame), fused))
         except OutputsClosedError:  # the node is shutting down: counted, said by the node's own log
             camera.count(frames_without_3d=1)
             return time.perf_counter() - t1
@@ -167,6 +182,16 @@ class ThreeDStage:
         if waiting.arrival.timed and self._clock_ns is not None:
             camera.stats.add("end_to_end_3d", (self._clock_ns() - waiting.frame.stamp_ns) * 1e-9)
         return time.perf_counter() - t1
+
+    def _remembering(self, camera: CameraStream, fused: Fused3D, depth: np.ndarray, pinhole: PinholeCamera,
+                     pose: Rigid) -> Fused3D:
+        """Restore remembered IDs and remember what left the view; the fused frame with the IDs users see."""
+        if self.memory is None:
+            return fused
+        frame = self.memory.update(camera.index, fused.frame, CameraView(pinhole, pose, depth),
+                                   camera.pipeline.tracker.descriptors())
+        points = {self.memory.object_id(track): p for track, p in fused.points.items()}
+        return replace(fused, frame=frame, points=points, remembered=self.memory.remembered())
 
     def _without(self, camera: CameraStream, depth_state: CameraDepth, waiting: Waiting3D, sink: FrameSink,
                  cause: str, text: str, error: bool = False) -> None:

@@ -98,6 +98,15 @@ class Tracker:
         self._lost = [e for e in self._lost if (stamp_ns - e.lost_ns) * 1e-9 <= cfg.reid_window_s]
         return self._reported(stamp_ns)
 
+    def forget_lost(self, track_ids) -> None:
+        """Stop re-identifying these removed tracks: the object memory gave their ID to another track."""
+        ids = set(track_ids)
+        self._lost = [e for e in self._lost if e.track.track_id not in ids]
+
+    def descriptors(self) -> dict[int, np.ndarray | None]:
+        """Each live track's colour descriptor by id, for the object memory."""
+        return {t.track_id: t.descriptor for t in self.tracks}
+
     def live_masks(self) -> list[LiveMask]:
         """Every live track's mask, for propagation."""
         return [LiveMask(t.track_id, t.roi, t.mask, t.area) for t in self.tracks]
