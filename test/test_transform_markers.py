@@ -34,7 +34,8 @@ def test_markers_keep_stable_ids_and_delete_vanished_tracks():
     from sensor_msgs.msg import PointCloud2
     from visualization_msgs.msg import Marker, MarkerArray
 
-    from vis_ros.io.output_messages import MarkerState, OutputMessages
+    from vis_ros.io.marker_messages import MarkerState
+    from vis_ros.io.output_messages import OutputMessages
 
     def inst(tid):
         return Instance3D(tid, 0, "box", 0.9, (0, 0, 1.0), (0, 0, 0, 1.0), (0.1, 0.1, 0.1), (0, 0, 0), 99, 1.0)

@@ -52,7 +52,8 @@ def bench_outputs(repeats: int = 100, count: int = 20) -> dict:
     from vis_ros.core.fusion.stage import FusionStage
     from vis_ros.core.outputs.collision_scene import CollisionScene, CollisionSceneConfig
     from vis_ros.io.instance_wire import serialize_instance_array
-    from vis_ros.io.output_messages import MarkerState, OutputMessages
+    from vis_ros.io.marker_messages import MarkerState
+    from vis_ros.io.output_messages import OutputMessages
     from vis_ros.ros.collision_objects import collision_object_msg
 
     moveit, why_not_moveit = import_package("moveit_msgs")

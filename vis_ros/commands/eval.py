@@ -26,6 +26,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--3d", dest="three_d", action="store_true",
                         help="also evaluate the node's 3D end to end (its masks, tracking, keyframes, smoothing)"
                              " against the objects' full boxes, per distance band, still and moving camera")
+    parser.add_argument("--memory", action="store_true",
+                        help="also evaluate the object memory: objects out of view 2, 10 and 60 s, one taken away,"
+                             " a look-alike put elsewhere, beside the tracker alone")
     parser.add_argument("--skip-segmentation", action="store_true", help="skip the mAP part")
     parser.add_argument("--out", type=Path, default=Path("out/eval.json"))
 
@@ -86,6 +89,10 @@ def run(args: argparse.Namespace) -> int:
         from vis_ros.evaluation.three_d_eval import evaluate_3d
 
         report["three_d"] = evaluate_3d(args.model or "")
+    if args.memory:
+        from vis_ros.evaluation.memory_eval import evaluate_memory
+
+        report["memory"] = evaluate_memory(args.model or "")
     from vis_ros.core.data.files import write_json
 
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -17,7 +17,8 @@ from vis_ros.core.config.settings import NodeSettings
 from vis_ros.core.outputs.catalogue import OutputSpec, Scope
 from vis_ros.core.pipeline.results import Published2D, Published3D
 from vis_ros.io.instance_wire import serialize_instance_array
-from vis_ros.io.output_messages import MarkerState, OutputMessages
+from vis_ros.io.marker_messages import MarkerState
+from vis_ros.io.output_messages import OutputMessages
 
 
 class CameraMessages:
@@ -26,6 +27,7 @@ class CameraMessages:
     def __init__(self, messages: OutputMessages, outputs: Sequence[OutputSpec]):
         self.messages, self.outputs = messages, tuple(outputs)
         self.markers = MarkerState(messages)
+        self.remembered_sent: tuple | None = None  # (id, last seen) of the list sent last on ~/remembered
 
     def of_2d(self, result: Published2D, settings: NodeSettings,
               wanted: Callable[[OutputSpec], bool] = lambda spec: True) -> Iterator[tuple[OutputSpec, bytes]]:
@@ -40,7 +42,9 @@ class CameraMessages:
     def _of(self, scope: Scope, result, settings: NodeSettings, wanted) -> Iterator[tuple[OutputSpec, bytes]]:
         for spec in self.outputs:
             if spec.scope is scope and switched_on(spec, settings) and wanted(spec):
-                yield spec, BUILDERS[spec.name](self, result, settings)
+                data = BUILDERS[spec.name](self, result, settings)
+                if data is not None:  # None: a latched output whose content did not change
+                    yield spec, data
 
 
 def _detections_2d(camera: CameraMessages, result: Published2D, settings: NodeSettings) -> bytes:
@@ -56,14 +60,24 @@ def _detections_3d(camera: CameraMessages, result: Published3D, settings: NodeSe
     return camera.messages.detections_3d(result.fused.frame, settings.outputs.detection_class_id)
 
 
-# output name -> (camera's messages, published result, settings) -> bytes
-BUILDERS: dict[str, Callable[[CameraMessages, Any, NodeSettings], bytes]] = {
+def _remembered(camera: CameraMessages, result: Published3D, settings: NodeSettings) -> bytes | None:
+    objects = result.fused.remembered
+    content = tuple((o.object_id, o.last_seen_ns) for o in objects)
+    if content == camera.remembered_sent:
+        return None
+    camera.remembered_sent = content
+    return camera.messages.remembered(result.fused.frame.stamp_ns, result.fused.frame.frame_id, objects)
+
+
+# output name -> (camera's messages, published result, settings) -> bytes (None: nothing to send)
+BUILDERS: dict[str, Callable[[CameraMessages, Any, NodeSettings], bytes | None]] = {
     "instances": lambda camera, result, settings: serialize_instance_array(result.frame),
     "labels": lambda camera, result, settings: camera.messages.labels(result.frame),
     "overlay": lambda camera, result, settings: camera.messages.overlay(result.frame, result.rgb),
     "detections": _detections_2d,
     "instances_3d": lambda camera, result, settings: camera.messages.instances_3d(result.fused.frame),
-    "markers": lambda camera, result, settings: camera.markers.markers(result.fused.frame),
+    "markers": lambda camera, result, settings: camera.markers.markers(result.fused.frame, result.fused.remembered),
     "points": _points,
     "detections_3d": _detections_3d,
+    "remembered": _remembered,
 }

@@ -24,22 +24,21 @@ from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 from vis_ros.core.data.instances import Instance3D, Instance3DFrame, InstanceFrame
 from vis_ros.core.data.model_path import share_file
 from vis_ros.core.data.stamps import ns_to_sec_nanosec
-from vis_ros.core.fusion.transform import quaternion_matrix
+from vis_ros.core.fusion.memory_records import RememberedObject
 from vis_ros.core.outputs.label_image import label_image
-from vis_ros.core.outputs.overlay import colour_for, draw_overlay
+from vis_ros.core.outputs.overlay import draw_overlay
 
 # Bags vis_ros writes: rosbag2 metadata version 9, which Jazzy's rosbag2 (0.26) and Kilted's read
 # (docs/distros.md), with the message definitions of rosbags' Kilted store (the same as Jazzy's
 # for every type written).
 ROSBAG2_VERSION = 9
 
-VIS_ROS_MESSAGES = ("Instance", "InstanceArray", "Instance3D", "Instance3DArray")
+VIS_ROS_MESSAGES = ("Instance", "InstanceArray", "Instance3D", "Instance3DArray", "RememberedObject",
+                    "RememberedObjectArray")
 VISION_MESSAGES = ("Point2D", "Pose2D", "BoundingBox2D", "BoundingBox3D", "ObjectHypothesis",
                    "ObjectHypothesisWithPose", "Detection2D", "Detection2DArray", "Detection3D", "Detection3DArray",
                    "VisionClass", "LabelInfo")
 SHIPPED = Path(__file__).resolve().parent / "interfaces"
-MARKER_NAMESPACE = "vis_ros"
-MIN_MARKER_SIZE_M = 0.005
 
 
 def package_msg_dir(package: str) -> Path | None:
@@ -180,6 +179,17 @@ class OutputMessages:
             header=self.header(frame.stamp_ns, frame.frame_id),
             instances=[self.instance_3d(i) for i in frame.instances]))
 
+    def remembered(self, stamp_ns: int, frame_id: str, objects: Sequence[RememberedObject]) -> bytes:
+        """Write ~/remembered: vis_ros/RememberedObjectArray, the objects the memory keeps out of view."""
+        t = self.t
+        return self.serialize(t["vis_ros/msg/RememberedObjectArray"](
+            header=self.header(stamp_ns, frame_id),
+            objects=[t["vis_ros/msg/RememberedObject"](
+                id=o.object_id, class_id=o.class_id, class_name=o.class_name,
+                pose=self.pose(o.position, o.orientation), size=self.vector(o.size),
+                position_sigma=float(o.sigma_m),
+                last_seen=t["builtin_interfaces/msg/Time"](*ns_to_sec_nanosec(o.last_seen_ns))) for o in objects]))
+
     def detections_3d(self, frame: Instance3DFrame, class_id: str = "id") -> bytes:
         """Write ~/detections_3d: oriented boxes of measured instances; the hypothesis carries the same pose."""
         t = self.t
@@ -229,51 +239,3 @@ class OutputMessages:
             colors=[], texture_resource="", texture=empty_image, uv_coordinates=[], text=text, mesh_resource="",
             mesh_file=t["visualization_msgs/msg/MeshFile"](filename="", data=np.zeros(0, np.uint8)),
             mesh_use_embedded_materials=False)
-
-
-class MarkerState:
-    """One camera's markers: a box and a label per track, DELETE for tracks that vanish.
-
-    Marker ids are the track ids, so a track's markers are updated in place
-    and a vanished track leaves nothing behind in rviz.
-    """
-
-    def __init__(self, messages: OutputMessages, namespace: str = MARKER_NAMESPACE):
-        self.messages, self.namespace = messages, namespace
-        self._shown: set[int] = set()
-
-    def markers(self, frame: Instance3DFrame) -> bytes:
-        """Write ~/markers for this frame (measured instances), with DELETE for the ones gone since the last."""
-        m = self.messages
-        kinds = m.t["visualization_msgs/msg/Marker"]
-        header = m.header(frame.stamp_ns, frame.frame_id)
-        markers, current = [], set()
-        for inst in frame.instances:
-            if inst.confidence <= 0:
-                continue
-            current.add(inst.track_id)
-            r, g, b = (c / 255.0 for c in colour_for(inst.track_id))
-            size = tuple(max(s, MIN_MARKER_SIZE_M) for s in inst.size)
-            label_at = _above(inst, 0.03)
-            markers.append(m.marker(header, f"{self.namespace}/boxes", _marker_id(inst.track_id), kinds.CUBE,
-                                    kinds.ADD, m.pose(inst.position, inst.orientation), size, (r, g, b, 0.5)))
-            markers.append(m.marker(header, f"{self.namespace}/labels", _marker_id(inst.track_id),
-                                    kinds.TEXT_VIEW_FACING, kinds.ADD, m.pose(label_at, (0.0, 0.0, 0.0, 1.0)),
-                                    (0.0, 0.0, 0.04), (1.0, 1.0, 1.0, 1.0), f"{inst.track_id} {inst.class_name}"))
-        for gone in sorted(self._shown - current):
-            for ns in ("boxes", "labels"):
-                markers.append(m.marker(header, f"{self.namespace}/{ns}", _marker_id(gone), kinds.ARROW,
-                                        kinds.DELETE))
-        self._shown = current
-        return m.serialize(m.t["visualization_msgs/msg/MarkerArray"](markers=markers))
-
-
-def _above(instance: Instance3D, margin_m: float) -> tuple[float, float, float]:
-    """Return the point `margin_m` above the box's top, along its up axis (-y), in whatever frame it is."""
-    down = quaternion_matrix(instance.orientation)[:, 1]
-    reach = instance.size[1] / 2 + margin_m
-    return tuple(float(p - reach * d) for p, d in zip(instance.position, down, strict=True))
-
-
-def _marker_id(track_id: int) -> int:
-    return int((track_id - 1) % (2**31 - 1)) + 1  # Marker.id is int32

@@ -2,7 +2,8 @@
 
 Per camera, one publisher per output of the catalogue (core/outputs/
 catalogue.py) that runs: ~/<prefix>instances, labels, overlay, detections
-and, with use_depth, instances_3d, markers, points, detections_3d; for the
+and, with use_depth, instances_3d, markers, points, detections_3d (and with
+a target_frame remembered, transient local, sent when it changes); for the
 node, ~/label_info (transient local, sent at activate and when the score
 tracks start from changes) and /diagnostics. Which outputs run is decided
 once by vis_ros.core.config.output_selection, from the settings and which of
@@ -43,6 +44,8 @@ from vis_ros.ros.three_d import ThreeDOutputs
 from vis_ros.ros.transforms import Tf2Transforms
 
 FRAME_QOS = QoSProfile(depth=5)
+# sent when it changes; a late subscriber gets the last one
+LATCHED_QOS = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL, reliability=ReliabilityPolicy.RELIABLE)
 
 
 def message_class(spec: OutputSpec):
@@ -60,7 +63,8 @@ class CameraOutputs:
         outputs = [spec for spec in plan.outputs if spec.scope is not Scope.NODE]
         self.frames = CameraMessages(messages, outputs)
         self.publishers = {spec.name: entities.publisher(message_class(spec), f"~/{output_topic(spec, name)}",
-                                                         FRAME_QOS) for spec in outputs}
+                                                         LATCHED_QOS if spec.latched else FRAME_QOS)
+                           for spec in outputs}
         self.three_d = ThreeDOutputs(entities, settings.depth, plan, packages) if plan.three_d else None
 
     def wanted(self, spec: OutputSpec) -> bool:
@@ -94,10 +98,8 @@ class NodeOutputs:
         self.messages = OutputMessages()
         self.diagnostics = entities.publisher(DiagnosticArray, "/diagnostics", 10)
         if self.plan.has("label_info"):
-            latched = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL,
-                                 reliability=ReliabilityPolicy.RELIABLE)
             spec = BY_NAME["label_info"]
-            self.label_info = entities.publisher(message_class(spec), f"~/{output_topic(spec)}", latched)
+            self.label_info = entities.publisher(message_class(spec), f"~/{output_topic(spec)}", LATCHED_QOS)
         if self.plan.listen_to_tf:  # one listener for every camera (its /tf subscriptions are the node's)
             tf2_ros = packages["tf2_ros"]
             tf_buffer = tf2_ros.Buffer()

@@ -2,7 +2,8 @@
 
 vision_msgs, moveit_msgs and tf2_ros are run dependencies, but a robot may
 lack one (a source build, a minimal image): then the outputs that need it are
-off and the rest runs. Collision objects also need a world-fixed target
+off and the rest runs. The object memory's list (`world_frame` in the
+catalogue) runs only with a target frame. Collision objects also need a world-fixed target
 frame: in the moving camera frame an object in MoveIt's planning scene is
 wrong as soon as the camera moves. Every output that was asked for but cannot
 run is named once, with why, in `off` (the node logs it at configure and puts
@@ -62,10 +63,11 @@ def plan_outputs(settings: NodeSettings, unavailable: Mapping[str, str], for_bag
         if (spec.scope is Scope.DEPTH and not three_d) or (for_bags and not spec.in_bags):
             continue
         on = switched_on(spec, settings) or (not for_bags and not PARAMETERS[spec.switch].read_only)
-        if not on:
+        if not on or (spec.world_frame and not depth_settings.target_frame):
             continue
-        if spec.package in unavailable:
-            missing.setdefault(spec.package, []).append(f"~/{spec.name}")
+        package = "tf2_ros" if spec.world_frame and not for_bags else spec.package  # a bag's TF is its own
+        if package in unavailable:
+            missing.setdefault(package, []).append(f"~/{spec.name}")
         else:
             running.append(spec)
     off = [f"{', '.join(names)}: {unavailable[package]}" for package, names in missing.items()]

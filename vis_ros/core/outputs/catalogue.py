@@ -40,6 +40,8 @@ class OutputSpec:
     on_demand: bool = False  # the node builds it only while someone subscribes (a bag always writes it)
     in_bags: bool = True  # process-bag writes it (the overlay is a second copy of the images: not)
     rviz: str = ""  # the rviz display plugin that draws it; "" = none in the launch's rviz
+    world_frame: bool = False  # runs only with a target_frame (the node: and tf2_ros)
+    latched: bool = False  # sent when its content changes, transient local in the node
 
 
 OUTPUTS = (
@@ -56,6 +58,8 @@ OUTPUTS = (
                rviz="rviz_default_plugins/PointCloud2"),
     OutputSpec("detections_3d", "vision_msgs/msg/Detection3DArray", Scope.DEPTH, "publish_detections_3d",
                "vision_msgs", on_demand=True),
+    OutputSpec("remembered", "vis_ros/msg/RememberedObjectArray", Scope.DEPTH, "object_memory", world_frame=True,
+               latched=True),
     OutputSpec("label_info", "vision_msgs/msg/LabelInfo", Scope.NODE, "publish_label_info", "vision_msgs"),
 )
 BY_NAME = {spec.name: spec for spec in OUTPUTS}
