@@ -100,9 +100,17 @@ def test_the_memory_keeps_at_most_its_capacity_and_nothing_older_than_keep_s():
 def test_a_track_seen_longer_than_the_restore_window_keeps_its_id():
     memory = ObjectMemory()
     k = _seen_then_away(memory)
-    for j in range(k, k + 6):  # a track of another colour first (0.5 s), then its colours become the red ones
-        _step(memory, j, [_instance(13, (0.0, 0.0, 2.0))], {13: BLUE})
-    assert _step(memory, k + 6, [_instance(13, (0.0, 0.0, 2.0))]) == [13]
+    for j in range(k, k + 11):  # a track of another colour first (1 s), then its colours become the red ones
+        _step(memory, j, [_instance(13, (0.0, 0.0, 2.0))], {13: BLUE}, view=_view(depth_m=1.0))
+    assert _step(memory, k + 11, [_instance(13, (0.0, 0.0, 2.0))], view=_view(depth_m=1.0)) == [13]
+
+
+def test_a_new_track_whose_class_settles_within_the_window_gets_the_id():
+    memory = ObjectMemory()
+    k = _seen_then_away(memory)
+    for j in range(k, k + 8):  # first taken for another class (0.7 s): the place is not empty, nothing forgotten
+        assert _step(memory, j, [_instance(16, (0.0, 0.0, 2.0), class_id=2)], view=_view(depth_m=1.0)) == [16]
+    assert _step(memory, k + 8, [_instance(16, (0.0, 0.0, 2.0))], view=_view(depth_m=1.0)) == [1]
 
 
 def test_restoring_tells_the_trackers_to_stop_reidentifying_the_old_track():

@@ -45,7 +45,7 @@ from vis_ros.core.fusion.memory_records import (
 )
 from vis_ros.core.tracking.appearance import similarity
 
-RESTORE_WINDOW_S = 0.5  # a new track may take a remembered ID this long after its first 3D frame
+RESTORE_WINDOW_S = 1.0  # a new track may take a remembered ID this long after its first 3D frame (its class may settle late)
 JUMP_SIGMA = 0.01  # standard deviation of a position's change between two frames, per metre of range (and at 1 m)
 MAX_SPEED = 2.0  # m/s an object may move between two frames (a walking person: 1.5) before a leap is a jump
 TRACK_GONE_S = 120.0  # a tracker id unseen this long is not coming back (reid_window_s is at most 60 s)
