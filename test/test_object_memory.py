@@ -10,6 +10,7 @@ from vis_ros.core.fusion.memory_config import MemoryConfig
 from vis_ros.core.fusion.memory_records import CameraView
 from vis_ros.core.fusion.object_memory import ObjectMemory
 from vis_ros.core.fusion.transform import Rigid
+from vis_ros.core.tracking.track import Appearance
 
 CAMERA = PinholeCamera(100.0, 100.0, 79.5, 59.5, 160, 120)
 T0 = 1_700_000_000 * 10**9
@@ -29,10 +30,13 @@ def _view(depth_m: float = 2.05, pose: Rigid | None = None) -> CameraView:
     return CameraView(CAMERA, pose or Rigid(), np.full((120, 160), depth_m, np.float32))
 
 
-def _step(memory, index: int, instances, descriptors=None, view=None, camera: int = 0):
+def _step(memory, index: int, instances, colours=None, view=None, camera: int = 0, classes=None):
+    """Feed one frame; `colours` and `classes` by track id (default: red, and the instance's class)."""
     frame = Instance3DFrame(T0 + index * FRAME_NS, "world", tuple(instances))
-    descriptors = descriptors if descriptors is not None else {i.track_id: RED for i in instances}
-    out = memory.update(camera, frame, view if view is not None else _view(), descriptors)
+    colours, classes = colours or {}, classes or {}
+    looks = {i.track_id: Appearance(colours.get(i.track_id, RED), frozenset(classes.get(i.track_id, {i.class_id})))
+             for i in instances}
+    out = memory.update(camera, frame, view if view is not None else _view(), looks)
     return [i.track_id for i in out.instances]
 
 
@@ -158,3 +162,11 @@ def test_a_track_that_leaps_to_a_remembered_neighbour_takes_its_id_and_its_own_o
     assert memory.counts.jumps == 1 and [o.object_id for o in memory.remembered()] == [1]
     assert _step(memory, 3, [_instance(1, (0.4, 0.0, 2.0)), _instance(3, (0.0, 0.0, 2.0))],
                  view=_view(depth_m=1.0)) == [2, 1]
+
+
+def test_an_object_once_detected_as_another_class_comes_back_as_that_class():
+    memory = ObjectMemory()
+    for k in range(10):  # the detector wavered between class 1 and 5 on it
+        _step(memory, k, [_instance(1, (0.0, 0.0, 2.0))], classes={1: {1, 5}})
+    _step(memory, 10, [], view=_view(pose=AWAY))
+    assert _step(memory, 11, [_instance(17, (0.0, 0.0, 2.0), class_id=5)]) == [1]

@@ -167,6 +167,7 @@ def memory_cost(capacity: int = 200, repeats: int = 200) -> dict:
     from vis_ros.core.fusion.object_memory import ObjectMemory
     from vis_ros.core.fusion.transform import Rigid
     from vis_ros.core.sim.scene import default_camera
+    from vis_ros.core.tracking.track import Appearance
 
     camera = default_camera(640, 480)
     view = CameraView(camera, Rigid(), np.full((480, 640), 2.0, np.float32))
@@ -177,7 +178,7 @@ def memory_cost(capacity: int = 200, repeats: int = 200) -> dict:
                           (0.0, 0.0, 0.0), 100, 0.8)
 
     live = [instance(100_000 + i, (0.1 * i - 0.5, 0.0, 2.0)) for i in range(10)]
-    descriptors = {i.track_id: rng.dirichlet(np.ones(72)) for i in live}
+    looks = {i.track_id: Appearance(rng.dirichlet(np.ones(72)), frozenset({1})) for i in live}
     out = {}
     for count in (0, capacity // 4, capacity):
         tracemalloc.start()
@@ -185,15 +186,15 @@ def memory_cost(capacity: int = 200, repeats: int = 200) -> dict:
         stamp = 1_700_000_000 * 10**9
         for i in range(count):  # seen once behind the camera, then gone: remembered, never in view
             gone = instance(i + 1, (3.0 * (i % 15) - 21.0, 3.0 * (i // 15) - 21.0, -3.0))  # apart: none restored
-            memory.update(0, Instance3DFrame(stamp, WORLD, (gone,)), view, {gone.track_id: descriptors[100_000]})
+            memory.update(0, Instance3DFrame(stamp, WORLD, (gone,)), view, {gone.track_id: looks[100_000]})
             memory.update(0, Instance3DFrame(stamp, WORLD, ()), view, {})
         size_kb = tracemalloc.get_traced_memory()[0] / 1024
         tracemalloc.stop()
         frame = Instance3DFrame(stamp, WORLD, tuple(live))
-        memory.update(0, frame, view, descriptors)
+        memory.update(0, frame, view, looks)
         t0 = time.perf_counter()
         for _ in range(repeats):
-            memory.update(0, frame, view, descriptors)
+            memory.update(0, frame, view, looks)
         out[str(count)] = {"update_ms": (time.perf_counter() - t0) / repeats * 1e3, "size_kB": size_kb,
                            "remembered": memory.counts.remembered}
     return out

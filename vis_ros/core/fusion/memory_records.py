@@ -1,10 +1,10 @@
 """What the object memory keeps: remembered objects, and their centres as arrays for tests over all of them at once.
 
-A frame compares each new track with every remembered object of its class
-and projects every remembered centre into the camera; with Python loops that
-grew to 6 ms a frame at 200 objects. The centres, classes and uncertainties
-are kept as arrays, rebuilt only when the set changes, so a frame's cost
-stays flat up to the capacity (`vis-ros eval --memory`).
+A frame compares each new track with every remembered object and projects
+every remembered centre into the camera; with Python loops that grew to 6 ms
+a frame at 200 objects. The centres, uncertainties and sizes are kept as
+arrays, rebuilt only when the set changes, so a frame's cost stays flat up
+to the capacity (`vis-ros eval --memory`).
 """
 from __future__ import annotations
 
@@ -44,6 +44,15 @@ class RememberedObject:
     last_seen_ns: int
     camera: int  # the camera that saw it last
     descriptor: np.ndarray | None = None  # colour histogram (core/tracking/appearance.py)
+    classes: frozenset[int] = frozenset()  # every class its tracks were detected as (a detector may waver)
+
+    def may_be(self, class_id: int, classes: frozenset[int]) -> bool:
+        """Tell whether a track of `class_id`, detected as `classes`, may be this object.
+
+        The same class, or one the other was ever detected as: a small or
+        far object's class can flip between two look-alike classes.
+        """
+        return class_id == self.class_id or class_id in self.classes or self.class_id in classes
 
 
 @dataclass(frozen=True)
@@ -71,7 +80,7 @@ class RememberedSet:
 
     def __init__(self):
         self._objects: collections.OrderedDict[int, RememberedObject] = collections.OrderedDict()
-        self._columns = None  # (ids, centres, classes, sigmas, longest sides), rebuilt after a change
+        self._columns = None  # (ids, centres, sigmas, longest sides), rebuilt after a change
 
     def __len__(self) -> int:
         """Return how many objects are remembered."""
@@ -100,8 +109,9 @@ class RememberedSet:
         """Return the least recently seen object."""
         return next(iter(self._objects.values()))
 
-    def candidates(self, class_id: int, position) -> list[tuple[RememberedObject, float, float]]:
-        """Return the objects of this class a track at `position` may be: (object, distance, gate), nearest first.
+    def candidates(self, class_id: int, classes: frozenset[int],
+                   position) -> list[tuple[RememberedObject, float, float]]:
+        """Return the objects a track at `position` may be (`RememberedObject.may_be`): (object, distance, gate).
 
         The gate: GATE_SIGMAS combined standard deviations (the remembered
         one's and the new one's, taken at the distance between them as a
@@ -110,17 +120,18 @@ class RememberedSet:
         """
         if not self._objects:
             return []
-        ids, centres, classes, sigmas, longest = self._arrays()
+        ids, centres, sigmas, longest = self._arrays()
         gaps = np.linalg.norm(centres - np.asarray(position, np.float64), axis=1)
         gates = GATE_SIGMAS * np.hypot(sigmas, position_sigma(gaps)) + ENTRY_ALLOWANCE * longest
-        rows = np.flatnonzero((classes == class_id) & (gaps <= gates))
-        return [(self._objects[ids[r]], float(gaps[r]), float(gates[r])) for r in rows[np.argsort(gaps[rows])]]
+        rows = np.flatnonzero(gaps <= gates)  # few: the ones near
+        near = [(self._objects[ids[r]], float(gaps[r]), float(gates[r])) for r in rows[np.argsort(gaps[rows])]]
+        return [c for c in near if c[0].may_be(class_id, classes)]
 
     def in_view(self, view: CameraView) -> tuple[list[int], list[int]]:
         """Return (the objects whose place the camera sees, unhidden; the others)."""
         if not self._objects:
             return [], []
-        ids, centres, _, _, _ = self._arrays()
+        ids, centres, _, _ = self._arrays()
         local = view.pose.inverse().points(centres)
         k, (h, w) = view.camera, view.depth_m.shape
         z = np.maximum(local[:, 2], 1e-6)
@@ -142,7 +153,6 @@ class RememberedSet:
             objects = list(self._objects.values())
             self._columns = ([o.object_id for o in objects],
                              np.array([o.position for o in objects], np.float64).reshape(-1, 3),
-                             np.array([o.class_id for o in objects]),
                              np.array([o.sigma_m for o in objects], np.float64),
                              np.array([max(o.size) for o in objects], np.float64))
         return self._columns

@@ -7,10 +7,11 @@ where the image position says nothing; the cup's position in the world
 (`target_frame`: map, odom) still does. So, with depth and a world-fixed
 target frame, each object that leaves the view is remembered: class, 3D box,
 how uncertain its position is, its colour descriptor, when it was last seen.
-A new track whose 3D box agrees with a remembered object (same class, within
-the positions' uncertainty, similar colours) takes the remembered ID, in its
-first RESTORE_WINDOW_S: the ID users see (`aliases`: tracker id -> object ID)
-changes, the tracker's own ids do not. A track whose position leaps away
+A new track whose 3D box agrees with a remembered object (the same class, or
+one either was ever detected as; within the positions' uncertainty; similar
+colours) takes the remembered ID in its first RESTORE_WINDOW_S: the ID users
+see (`aliases`: tracker id -> object ID) changes, the tracker's own ids do
+not. A track whose position leaps away
 from its object's between two frames (the tracker took a neighbour of the
 same class) is taken for a new track again.
 
@@ -44,10 +45,12 @@ from vis_ros.core.fusion.memory_records import (
     position_sigma,
 )
 from vis_ros.core.tracking.appearance import similarity
+from vis_ros.core.tracking.track import Appearance
 
-RESTORE_WINDOW_S = 1.0  # a new track may take a remembered ID this long after its first 3D frame (its class may settle late)
+RESTORE_WINDOW_S = 1.0  # a new track may take a remembered ID this long after its first 3D frame (class settling)
 JUMP_SIGMA = 0.01  # standard deviation of a position's change between two frames, per metre of range (and at 1 m)
 MAX_SPEED = 2.0  # m/s an object may move between two frames (a walking person: 1.5) before a leap is a jump
+NO_APPEARANCE = Appearance(None, frozenset())
 TRACK_GONE_S = 120.0  # a tracker id unseen this long is not coming back (reid_window_s is at most 60 s)
 
 
@@ -91,10 +94,10 @@ class ObjectMemory:
                                               for i in frame.instances))
 
     def update(self, camera: int, frame: Instance3DFrame, view: CameraView,
-               descriptors: Mapping[int, np.ndarray | None]) -> Instance3DFrame:
+               appearances: Mapping[int, Appearance]) -> Instance3DFrame:
         """Take one camera's fused frame (in the memory's frame, tracker ids); return it with the IDs users see.
 
-        `descriptors` gives the colour descriptor of each tracker id.
+        `appearances` gives each tracker id's colours and classes (Tracker.appearances).
         """
         stamp = frame.stamp_ns
         present = {self.object_id(i.track_id) for i in frame.instances}
@@ -103,14 +106,14 @@ class ObjectMemory:
         for inst in frame.instances:
             self._tracks[inst.track_id] = (self._tracks.get(inst.track_id, (stamp, stamp))[0], stamp)
         jumped = [inst for inst in frame.instances if self._jumped(camera, inst, view, stamp)]
-        self._restore(frame, descriptors)
+        self._restore(frame, appearances)
         for inst in jumped:  # its own object, unrestored: it moved after all
             if self.object_id(inst.track_id) == inst.track_id:
                 self._remembered.pop(inst.track_id)
         self._one_track_an_object(frame)
         for inst in frame.instances:
             if inst.confidence > 0:  # else no usable pose this frame: keep what was seen before
-                self._see(camera, inst, view, stamp, descriptors.get(inst.track_id))
+                self._see(camera, inst, view, stamp, appearances.get(inst.track_id, NO_APPEARANCE))
         self._forget_unseen(view, stamp)
         self._bound(stamp)
         if not self.aliases:
@@ -119,14 +122,16 @@ class ObjectMemory:
                                               for i in frame.instances))
 
     # -- steps --------------------------------------------------------------------------
-    def _see(self, camera: int, inst: Instance3D, view: CameraView, stamp: int, descriptor) -> None:
+    def _see(self, camera: int, inst: Instance3D, view: CameraView, stamp: int, appearance: Appearance) -> None:
         object_id = self.object_id(inst.track_id)
-        if descriptor is None and object_id in self._live:
-            descriptor = self._live[object_id].descriptor
+        before = self._live.get(object_id)
+        descriptor = appearance.descriptor if appearance.descriptor is not None or before is None \
+            else before.descriptor
+        classes = appearance.classes | {inst.class_id} | (before.classes if before is not None else frozenset())
         rng = float(np.linalg.norm(np.asarray(inst.position) - np.asarray(view.pose.translation)))
         self._live[object_id] = RememberedObject(object_id, inst.class_id, inst.class_name, inst.position,
                                                  inst.orientation, inst.size, position_sigma(rng), stamp, camera,
-                                                 descriptor)
+                                                 descriptor, classes)
 
     def _jumped(self, camera: int, inst: Instance3D, view: CameraView, stamp: int) -> bool:
         """Tell whether a track leapt away from its object since this camera's last frame; if so, start it over.
@@ -150,7 +155,7 @@ class ObjectMemory:
         self._counts["jumps"] += 1
         return True
 
-    def _restore(self, frame: Instance3DFrame, descriptors) -> None:
+    def _restore(self, frame: Instance3DFrame, appearances: Mapping[int, Appearance]) -> None:
         """Give new tracks agreeing with a remembered object its ID (each object at most once, best pairs first)."""
         stamp, pairs = frame.stamp_ns, []
         for inst in frame.instances:
@@ -158,8 +163,9 @@ class ObjectMemory:
             if track in self.aliases or inst.confidence <= 0 or (stamp - self._tracks[track][0]) * 1e-9 > \
                     RESTORE_WINDOW_S:
                 continue
-            for old, gap, gate in self._remembered.candidates(inst.class_id, inst.position):
-                alike = similarity(descriptors.get(track), old.descriptor)
+            appearance = appearances.get(track, NO_APPEARANCE)
+            for old, gap, gate in self._remembered.candidates(inst.class_id, appearance.classes, inst.position):
+                alike = similarity(appearance.descriptor, old.descriptor)
                 if alike >= self.config.min_similarity:
                     pairs.append((gap / gate - alike, track, old.object_id))
         taken_tracks, taken_objects = set(), set()

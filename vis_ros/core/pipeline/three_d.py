@@ -189,7 +189,7 @@ class ThreeDStage:
         if self.memory is None:
             return fused
         frame = self.memory.update(camera.index, fused.frame, CameraView(pinhole, pose, depth),
-                                   camera.pipeline.tracker.descriptors())
+                                   camera.pipeline.tracker.appearances())
         points = {self.memory.object_id(track): p for track, p in fused.points.items()}
         return replace(fused, frame=frame, points=points, remembered=self.memory.remembered())
 

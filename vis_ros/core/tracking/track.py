@@ -14,6 +14,13 @@ from vis_ros.core.data.detections import Detection
 from vis_ros.core.data.instances import PixelBox, TrackState
 
 
+class Appearance(NamedTuple):
+    """What a track looks like, for the object memory: its colour descriptor and every class it was detected as."""
+
+    descriptor: np.ndarray | None
+    classes: frozenset[int]
+
+
 class LiveMask(NamedTuple):
     """A live track's current mask in its box, for propagation between keyframes."""
 

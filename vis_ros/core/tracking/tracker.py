@@ -21,7 +21,7 @@ from vis_ros.core.tracking.appearance import describe, similarity
 from vis_ros.core.tracking.association import COSTS, assign
 from vis_ros.core.tracking.config import TrackerConfig
 from vis_ros.core.tracking.overlap import shift_roi
-from vis_ros.core.tracking.track import LiveMask, LostTrack, MaskedDetection, Track
+from vis_ros.core.tracking.track import Appearance, LiveMask, LostTrack, MaskedDetection, Track
 
 _DESCRIPTOR_EVERY = 5  # refresh a track's appearance every few matches (cost bound)
 
@@ -103,9 +103,9 @@ class Tracker:
         ids = set(track_ids)
         self._lost = [e for e in self._lost if e.track.track_id not in ids]
 
-    def descriptors(self) -> dict[int, np.ndarray | None]:
-        """Each live track's colour descriptor by id, for the object memory."""
-        return {t.track_id: t.descriptor for t in self.tracks}
+    def appearances(self) -> dict[int, Appearance]:
+        """Each live track's colours and classes by id, for the object memory."""
+        return {t.track_id: Appearance(t.descriptor, frozenset(t.class_votes)) for t in self.tracks}
 
     def live_masks(self) -> list[LiveMask]:
         """Every live track's mask, for propagation."""
