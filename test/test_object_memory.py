@@ -170,3 +170,12 @@ def test_an_object_once_detected_as_another_class_comes_back_as_that_class():
         _step(memory, k, [_instance(1, (0.0, 0.0, 2.0))], classes={1: {1, 5}})
     _step(memory, 10, [], view=_view(pose=AWAY))
     assert _step(memory, 11, [_instance(17, (0.0, 0.0, 2.0), class_id=5)]) == [1]
+
+
+def test_a_place_one_camera_sees_empty_is_forgotten_while_another_camera_looks_elsewhere():
+    memory = ObjectMemory(MemoryConfig(forget_s=1.0))
+    k = _seen_then_away(memory)
+    for j in range(k, k + 11):  # camera 1 sees the place empty, camera 0 (turned away) frame by frame between
+        _step(memory, j, [], camera=1)
+        _step(memory, j, [], camera=0, view=_view(pose=AWAY))
+    assert memory.remembered() == () and memory.counts.forgotten == 1

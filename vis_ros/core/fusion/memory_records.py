@@ -127,10 +127,10 @@ class RememberedSet:
         near = [(self._objects[ids[r]], float(gaps[r]), float(gates[r])) for r in rows[np.argsort(gaps[rows])]]
         return [c for c in near if c[0].may_be(class_id, classes)]
 
-    def in_view(self, view: CameraView) -> tuple[list[int], list[int]]:
-        """Return (the objects whose place the camera sees, unhidden; the others)."""
+    def in_view(self, view: CameraView) -> list[int]:
+        """Return the objects whose place the camera sees, unhidden."""
         if not self._objects:
-            return [], []
+            return []
         ids, centres, _, _ = self._arrays()
         local = view.pose.inverse().points(centres)
         k, (h, w) = view.camera, view.depth_m.shape
@@ -139,14 +139,14 @@ class RememberedSet:
         v = (k.fy * local[:, 1] / z + k.cy) * h / k.height
         inside = (local[:, 2] > 0.1) & (u >= IN_VIEW_MARGIN * w) & (u < (1 - IN_VIEW_MARGIN) * w) \
             & (v >= IN_VIEW_MARGIN * h) & (v < (1 - IN_VIEW_MARGIN) * h)
-        seen, unseen = [], [ids[r] for r in np.flatnonzero(~inside)]
+        seen = []
         for row in np.flatnonzero(inside):  # few: the ones in this view
             col, line = int(u[row]), int(v[row])
             patch = view.depth_m[max(line - 2, 0):line + 3, max(col - 2, 0):col + 3]
             valid = patch[patch > 0]
-            hidden = valid.size == 0 or float(np.median(valid)) < local[row, 2] - OCCLUSION_MARGIN_M
-            (unseen if hidden else seen).append(ids[row])  # no depth there, or something nearer: not seen empty
-        return seen, unseen
+            if valid.size and float(np.median(valid)) >= local[row, 2] - OCCLUSION_MARGIN_M:
+                seen.append(ids[row])  # else no depth there, or something nearer hides it: not seen empty
+        return seen
 
     def _arrays(self):
         if self._columns is None:

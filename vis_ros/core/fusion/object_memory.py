@@ -69,7 +69,7 @@ class ObjectMemory:
         self._live: dict[int, RememberedObject] = {}  # object ID -> as seen in its camera's latest frame
         self._remembered = RememberedSet()
         self._tracks: dict[int, tuple[int, int]] = {}  # tracker id -> its first (restorable since) and latest stamp
-        self._expected_ns: dict[int, int] = {}  # object ID -> since when its place is in view, empty
+        self._expected_ns: dict[tuple[int, int], int] = {}  # (camera, object ID) -> since when its place is seen empty
         self._counts = collections.Counter()
 
     @property
@@ -114,7 +114,7 @@ class ObjectMemory:
         for inst in frame.instances:
             if inst.confidence > 0:  # else no usable pose this frame: keep what was seen before
                 self._see(camera, inst, view, stamp, appearances.get(inst.track_id, NO_APPEARANCE))
-        self._forget_unseen(view, stamp)
+        self._forget_unseen(camera, view, stamp)
         self._bound(stamp)
         if not self.aliases:
             return frame
@@ -175,7 +175,7 @@ class ObjectMemory:
             taken_tracks.add(track)
             taken_objects.add(object_id)
             self._remembered.pop(object_id)
-            self._expected_ns.pop(object_id, None)
+            self._not_expected(object_id)
             self._counts["restored"] += 1
             if object_id == track:  # the tracker revived its own track: nothing to rename
                 continue
@@ -200,15 +200,19 @@ class ObjectMemory:
                     if track != keep:
                         self.aliases.pop(track, None)
 
-    def _forget_unseen(self, view: CameraView, stamp: int) -> None:
+    def _forget_unseen(self, camera: int, view: CameraView, stamp: int) -> None:
         """Forget remembered objects whose place this camera sees, unhidden and empty, for forget_s."""
-        seen, unseen = self._remembered.in_view(view)
-        for object_id in unseen:
-            self._expected_ns.pop(object_id, None)
+        seen = set(self._remembered.in_view(view))
+        for key in [key for key in self._expected_ns if key[0] == camera and key[1] not in seen]:
+            del self._expected_ns[key]
         for object_id in seen:
-            since = self._expected_ns.setdefault(object_id, stamp)
+            since = self._expected_ns.setdefault((camera, object_id), stamp)
             if (stamp - since) * 1e-9 >= self.config.forget_s:
                 self._drop(object_id, "forgotten")
+
+    def _not_expected(self, object_id: int) -> None:
+        for key in [key for key in self._expected_ns if key[1] == object_id]:  # few: the places in view
+            del self._expected_ns[key]
 
     def _bound(self, stamp: int) -> None:
         """Keep at most `capacity` objects, none older than keep_s; forget tracker ids long gone."""
@@ -224,7 +228,7 @@ class ObjectMemory:
 
     def _drop(self, object_id: int, why: str) -> None:
         self._remembered.pop(object_id)
-        self._expected_ns.pop(object_id, None)
+        self._not_expected(object_id)
         for track in [t for t, o in self.aliases.items() if o == object_id]:
             del self.aliases[track]
         self._counts[why] += 1
