@@ -53,3 +53,31 @@ def test_markers_keep_stable_ids_and_delete_vanished_tracks():
     assert cloud.width == 6 and [f.name for f in cloud.fields] == ["x", "y", "z", "instance_id"]
     ids = np.frombuffer(bytes(cloud.data), np.uint8).reshape(6, 16)[:, 12:].copy().view("<u4").ravel()
     assert ids.tolist() == [7, 7, 7, 7, 9, 9]
+
+
+def test_remembered_objects_are_grey_markers_sent_when_they_change():
+    pytest.importorskip("rclpy")
+    from rclpy.serialization import deserialize_message
+    from visualization_msgs.msg import Marker, MarkerArray
+
+    from vis_ros.core.fusion.memory_records import RememberedObject
+    from vis_ros.io.marker_messages import MarkerState
+    from vis_ros.io.output_messages import OutputMessages
+
+    def remembered(object_id, last_seen_ns):
+        return RememberedObject(object_id, 0, "cup", (1.0, 0.0, 0.0), (0, 0, 0, 1.0), (0.1, 0.1, 0.1),
+                                0.03, last_seen_ns, 0)
+
+    markers = MarkerState(OutputMessages())
+
+    def sent(stamp, objects):
+        array = deserialize_message(markers.markers(Instance3DFrame(stamp, "world", ()), objects), MarkerArray)
+        return sorted((m.ns, m.id, m.action) for m in array.markers)
+
+    assert sent(1, (remembered(4, 1), remembered(6, 1))) == [
+        ("vis_ros/remembered", 4, Marker.ADD), ("vis_ros/remembered", 6, Marker.ADD),
+        ("vis_ros/remembered_labels", 4, Marker.ADD), ("vis_ros/remembered_labels", 6, Marker.ADD)]
+    assert sent(2, (remembered(4, 1), remembered(6, 1))) == []  # unchanged: rviz keeps them
+    assert sent(3, (remembered(6, 2),)) == [  # 4 came back (restored), 6 was seen again and left again
+        ("vis_ros/remembered", 4, Marker.DELETE), ("vis_ros/remembered", 6, Marker.ADD),
+        ("vis_ros/remembered_labels", 4, Marker.DELETE), ("vis_ros/remembered_labels", 6, Marker.ADD)]

@@ -3,9 +3,9 @@
 vision_msgs, moveit_msgs and tf2_ros are run dependencies, but a robot may
 lack one (a source build, a minimal image): then the outputs that need it are
 off and the rest runs. The object memory's list (`world_frame` in the
-catalogue) runs only with a target frame. Collision objects also need a world-fixed target
-frame: in the moving camera frame an object in MoveIt's planning scene is
-wrong as soon as the camera moves. Every output that was asked for but cannot
+catalogue) runs only with a target frame. Collision objects also need a
+world-fixed target frame: in the moving camera frame an object in MoveIt's
+planning scene is wrong as soon as the camera moves. Every output that was asked for but cannot
 run is named once, with why, in `off` (the node logs it at configure and puts
 it on /diagnostics).
 

@@ -106,9 +106,8 @@ class DepthSettings:
 
     @property
     def memory(self) -> MemoryConfig:
-        """Return the object memory's limits (core/fusion/object_memory.py)."""
-        return MemoryConfig(self.object_memory, self.object_memory_capacity, self.object_memory_keep,
-                            self.object_memory_forget)
+        """Return the object memory's limits (core/fusion/object_memory.py; `object_memory` turns it on)."""
+        return MemoryConfig(self.object_memory_capacity, self.object_memory_keep, self.object_memory_forget)
 
 
 @dataclass(frozen=True)

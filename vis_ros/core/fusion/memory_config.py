@@ -8,7 +8,6 @@ from dataclasses import dataclass
 class MemoryConfig:
     """The limits of core/fusion/object_memory.py; parameters `object_memory*` (core/config/parameters.py)."""
 
-    enabled: bool = True
     capacity: int = 200  # objects
     keep_s: float = 600.0  # since an object was last seen
     forget_s: float = 1.0  # its place in view, unhidden and empty
