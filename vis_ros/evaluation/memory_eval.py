@@ -24,7 +24,6 @@ shows from its first frame), an output ID covering an object with mask IoU
 from __future__ import annotations
 
 import collections
-import logging
 import time
 import tracemalloc
 from dataclasses import replace
@@ -32,13 +31,13 @@ from dataclasses import replace
 import numpy as np
 
 from vis_ros.core.sim.scene import SimOptions
+from vis_ros.evaluation.three_d_eval import CAMERA_FRAME, WORLD, sim_runner
 
 SEED_BASE = 8_300_000
 AWAY_S = (2.0, 10.0, 60.0)
 SEEN_S, SLIDE_S, AFTER_S = 2.0, 4.0, 3.0
 SIM = SimOptions(width=320, height=240, fps=15.0, objects=5, object_speed=0.0)
 GOALS = {"restored_after_10_s": 0.95, "restored_after_60_s": 0.90, "wrong_share_max": 0.01}
-WORLD, CAMERA_FRAME = "world", "camera_optical"
 
 
 def memory_scene(seed: int, away_s: float, options: SimOptions = SIM):
@@ -72,17 +71,10 @@ def memory_scene(seed: int, away_s: float, options: SimOptions = SIM):
 
 
 def _runner(segmenter, memory: bool):
-    from vis_ros.core.config.factories import build_runner, depth_sources
     from vis_ros.core.config.settings import node_defaults
-    from vis_ros.core.streaming.notices import Notices
-    from vis_ros.core.streaming.transforms import TransformBuffer
 
     settings = node_defaults(use_depth=True, target_frame=WORLD, object_memory=memory)
-    depth = depth_sources(settings, [("depth", "camera_info")])
-    transforms = TransformBuffer(WORLD)
-    runner = build_runner(settings, segmenter, Notices(logging.getLogger("vis-ros eval --memory")), depth=depth,
-                          transforms=transforms)
-    return runner, depth[0], transforms
+    return sim_runner(segmenter, settings, True, "vis-ros eval --memory")
 
 
 def run_sequence(segmenter, scene, seed: int, frames: int, options: SimOptions = SIM):

@@ -116,6 +116,23 @@ def _truth_in_world(truth, camera):
                    box_center=camera.points(np.asarray(truth.box_center)[None])[0])
 
 
+def sim_runner(segmenter, settings, world: bool, purpose: str):
+    """Return a stream runner for one sim camera with depth, its depth source, and its TF (None: camera frame).
+
+    With `world` the runner fuses in the target frame "world", fed by the
+    caller with the simulated camera's pose at each stamp, as TF would give it.
+    """
+    from vis_ros.core.config.factories import build_runner, depth_sources
+    from vis_ros.core.streaming.notices import Notices
+    from vis_ros.core.streaming.transforms import TransformBuffer
+
+    depth = depth_sources(settings, [("depth", "camera_info")])
+    transforms = TransformBuffer(WORLD) if world else None
+    runner = build_runner(settings, segmenter, Notices(logging.getLogger(purpose)), depth=depth,
+                          transforms=transforms)
+    return runner, depth[0], transforms
+
+
 def _sequence(segmenter, seed: int, frames: int, options, keyframe_intervals, every: int,
               world: bool = False) -> dict[int, list[dict]]:
     """Run each keyframe interval over one sequence; return the scored comparisons per interval.
@@ -124,14 +141,11 @@ def _sequence(segmenter, seed: int, frames: int, options, keyframe_intervals, ev
     camera's pose at each stamp (as TF would give it), and the errors are
     measured there; velocities are kept for the static-object check.
     """
-    from vis_ros.core.config.factories import build_runner, depth_sources
     from vis_ros.core.config.settings import node_defaults
     from vis_ros.core.pipeline.offline import CollectingSink, frame_in
     from vis_ros.core.sim.render import _camera_rays
     from vis_ros.core.sim.scene import random_scene
     from vis_ros.core.sim.sequence import generate_sequence
-    from vis_ros.core.streaming.notices import Notices
-    from vis_ros.core.streaming.transforms import TransformBuffer
 
     scene = random_scene(seed, options)
     camera, it = generate_sequence(seed, frames, options)
@@ -140,15 +154,12 @@ def _sequence(segmenter, seed: int, frames: int, options, keyframe_intervals, ev
     visible = {f.index: _visible_share(scene, f, f.index / options.fps, rays) for f in sim if f.index % every == 0}
     out = {}
     for interval in keyframe_intervals:
-        settings = node_defaults(use_depth=True, keyframe_interval=interval)
-        depth = depth_sources(settings, [("depth", "camera_info")])
-        transforms = TransformBuffer(WORLD) if world else None
-        runner = build_runner(settings, segmenter, Notices(logging.getLogger("vis-ros eval --3d")), depth=depth,
-                              transforms=transforms)
+        runner, depth, transforms = sim_runner(segmenter, node_defaults(use_depth=True, keyframe_interval=interval),
+                                               world, "vis-ros eval --3d")
         sink = CollectingSink()
         scored = []
         for f in sim:
-            depth[0].add(depth_sample(f, camera))
+            depth.add(depth_sample(f, camera))
             pose = _camera_in_world(scene, f.index / options.fps)
             if transforms is not None:
                 transforms.add(WORLD, CAMERA_FRAME, f.stamp_ns, pose)

@@ -86,8 +86,8 @@ class ObjectMemory:
         """Return the ID users see for a tracker's id."""
         return self.aliases.get(track_id, track_id)
 
-    def renamed(self, frame: InstanceFrame) -> InstanceFrame:
-        """Return the 2D frame with the IDs users see."""
+    def renamed(self, frame: InstanceFrame | Instance3DFrame) -> InstanceFrame | Instance3DFrame:
+        """Return a 2D or 3D frame with the IDs users see."""
         if not any(i.track_id in self.aliases for i in frame.instances):
             return frame
         return replace(frame, instances=tuple(replace(i, track_id=self.object_id(i.track_id))
@@ -116,10 +116,7 @@ class ObjectMemory:
                 self._see(camera, inst, view, stamp, appearances.get(inst.track_id, NO_APPEARANCE))
         self._forget_unseen(camera, view, stamp)
         self._bound(stamp)
-        if not self.aliases:
-            return frame
-        return replace(frame, instances=tuple(replace(i, track_id=self.object_id(i.track_id))
-                                              for i in frame.instances))
+        return self.renamed(frame)
 
     # -- steps --------------------------------------------------------------------------
     def _see(self, camera: int, inst: Instance3D, view: CameraView, stamp: int, appearance: Appearance) -> None:
@@ -128,10 +125,9 @@ class ObjectMemory:
         descriptor = appearance.descriptor if appearance.descriptor is not None or before is None \
             else before.descriptor
         classes = appearance.classes | {inst.class_id} | (before.classes if before is not None else frozenset())
-        rng = float(np.linalg.norm(np.asarray(inst.position) - np.asarray(view.pose.translation)))
         self._live[object_id] = RememberedObject(object_id, inst.class_id, inst.class_name, inst.position,
-                                                 inst.orientation, inst.size, position_sigma(rng), stamp, camera,
-                                                 descriptor, classes)
+                                                 inst.orientation, inst.size, position_sigma(_range(inst, view)),
+                                                 stamp, camera, descriptor, classes)
 
     def _jumped(self, camera: int, inst: Instance3D, view: CameraView, stamp: int) -> bool:
         """Tell whether a track leapt away from its object since this camera's last frame; if so, start it over.
@@ -143,11 +139,9 @@ class ObjectMemory:
         seen = self._live.get(object_id)
         if inst.confidence <= 0 or seen is None or seen.camera != camera:
             return False
-        position = np.asarray(inst.position)
-        rng = max(float(np.linalg.norm(position - np.asarray(view.pose.translation))), 1.0)
-        allowed = GATE_SIGMAS * JUMP_SIGMA * rng * np.sqrt(2.0) + ENTRY_ALLOWANCE * max(seen.size) \
-            + MAX_SPEED * (stamp - seen.last_seen_ns) * 1e-9
-        if float(np.linalg.norm(position - np.asarray(seen.position))) <= allowed:
+        allowed = GATE_SIGMAS * JUMP_SIGMA * max(_range(inst, view), 1.0) * np.sqrt(2.0) \
+            + ENTRY_ALLOWANCE * max(seen.size) + MAX_SPEED * (stamp - seen.last_seen_ns) * 1e-9
+        if float(np.linalg.norm(np.asarray(inst.position) - np.asarray(seen.position))) <= allowed:
             return False
         self._remembered.add(self._live.pop(object_id))
         self.aliases.pop(inst.track_id, None)
@@ -232,3 +226,8 @@ class ObjectMemory:
         for track in [t for t, o in self.aliases.items() if o == object_id]:
             del self.aliases[track]
         self._counts[why] += 1
+
+
+def _range(inst: Instance3D, view: CameraView) -> float:
+    """Return how far the instance is from the camera (metres)."""
+    return float(np.linalg.norm(np.asarray(inst.position) - np.asarray(view.pose.translation)))
