@@ -5,7 +5,14 @@ import pytest
 
 from vis_ros.core import native
 from vis_ros.core.data.instances import PixelBox
-from vis_ros.core.pipeline.propagation import FlowField, FlowPropagator, MaskToMove, warp_mask, warp_masks
+from vis_ros.core.pipeline.propagation import (
+    FlowField,
+    FlowPropagator,
+    MaskToMove,
+    flow_scale_for,
+    warp_mask,
+    warp_masks,
+)
 
 
 def _bilinear_reference(low: np.ndarray, scale: int, roi: PixelBox) -> np.ndarray:
@@ -60,6 +67,28 @@ def test_propagator_recovers_a_translation_and_explains_it_away(kernel_path):
     assert np.median(inner, axis=0) == pytest.approx([-6.0, -4.0], abs=0.5)
     assert field.residual.shape == ((field.flow.shape[0] + 1) // 2, (field.flow.shape[1] + 1) // 2)
     assert np.median(field.residual) < 10
+
+
+@pytest.mark.parametrize("width,scale", [(160, 2), (320, 2), (640, 2), (960, 2), (1280, 4), (1920, 4), (3840, 8),
+                                         (7680, 8)])
+def test_automatic_flow_scale_halves_until_the_image_is_at_most_480_wide(width, scale):
+    assert flow_scale_for(width) == scale
+
+
+def test_automatic_scale_follows_the_image_and_its_grey_averages_the_pixels():
+    rng = np.random.default_rng(5)
+    texture = cv2.GaussianBlur(rng.integers(0, 256, (740, 1300, 3), dtype=np.uint8), (0, 0), 3)
+    prop = FlowPropagator(patch_stride=5)
+    assert prop.observe(texture[:720, :1280], need_flow=True) is None
+    field = prop.observe(texture[8:728, 12:1292], need_flow=True)  # content moved by (-12, -8)
+    assert (field.scale, field.flow.shape) == (4, (180, 320, 2))
+    assert np.median(field.flow[20:-20, 20:-20].reshape(-1, 2), axis=0) == pytest.approx([12.0, 8.0], abs=1.0)
+    # Two 2x2 halvings are a 4x4 area average up to the first halving's rounding.
+    grey = cv2.cvtColor(texture[:720, :1280], cv2.COLOR_RGB2GRAY)
+    direct = cv2.resize(grey, (320, 180), interpolation=cv2.INTER_AREA)
+    assert np.abs(prop._grey(texture[:720, :1280], 4).astype(int) - direct).max() <= 1
+    small = prop.observe(texture[:240, :320], need_flow=True)  # a new size: no flow to the old frame
+    assert small is None and prop.observe(texture[:240, :320], need_flow=True).scale == 2
 
 
 def test_propagator_rejects_bad_settings():

@@ -94,6 +94,24 @@ FLOW_PRESETS = {"ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST,
                 "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM}
 
 
+FLOW_MAX_WIDTH = 480  # the automatic scale halves the image until it is at most this wide
+
+
+def flow_scale_for(width: int) -> int:
+    """Return the automatic flow scale: halve once, then until the image is at most FLOW_MAX_WIDTH wide.
+
+    640x480 keeps 2 (320x240 flow, as tuned); 1280x720 gets 4. On the
+    tracking sequences at 1280x720 (8 x 90 frames, keyframe-3) scale 4 gave
+    the same IDF1 as 2 (0.948) at half the flow time; objects there span
+    twice the pixels, so the flow's grid is as fine relative to them as
+    scale 2 at 640x480 (docs/benchmarks.md).
+    """
+    scale = 2
+    while width / scale > FLOW_MAX_WIDTH and scale < 8:
+        scale *= 2
+    return scale
+
+
 class FlowPropagator:
     """Backward DIS flow between consecutive frames, downscaled.
 
@@ -101,15 +119,15 @@ class FlowPropagator:
     both the cheapest and among the most accurate, hence the defaults. A patch
     stride of 5 instead of the preset's 4 costs ~25% less DIS time at the same
     mask IoU and IDF1 (`vis-ros eval --tracking`, 6 x 90 frames); 6 starts
-    to lose IDF1.
+    to lose IDF1. Scale 0 picks the scale per image size (flow_scale_for).
     """
 
-    def __init__(self, scale: int = 2, preset: str = "ultrafast", patch_stride: int = 0):
-        if scale not in (1, 2, 4, 8):
-            raise ValueError(f"flow scale must be 1, 2, 4 or 8, got {scale}")
+    def __init__(self, scale: int = 0, preset: str = "ultrafast", patch_stride: int = 0):
+        if scale not in (0, 1, 2, 4, 8):
+            raise ValueError(f"flow scale must be 1, 2, 4 or 8 (0: by image size), got {scale}")
         if preset not in FLOW_PRESETS:
             raise ValueError(f"unknown flow preset {preset!r}; valid: {sorted(FLOW_PRESETS)}")
-        self.scale = scale
+        self.fixed_scale = scale
         self._dis = cv2.DISOpticalFlow_create(FLOW_PRESETS[preset])
         if patch_stride:
             if not 1 <= patch_stride <= self._dis.getPatchSize():
@@ -119,14 +137,28 @@ class FlowPropagator:
         self._previous: np.ndarray | None = None
         self._grid: tuple[np.ndarray, np.ndarray] | None = None
 
-    def _grey(self, rgb: np.ndarray) -> np.ndarray:
-        h, w = rgb.shape[:2]
-        grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)  # one channel to resize, not three
-        return cv2.resize(grey, (w // self.scale, h // self.scale), interpolation=cv2.INTER_AREA)
+    def scale_for(self, width: int) -> int:
+        """Return the scale this propagator computes flow at for an image this wide."""
+        return self.fixed_scale or flow_scale_for(width)
+
+    def _grey(self, rgb: np.ndarray, scale: int) -> np.ndarray:
+        """Grey, then area-averaged down by `scale`: one channel to resize, not three.
+
+        Larger scales halve repeatedly (each halving has OpenCV's fast 2x2
+        path): 0.05 ms at 640x480 to 160x120, where one 4x4 area resize
+        takes 0.16 ms.
+        """
+        grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+        while scale > 1:
+            h, w = grey.shape
+            grey = cv2.resize(grey, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+            scale //= 2
+        return grey
 
     def observe(self, rgb: np.ndarray, need_flow: bool) -> FlowField | None:
         """Remember this frame; with need_flow, also return flow back to the last one."""
-        grey = self._grey(rgb)
+        scale = self.scale_for(rgb.shape[1])
+        grey = self._grey(rgb, scale)
         previous, self._previous = self._previous, grey
         if not need_flow or previous is None or previous.shape != grey.shape:
             return None
@@ -144,8 +176,8 @@ class FlowPropagator:
         warped = cv2.remap(previous, gx + sampled[..., 0], gy + sampled[..., 1], cv2.INTER_LINEAR,
                            borderMode=cv2.BORDER_REPLICATE)
         residual = cv2.absdiff(np.ascontiguousarray(grey[::step, ::step]), warped)
-        flow_low *= float(self.scale)  # low-res pixels -> full-res pixels, in place
-        return FlowField(flow_low, self.scale, rgb.shape[0], rgb.shape[1], residual, step)
+        flow_low *= float(scale)  # low-res pixels -> full-res pixels, in place
+        return FlowField(flow_low, scale, rgb.shape[0], rgb.shape[1], residual, step)
 
     def reset(self) -> None:
         """Forget the previous frame (the next one has no flow)."""

@@ -38,7 +38,7 @@ class PipelineConfig:
     residual_levels: float = 40.0  # grey-level change left after flow compensation that counts
     tracked_margin: float = 0.5  # grow tracked boxes by this share of their size (shadows, edges)
     confidence_min_area: int = 400  # tracks smaller than this (px) do not decide confidence
-    flow_scale: int = 2
+    flow_scale: int = 0  # 0: by image size (2 up to 960 px wide, 4 above; propagation.flow_scale_for)
     flow_preset: str = "ultrafast"
     flow_patch_stride: int = 5  # DIS patch stride (ultrafast's own is 4); 0 keeps the preset's
 
