@@ -139,6 +139,72 @@ def test_c_and_numpy_warps_agree(scale, height, width, compiled_kernels, monkeyp
     assert differing <= 2e-3 * total
 
 
+def _exact_warp(flow, scale, height, width, roi, mask):
+    """Warp with the C kernel's arithmetic, pixel by pixel in numpy float32 (no block decided in advance)."""
+    f32 = np.float32
+    low_h, low_w = flow.shape[:2]
+    rx, ry, rw, rh = roi
+    cells = flow[ry // scale:-(-(ry + rh) // scale), rx // scale:-(-(rx + rw) // scale)]
+    largest = float(np.nanmax(np.abs(cells), initial=0.0))
+    reach = int(np.clip(np.ceil(np.float32(largest)), 0, width + height)) + 2
+    x0, y0 = max(rx - reach, 0), max(ry - reach, 0)
+    x1, y1 = min(rx + rw + reach, width), min(ry + rh + reach, height)
+
+    def taps(first, n, low_n):
+        g = np.clip((np.arange(first, first + n) + 0.5) / scale - 0.5, 0.0, low_n - 1)
+        lo = g.astype(int)
+        return lo, np.minimum(lo + 1, low_n - 1), (g - lo).astype(f32)
+
+    col_lo, col_hi, fx = taps(x0, x1 - x0, low_w)
+    row_lo, row_hi, fy = taps(y0, y1 - y0, low_h)
+    rows = flow[row_lo] + fy[:, None, None] * (flow[row_hi] - flow[row_lo])  # float32 throughout
+    field = rows[:, col_lo] + fx[None, :, None] * (rows[:, col_hi] - rows[:, col_lo])
+    u = (np.arange(x0 - rx, x1 - rx).astype(f32) + f32(1))[None, :] + field[..., 0]
+    v = (np.arange(y0 - ry, y1 - ry).astype(f32) + f32(1))[:, None] + field[..., 1]
+    padded = np.zeros((rh + 2, rw + 2), f32)
+    padded[1:-1, 1:-1] = mask
+    inside = (u >= 0) & (v >= 0) & (u < rw + 1) & (v < rh + 1)
+    ux, vy = np.where(inside, u, 0).astype(int), np.where(inside, v, 0).astype(int)
+    p00, p01 = padded[vy, ux], padded[vy, np.minimum(ux + 1, rw + 1)]
+    p10, p11 = padded[np.minimum(vy + 1, rh + 1), ux], padded[np.minimum(vy + 1, rh + 1), np.minimum(ux + 1, rw + 1)]
+    fu, fv = np.where(inside, u, 0) - ux.astype(f32), np.where(inside, v, 0) - vy.astype(f32)
+    value = (f32(1) - fv) * ((f32(1) - fu) * p00 + fu * p01) + fv * ((f32(1) - fu) * p10 + fu * p11)
+    on = inside & (((p00 + p01 + p10 + p11) == 4) | (value >= 0.5))
+    out = np.zeros((height, width), bool)
+    out[y0:y1, x0:x1] = on
+    return out
+
+
+def test_c_warp_decides_whole_blocks_exactly_as_sampling_each_pixel(compiled_kernels):
+    """Check blocks known set or clear without sampling come out as sampling every pixel does.
+
+    Large masks (whole blocks inside and outside), smooth and rough flow, and
+    flow with NaN and infinity inside a mask (those pixels come out clear).
+    """
+    rng = np.random.default_rng(11)
+    for trial in range(60):
+        scale = (1, 2, 4)[trial % 3]
+        height, width = int(rng.integers(40, 240)), int(rng.integers(40, 320))
+        sigma = (0.5, 3.0, 12.0)[trial % 3]
+        flow = rng.normal(0, sigma, (height // scale, width // scale, 2)).astype(np.float32)
+        if trial % 2:
+            flow = cv2.GaussianBlur(flow, (0, 0), 3)
+        if trial % 5 == 0:
+            flow[flow.shape[0] // 2, flow.shape[1] // 2] = (np.nan, np.inf)
+        rw, rh = int(rng.integers(10, width + 1)), int(rng.integers(10, height + 1))
+        rx, ry = int(rng.integers(0, width - rw + 1)), int(rng.integers(0, height - rh + 1))
+        mask = cv2.GaussianBlur(rng.random((rh, rw)).astype(np.float32), (0, 0), 8) > 0.45
+        mask[rh // 4:3 * rh // 4, rw // 4:3 * rw // 4] = True
+        (x, y, w, h, data, area), = compiled_kernels.warp_masks(
+            flow, flow.shape[:2], scale, (height, width), np.array([[rx, ry, rw, rh]], np.int64), 1, [mask])
+        moved = np.zeros((height, width), bool)
+        moved[y:y + h, x:x + w] = np.frombuffer(data, bool).reshape(h, w)
+        with np.errstate(invalid="ignore"):  # the NaN and infinity trials
+            expected = _exact_warp(flow, scale, height, width, (rx, ry, rw, rh), mask)
+        assert np.array_equal(moved, expected), f"trial {trial}: {np.count_nonzero(moved != expected)} pixels differ"
+        assert area == np.count_nonzero(expected)
+
+
 def test_c_warp_refuses_a_mask_that_does_not_fit_its_box(compiled_kernels):
     field = FlowField(np.zeros((60, 80, 2), np.float32), 2, 120, 160)
     with pytest.raises(ValueError, match="does not fit the image or its 12-byte mask"):

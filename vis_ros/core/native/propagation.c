@@ -9,9 +9,22 @@
  * positions to 1/32 pixel; this samples exactly, so edge pixels can differ
  * (test_propagation.py bounds how many).
  *
+ * The region is walked in TILE x TILE blocks. Bilinear flow is a convex
+ * blend of the low-res cells it reads, so the cells under a block bound
+ * where all its pixels sample; when that window of the mask (plus SLACK for
+ * float rounding) is all set or all clear, every pixel's answer is
+ * known without sampling (a summed-area table counts the window). Only
+ * blocks on the mask's edge are sampled pixel by pixel, with the same
+ * arithmetic as before, so the result is the same bit for bit: 640x480, 10
+ * objects, 0.62 -> 0.43-0.47 ms a frame; 1280x720, 2.0 -> 1.1-1.2 ms (blocks of 4:
+ * 0.47, 1.37 ms; of 16: 0.51, 1.27 ms).
+ *
  * Per mask: (x, y, width, height, mask bytes (height * width, 0/1), pixels set)
  * of the bounding box of the moved mask; width 0 when nothing is left.
  */
+#define TILE 8  /* pixels per side of the blocks the region is walked in */
+#define SLACK 0.01  /* pixels: far more than float32 rounding of a sample position */
+
 /* Bilinear sampling of the low-res field at full-res pixel centres, one axis:
  * low-res coordinate (i + 0.5) / scale - 0.5 clamped to the grid (what resizing
  * the field gives), as two cell indices and the weight of the second. */
@@ -33,10 +46,10 @@ PyObject *vr_warp_masks(PyObject *self, PyObject *args) {
                           &rois_buf, &count, &PyList_Type, &masks))
         return NULL;
     PyObject *result = NULL, *out = NULL;
-    uint8_t *scratch = NULL;
-    float *padded = NULL;
+    uint8_t *scratch = NULL, *padded = NULL;
+    uint32_t *table = NULL;
     int32_t *taps = NULL;
-    float *row_flow = NULL;
+    float *rows_flow = NULL;
     if (low_h <= 0 || low_w <= 0 || scale <= 0 || height <= 0 || width <= 0 || count < 0 ||
         PyList_GET_SIZE(masks) != count) {
         PyErr_SetString(PyExc_ValueError, "flow and image sizes must be positive, one mask per roi");
@@ -47,10 +60,11 @@ PyObject *vr_warp_masks(PyObject *self, PyObject *args) {
         goto done;
     out = PyList_New(count);
     scratch = malloc((size_t)height * width);  /* the moved mask's region */
-    padded = malloc(sizeof(float) * (size_t)(height + 2) * (width + 2));  /* a mask (0 / 1) with a zero border */
+    padded = malloc((size_t)(height + 2) * (width + 2));  /* a mask (0 / 1) with a zero border */
+    table = malloc(sizeof(uint32_t) * (size_t)(height + 3) * (width + 3));  /* its summed-area table */
     taps = malloc(sizeof(int32_t) * 3 * (size_t)width);  /* per region column: two cells, one weight */
-    row_flow = malloc(sizeof(float) * 2 * (size_t)(low_w + 1));  /* one row of the field, blended */
-    if (out == NULL || scratch == NULL || padded == NULL || taps == NULL || row_flow == NULL) {
+    rows_flow = malloc(sizeof(float) * TILE * 2 * (size_t)(low_w + 1));  /* a block's rows of the field, blended */
+    if (out == NULL || scratch == NULL || padded == NULL || table == NULL || taps == NULL || rows_flow == NULL) {
         if (out != NULL) PyErr_NoMemory();
         goto done;
     }
@@ -87,51 +101,116 @@ PyObject *vr_warp_masks(PyObject *self, PyObject *args) {
         const long w = x1 - x0, h = y1 - y0;
         long bx0 = w, by0 = h, bx1 = -1, by1 = -1;
         /* The mask with a zero border, so every bilinear tap can be read without a bounds test. */
-        const long pw = rw + 2;
-        for (long x = 0; x < pw; x++) padded[x] = padded[(rh + 1) * pw + x] = 0.0f;
+        const long pw = rw + 2, ph = rh + 2, tw = pw + 1;
+        memset(padded, 0, (size_t)pw);
+        memset(padded + (ph - 1) * pw, 0, (size_t)pw);
         for (long y = 1; y <= rh; y++) {
-            float *row = padded + y * pw;
+            uint8_t *row = padded + y * pw;
             const uint8_t *src = mask + (y - 1) * rw;
-            row[0] = row[rw + 1] = 0.0f;
-            for (long x = 0; x < rw; x++) row[x + 1] = src[x] ? 1.0f : 0.0f;
+            row[0] = row[rw + 1] = 0;
+            for (long x = 0; x < rw; x++) row[x + 1] = src[x] != 0;
+        }
+        /* table[(y + 1) * tw + x + 1]: set pixels of padded rows 0..y, columns 0..x. */
+        memset(table, 0, sizeof(uint32_t) * (size_t)tw);
+        for (long y = 0; y < ph; y++) {
+            uint32_t run = 0;
+            uint32_t *row = table + (y + 1) * tw;
+            const uint32_t *above = row - tw;
+            row[0] = 0;
+            for (long x = 0; x < pw; x++) {
+                run += padded[y * pw + x];
+                row[x + 1] = above[x + 1] + run;
+            }
         }
         axis_taps(x0, w, scale, low_w, col_lo, col_hi, col_w);
         const int32_t cell_first = col_lo[0], cells = col_hi[w - 1] - cell_first + 1;
-        for (long y = 0; y < h; y++) {
-            int32_t row_lo, row_hi;
-            float fy;
-            axis_taps(y0 + y, 1, scale, low_h, &row_lo, &row_hi, &fy);
-            /* This row of the field at low-res columns first (vertical blend), then per pixel. */
-            const float *top = flow + ((size_t)row_lo * low_w + cell_first) * 2;
-            const float *bottom = flow + ((size_t)row_hi * low_w + cell_first) * 2;
-            for (int32_t c = 0; c < 2 * cells; c++) row_flow[c] = top[c] + fy * (bottom[c] - top[c]);
-            const float dy_pixel = (float)(y0 + y - ry) + 1.0f;  /* +1: the padded mask's origin */
-            for (long x = 0; x < w; x++) {
-                const int32_t a = 2 * (col_lo[x] - cell_first), b = 2 * (col_hi[x] - cell_first);
-                const float fx = col_w[x];
-                /* Sample position in the padded mask's pixels (float32, as the numpy path adds). */
-                const float u = (float)(x0 + x - rx) + 1.0f + (row_flow[a] + fx * (row_flow[b] - row_flow[a]));
-                const float v = dy_pixel + (row_flow[a + 1] + fx * (row_flow[b + 1] - row_flow[a + 1]));
-                uint8_t on = 0;
-                if (u >= 0.0f && v >= 0.0f && u < (float)(rw + 1) && v < (float)(rh + 1)) {
-                    const long ux = (long)u, vy = (long)v;  /* >= 0: truncation is floor */
-                    const float fu = u - ux, fv = v - vy;  /* weights, needed only on the mask's edge */
-                    const float *p0 = padded + vy * pw + ux, *p1 = p0 + pw;
-                    const float taps = p0[0] + p0[1] + p1[0] + p1[1];
-                    if (taps == 4.0f) {
-                        on = 1;  /* inside the mask: every blend is 1 */
-                    } else if (taps > 0.0f) {
-                        const float value = (1.0f - fv) * ((1.0f - fu) * p0[0] + fu * p0[1]) +
-                                            fv * ((1.0f - fu) * p1[0] + fu * p1[1]);
-                        on = value >= 0.5f;
+        for (long ty = 0; ty < h; ty += TILE) {
+            const long th = h - ty < TILE ? h - ty : TILE;
+            int32_t row_lo[TILE], row_hi[TILE];
+            float fy[TILE];
+            for (long r = 0; r < th; r++) {
+                axis_taps(y0 + ty + r, 1, scale, low_h, &row_lo[r], &row_hi[r], &fy[r]);
+                /* This row of the field at low-res columns (vertical blend), per pixel below. */
+                const float *top = flow + ((size_t)row_lo[r] * low_w + cell_first) * 2;
+                const float *bottom = flow + ((size_t)row_hi[r] * low_w + cell_first) * 2;
+                float *row_flow = rows_flow + r * 2 * (low_w + 1);
+                for (int32_t c = 0; c < 2 * cells; c++) row_flow[c] = top[c] + fy[r] * (bottom[c] - top[c]);
+            }
+            for (long tx = 0; tx < w; tx += TILE) {
+                const long tcols = w - tx < TILE ? w - tx : TILE;
+                /* Where this block's pixels can sample: the cells it blends bound its flow. */
+                double fx_min = INFINITY, fx_max = -INFINITY, fy_min = INFINITY, fy_max = -INFINITY;
+                int finite = 1;  /* a NaN would slip past the comparisons: such blocks are sampled */
+                for (long cy = row_lo[0]; cy <= row_hi[th - 1]; cy++)
+                    for (long cx = col_lo[tx]; cx <= col_hi[tx + tcols - 1]; cx++) {
+                        const float *f = flow + ((size_t)cy * low_w + cx) * 2;
+                        finite &= f[0] - f[0] == 0.0f && f[1] - f[1] == 0.0f;
+                        if (f[0] < fx_min) fx_min = f[0];
+                        if (f[0] > fx_max) fx_max = f[0];
+                        if (f[1] < fy_min) fy_min = f[1];
+                        if (f[1] > fy_max) fy_max = f[1];
                     }
+                /* Padded-mask coordinates of the first tap, SLACK each way; the last tap is one further. */
+                const double u_min = (double)(x0 + tx - rx) + 1.0 + fx_min - SLACK;
+                const double u_max = (double)(x0 + tx + tcols - 1 - rx) + 1.0 + fx_max + SLACK;
+                const double v_min = (double)(y0 + ty - ry) + 1.0 + fy_min - SLACK;
+                const double v_max = (double)(y0 + ty + th - 1 - ry) + 1.0 + fy_max + SLACK;
+                int known = -1;  /* 1: every pixel set, 0: none, -1: sample each */
+                if (finite && u_min > -1e6 && u_max < 1e6 && v_min > -1e6 && v_max < 1e6) {  /* not far outside */
+                    const long c0 = (long)floor(u_min), c1 = (long)floor(u_max) + 1;
+                    const long r0 = (long)floor(v_min), r1 = (long)floor(v_max) + 1;
+                    const long k0 = c0 > 0 ? c0 : 0, k1 = c1 < pw - 1 ? c1 : pw - 1;
+                    const long q0 = r0 > 0 ? r0 : 0, q1 = r1 < ph - 1 ? r1 : ph - 1;
+                    const uint32_t set = k0 > k1 || q0 > q1 ? 0 :
+                        table[(q1 + 1) * tw + k1 + 1] - table[q0 * tw + k1 + 1] - table[(q1 + 1) * tw + k0] + table[q0 * tw + k0];
+                    if (set == 0)
+                        known = 0;
+                    else if (k0 == c0 && k1 == c1 && q0 == r0 && q1 == r1 && set == (uint32_t)((c1 - c0 + 1) * (r1 - r0 + 1)))
+                        known = 1;
                 }
-                scratch[y * w + x] = on;
-                if (on) {
-                    if (x < bx0) bx0 = x;
-                    if (x > bx1) bx1 = x;
-                    if (y < by0) by0 = y;
-                    if (y > by1) by1 = y;
+                if (known >= 0) {
+                    for (long r = 0; r < th; r++) memset(scratch + (ty + r) * w + tx, known, (size_t)tcols);
+                    if (known) {
+                        if (tx < bx0) bx0 = tx;
+                        if (tx + tcols - 1 > bx1) bx1 = tx + tcols - 1;
+                        if (ty < by0) by0 = ty;
+                        if (ty + th - 1 > by1) by1 = ty + th - 1;
+                    }
+                    continue;
+                }
+                for (long r = 0; r < th; r++) {
+                    const long y = ty + r;
+                    const float *row_flow = rows_flow + r * 2 * (low_w + 1);
+                    const float dy_pixel = (float)(y0 + y - ry) + 1.0f;  /* +1: the padded mask's origin */
+                    uint8_t *row_out = scratch + y * w;
+                    for (long x = tx; x < tx + tcols; x++) {
+                        const int32_t a = 2 * (col_lo[x] - cell_first), b = 2 * (col_hi[x] - cell_first);
+                        const float fx = col_w[x];
+                        /* Sample position in the padded mask's pixels (float32, as the numpy path adds). */
+                        const float u = (float)(x0 + x - rx) + 1.0f + (row_flow[a] + fx * (row_flow[b] - row_flow[a]));
+                        const float v = dy_pixel + (row_flow[a + 1] + fx * (row_flow[b + 1] - row_flow[a + 1]));
+                        uint8_t on = 0;
+                        if (u >= 0.0f && v >= 0.0f && u < (float)(rw + 1) && v < (float)(rh + 1)) {
+                            const long ux = (long)u, vy = (long)v;  /* >= 0: truncation is floor */
+                            const uint8_t *p0 = padded + vy * pw + ux, *p1 = p0 + pw;
+                            const int set = p0[0] + p0[1] + p1[0] + p1[1];
+                            if (set == 4) {
+                                on = 1;  /* inside the mask: every blend is 1 */
+                            } else if (set > 0) {
+                                const float fu = u - ux, fv = v - vy;  /* weights, needed only on the mask's edge */
+                                const float value = (1.0f - fv) * ((1.0f - fu) * p0[0] + fu * p0[1]) +
+                                                    fv * ((1.0f - fu) * p1[0] + fu * p1[1]);
+                                on = value >= 0.5f;
+                            }
+                        }
+                        row_out[x] = on;
+                        if (on) {
+                            if (x < bx0) bx0 = x;
+                            if (x > bx1) bx1 = x;
+                            if (y < by0) by0 = y;
+                            if (y > by1) by1 = y;
+                        }
+                    }
                 }
             }
         }
@@ -164,8 +243,9 @@ done:
     Py_XDECREF(out);
     free(scratch);
     free(padded);
+    free(table);
     free(taps);
-    free(row_flow);
+    free(rows_flow);
     release_buffers(2, &flow_buf, &rois_buf);
     return result;
 }
