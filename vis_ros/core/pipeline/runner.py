@@ -211,6 +211,9 @@ class StreamRunner:
         publish_s = time.perf_counter() - t0
         if frame.arrival.timed and self._clock_ns is not None:
             camera.stats.add("end_to_end", (self._clock_ns() - frame.stamp_ns) * 1e-9)
+        if frame.arrival.received_s is not None:  # the node's own share: image callback -> 2D out, less the engine
+            camera.stats.add("beyond_engine", time.monotonic() - frame.arrival.received_s
+                             - out.timings_s.get("engine", 0.0))
         if camera.index in self.three_d.cameras:
             publish_s += self.three_d.add(camera, frame.arrival, published, sink)
         camera.count(frames_processed=1, keyframes=int(out.frame.keyframe))
