@@ -15,14 +15,19 @@ from vis_ros.core.pipeline.propagation import (
 )
 
 
+def _taps(first: int, n: int, scale: int, low_n: int):
+    """Low-res cells and weight for full-res pixels first..first+n: (u + 0.5) / s - 0.5, clamped at the edges."""
+    g = np.clip((np.arange(first, first + n) + 0.5) / scale - 0.5, 0.0, low_n - 1)
+    lo = g.astype(int)  # g >= 0: truncation is floor
+    return lo, np.minimum(lo + 1, low_n - 1), g - lo
+
+
 def _bilinear_reference(low: np.ndarray, scale: int, roi: PixelBox) -> np.ndarray:
-    """Sample low-res pixel (u + 0.5) / s - 0.5 for each full-res pixel, clamped at the edges."""
+    """Sample the low-res field bilinearly at each full-res pixel of roi."""
     h, w = low.shape[:2]
-    xs = np.clip((np.arange(roi.x, roi.x_end) + 0.5) / scale - 0.5, 0, w - 1)
-    ys = np.clip((np.arange(roi.y, roi.y_end) + 0.5) / scale - 0.5, 0, h - 1)
-    x0, y0 = np.floor(xs).astype(int), np.floor(ys).astype(int)
-    x1, y1 = np.minimum(x0 + 1, w - 1), np.minimum(y0 + 1, h - 1)
-    fx, fy = (xs - x0)[None, :, None], (ys - y0)[:, None, None]
+    x0, x1, fx = _taps(roi.x, roi.width, scale, w)
+    y0, y1, fy = _taps(roi.y, roi.height, scale, h)
+    fx, fy = fx[None, :, None], fy[:, None, None]
     top = low[y0][:, x0] * (1 - fx) + low[y0][:, x1] * fx
     bottom = low[y1][:, x0] * (1 - fx) + low[y1][:, x1] * fx
     return top * (1 - fy) + bottom * fy
@@ -150,13 +155,9 @@ def _exact_warp(flow, scale, height, width, roi, mask):
     x0, y0 = max(rx - reach, 0), max(ry - reach, 0)
     x1, y1 = min(rx + rw + reach, width), min(ry + rh + reach, height)
 
-    def taps(first, n, low_n):
-        g = np.clip((np.arange(first, first + n) + 0.5) / scale - 0.5, 0.0, low_n - 1)
-        lo = g.astype(int)
-        return lo, np.minimum(lo + 1, low_n - 1), (g - lo).astype(f32)
-
-    col_lo, col_hi, fx = taps(x0, x1 - x0, low_w)
-    row_lo, row_hi, fy = taps(y0, y1 - y0, low_h)
+    col_lo, col_hi, fx = _taps(x0, x1 - x0, scale, low_w)
+    row_lo, row_hi, fy = _taps(y0, y1 - y0, scale, low_h)
+    fx, fy = fx.astype(f32), fy.astype(f32)
     rows = flow[row_lo] + fy[:, None, None] * (flow[row_hi] - flow[row_lo])  # float32 throughout
     field = rows[:, col_lo] + fx[None, :, None] * (rows[:, col_hi] - rows[:, col_lo])
     u = (np.arange(x0 - rx, x1 - rx).astype(f32) + f32(1))[None, :] + field[..., 0]
