@@ -138,6 +138,17 @@ static int read_area(PyObject *owner, long long *area) {
     return (*area == -1 && PyErr_Occurred()) ? -1 : 0;
 }
 
+/* Bytes set in both rows, 16 at a time: the compiler vectorises this loop only as a function of its own (inlined
+ * into mask_intersection's row loop it stays scalar), which halves association's time on the sim's 10 objects. */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static unsigned count_both_set(const unsigned char *a, const unsigned char *b, long n) {
+    unsigned count = 0;  /* n is one row of a mask: no overflow */
+    for (long x = 0; x < n; x++) count += (a[x] != 0) & (b[x] != 0);
+    return count;
+}
+
 /* Pixels set in both masks over the overlap of their ROIs; -1 with an exception set on bad input. */
 static long long mask_intersection(PyObject *a, PyObject *b) {
     long long ra[4], rb[4];
@@ -163,8 +174,13 @@ static long long mask_intersection(PyObject *a, PyObject *b) {
         for (long long y = y0; y < y1; y++) {
             const char *pa = (const char *)va.buf + (y - ra[1]) * va.strides[0];
             const char *pb = (const char *)vb.buf + (y - rb[1]) * vb.strides[0];
-            for (long long x = x0; x < x1; x++)
-                count += pa[(x - ra[0]) * va.strides[1]] && pb[(x - rb[0]) * vb.strides[1]];
+            if (va.strides[1] == 1 && vb.strides[1] == 1) {
+                count += count_both_set((const unsigned char *)pa + (x0 - ra[0]),
+                                        (const unsigned char *)pb + (x0 - rb[0]), (long)(x1 - x0));
+            } else {
+                for (long long x = x0; x < x1; x++)
+                    count += pa[(x - ra[0]) * va.strides[1]] && pb[(x - rb[0]) * vb.strides[1]];
+            }
         }
     }
     PyBuffer_Release(&va);
