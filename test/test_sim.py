@@ -95,8 +95,8 @@ def test_depth_defects_are_realistic():
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"objects": 0}, "objects must be in 1..15"),
-    ({"objects": 16}, "objects must be in 1..15"),
+    ({"objects": 0}, "objects must be in 1..30"),
+    ({"objects": 31}, "objects must be in 1..30"),
     ({"width": 8}, "image size"),
     ({"classes": (9,)}, "classes must be ids"),
     ({"fps": 0}, "fps must be > 0"),

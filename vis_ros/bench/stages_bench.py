@@ -1,4 +1,4 @@
-"""The pipeline's stages outside the engine, against the engine, at 1, 10 and 15 objects (the sim's most).
+"""The pipeline's stages outside the engine, against the engine, at 1, 10 and 30 objects.
 
 The node's stream runner at its defaults (the embedded model at the
 precision it picks here, INT8 on CPUs with int8 instructions) over sim
@@ -54,7 +54,7 @@ def _run(segmenter, frames, keyframe_interval: int) -> dict:
             "keyframes": round(sum(1 for v in per_stage["engine"] if v > 0) / len(per_stage["engine"]), 3)}
 
 
-def bench_stages(frames: int = 66, cases=((1, 640, 480), (10, 640, 480), (15, 640, 480), (10, 1280, 720))) -> dict:
+def bench_stages(frames: int = 66, cases=((1, 640, 480), (10, 640, 480), (30, 640, 480), (10, 1280, 720))) -> dict:
     """Stage times per frame for each (objects, width, height), frame by frame and keyframe-3; see the docstring."""
     from vis_ros.core.config.factories import build_segmenter
     from vis_ros.core.config.settings import node_defaults

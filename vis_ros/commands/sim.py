@@ -19,7 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--width", type=int, default=640)
     parser.add_argument("--height", type=int, default=480)
     parser.add_argument("--fps", type=float, default=30.0)
-    parser.add_argument("--objects", type=int, default=None, help="1..15 (default: 3..10 by seed)")
+    parser.add_argument("--objects", type=int, default=None, help="1..30 (default: 3..10 by seed)")
     parser.add_argument("--speed", type=float, default=0.15, help="max object speed, m/s")
     parser.add_argument("--lighting-change", action="store_true", help="slowly varying light")
     parser.add_argument("--motion-blur", action="store_true", help="average 3 renders per frame")

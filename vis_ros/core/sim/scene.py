@@ -13,6 +13,9 @@ import numpy as np
 from vis_ros.core.fusion.camera import PinholeCamera
 from vis_ros.core.sim.shapes import CLASS_NAMES, Shape, random_shape
 
+# A cluttered table: the dense case the pipeline's stages are measured at (vis-ros bench --stages).
+# Past about 20 objects the later ones may overlap where they start (50 tries at a free spot, then the last).
+MAX_OBJECTS = 30
 
 def default_camera(width: int, height: int) -> PinholeCamera:
     """Return a 525-px-at-VGA camera (RGB-D sensor class, ~63 degrees horizontal FOV)."""
@@ -40,8 +43,8 @@ class SimOptions:
         """Refuse options that cannot make a scene, naming the value."""
         if not 16 <= self.width <= 4096 or not 16 <= self.height <= 4096:
             raise ValueError(f"image size must be 16..4096 px, got {self.width}x{self.height}")
-        if self.objects is not None and not 1 <= self.objects <= 15:
-            raise ValueError(f"objects must be in 1..15, got {self.objects}")
+        if self.objects is not None and not 1 <= self.objects <= MAX_OBJECTS:
+            raise ValueError(f"objects must be in 1..{MAX_OBJECTS}, got {self.objects}")
         if self.fps <= 0:
             raise ValueError(f"fps must be > 0, got {self.fps}")
         bad = [c for c in self.classes if not 0 <= c < len(CLASS_NAMES)]
