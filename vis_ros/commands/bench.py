@@ -61,7 +61,7 @@ MODES = {
                     " exported here) at the letterbox rectangle vs the full square, for 640x480 and 1280x720"),
     "kernels": ("kernels", _kernels, "only the C kernels, each against its numpy twin on the workload of its"
                                      " target"),
-    "stages": ("stages", _stages, "only the pipeline's stages outside the engine against the engine, at 1, 10 and 15"
+    "stages": ("stages", _stages, "only the pipeline's stages outside the engine against the engine, at 1, 10 and 30"
                                   " objects (640x480) and 10 at 1280x720, frame by frame and keyframe-3"),
     "bag_memory": ("bag_memory", _bag_memory, "only process-bag's peak RSS on bags of 1,000 and 10,000 frames,"
                                               " with and without --index, 3 runs each (about 15 minutes)"),
