@@ -3,9 +3,10 @@
 Depth fusion per frame as the node runs it (support plane, every instance,
 smoothing) for 20 instances on a 640x480 frame.
 
-The simulator places at most 15 objects, so the busiest frame's instances
-are reused under new track ids until there are 20: each is a real object's
-mask on real (simulated) depth, fused and smoothed like any other.
+The frame is the 15-object scene the figures have always been measured on
+(fewer are visible), so its instances are reused under new track ids until
+there are 20: each is a real object's mask on real (simulated) depth, fused
+and smoothed like any other.
 """
 from __future__ import annotations
 
