@@ -220,3 +220,20 @@ def test_target_frame_places_3d_from_the_bags_tf_and_tf_static(tmp_path, capsys)
     assert main(["process-bag", str(tmp_path / "no_tf"), str(tmp_path / "out2"), "--depth-topic", DEPTH_TOPIC,
                  "--info-topic", INFO_TOPIC, "--target-frame", "odom"]) == 2
     assert "has neither /tf nor /tf_static" in capsys.readouterr().err
+
+
+def test_reading_in_windows_yields_what_one_read_yields(bag, monkeypatch):
+    """Windows shorter than a frame (most empty, some cut between a frame's colour and its depth) change nothing.
+
+    process-bag reads a bag a window of record time at a time (bounded memory);
+    the messages and their order must be those of one read over the whole bag.
+    """
+    from vis_ros.io import bag_reading
+
+    root, _ = bag
+    with bag_reading.open_bag(root / "in") as reader:
+        whole = [(c.topic, t, bytes(raw)) for c, t, raw in reader.messages(connections=reader.connections)]
+        monkeypatch.setattr(bag_reading, "READ_WINDOW_NS", 7_000_000)  # 7 ms: frames are 33 ms apart
+        windowed = [(c.topic, t, bytes(raw))
+                    for c, t, raw in bag_reading.read_messages(reader, reader.connections, root / "in")]
+    assert len(whole) > 3 * FRAMES and windowed == whole

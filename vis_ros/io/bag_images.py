@@ -9,6 +9,7 @@ from rosbags.rosbag2 import Reader
 
 from vis_ros.core.codecs.images import colour_to_rgb, compressed_to_rgb
 from vis_ros.io.bag_export import typestore
+from vis_ros.io.bag_reading import read_messages
 
 IMAGE_TYPES = ("sensor_msgs/msg/Image", "sensor_msgs/msg/CompressedImage")
 
@@ -30,7 +31,7 @@ def colour_images(bag: Path, topic: str) -> Iterator[np.ndarray | None]:
         connections = [c for c in reader.connections if c.topic == topic]
         if not connections:
             raise ValueError(f"{bag} has no topic {topic}; it has {sorted({c.topic for c in reader.connections})}")
-        for connection, _, raw in reader.messages(connections=connections):
+        for connection, _, raw in read_messages(reader, connections, bag):
             try:
                 yield decode_colour(store.deserialize_cdr(raw, connection.msgtype), connection.msgtype)
             except ValueError:

@@ -27,7 +27,7 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -47,6 +47,7 @@ from vis_ros.core.streaming.notices import Notices
 from vis_ros.core.streaming.transforms import TransformBuffer
 from vis_ros.io.bag_images import IMAGE_TYPES, decode_colour
 from vis_ros.io.bag_outputs import BagCamera, BagOutputs
+from vis_ros.io.bag_reading import open_bag, read_messages
 from vis_ros.io.output_messages import ROSBAG2_VERSION, OutputMessages
 from vis_ros.io.summaries import BagSummary, CameraSummary
 
@@ -155,7 +156,7 @@ def _process(run: BagRun, cameras: list[BagCamera], bag_in: Path, out: Path, pro
                           now_ns=lambda: clock[0], depth=depth, transforms=transforms)
     started = time.monotonic()
     received = [0] * len(cameras)
-    with _open(bag_in) as reader, contextlib.ExitStack() as stack:
+    with open_bag(bag_in) as reader, contextlib.ExitStack() as stack:
         connections, roles = _connections(reader, cameras, bag_in, bool(transforms))
         inputs = settings.inputs  # depth and CameraInfo, in record order, paired into each camera's source
         pairing = {i: PairedByStamp(source, inputs.sync_slop, inputs.sync_queue_size)
@@ -179,7 +180,7 @@ def _process(run: BagRun, cameras: list[BagCamera], bag_in: Path, out: Path, pro
                     batch.clear()
 
             first = True
-            for connection, timestamp, raw in _messages(reader, connections, bag_in):
+            for connection, timestamp, raw in read_messages(reader, connections, bag_in):
                 clock[0] = timestamp
                 if first:
                     outputs.label_info(run.output_ns, timestamp, run.segmenter.class_names,
@@ -211,39 +212,6 @@ def _process(run: BagRun, cameras: list[BagCamera], bag_in: Path, out: Path, pro
             flush()
             runner.service_3d(sink, final=True)  # the bag has ended: no more depth will come
     return _summary(run, cameras, bag_in, runner, received, outputs.track_ids, time.monotonic() - started)
-
-
-@contextlib.contextmanager
-def _open(path: Path) -> Iterator[Reader]:
-    """Open a bag for reading; anything rosbags refuses becomes a ValueError naming the bag."""
-    if not path.exists():
-        raise FileNotFoundError(f"bag {path} does not exist")
-    try:
-        reader = Reader(path)
-        reader.open()
-    except Exception as exc:
-        raise ValueError(f"cannot read bag {path} (corrupt or truncated, or not a rosbag2): {_said(exc)}") from exc
-    try:
-        yield reader
-    finally:
-        reader.close()
-
-
-def _said(exc: Exception) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
-
-
-def _messages(reader: Reader, connections, bag_in: Path) -> Iterator:
-    """Yield the bag's messages in record order; a read that breaks off is a ValueError naming the bag."""
-    iterator = reader.messages(connections=connections)
-    while True:
-        try:
-            item = next(iterator)
-        except StopIteration:
-            return
-        except Exception as exc:
-            raise ValueError(f"bag {bag_in} is corrupt or truncated: {_said(exc)}") from exc
-        yield item
 
 
 def _add_transforms(buffer: TransformBuffer, message, static: bool) -> None:
