@@ -24,7 +24,7 @@ def open_bag(path: Path) -> Iterator[Reader]:
         reader = Reader(path)
         reader.open()
     except Exception as exc:
-        raise ValueError(f"cannot read bag {path} (corrupt or truncated, or not a rosbag2): {said(exc)}") from exc
+        raise ValueError(f"cannot read bag {path} (corrupt or truncated, or not a rosbag2): {_said(exc)}") from exc
     try:
         yield reader
     finally:
@@ -48,10 +48,10 @@ def read_messages(reader: Reader, connections, bag: Path) -> Iterator:
             except StopIteration:
                 break
             except Exception as exc:
-                raise ValueError(f"bag {bag} is corrupt or truncated: {said(exc)}") from exc
+                raise ValueError(f"bag {bag} is corrupt or truncated: {_said(exc)}") from exc
             yield item
 
 
-def said(exc: Exception) -> str:
+def _said(exc: Exception) -> str:
     """Return an exception's message on one line (its type's name when it has none)."""
     return " ".join(str(exc).split()) or type(exc).__name__

@@ -17,6 +17,7 @@ from vis_ros.core.sim.shapes import CLASS_NAMES, Shape, random_shape
 # Past about 20 objects the later ones may overlap where they start (50 tries at a free spot, then the last).
 MAX_OBJECTS = 30
 
+
 def default_camera(width: int, height: int) -> PinholeCamera:
     """Return a 525-px-at-VGA camera (RGB-D sensor class, ~63 degrees horizontal FOV)."""
     f = 525.0 * width / 640.0
