@@ -150,14 +150,18 @@ def long_bag(tmp_path_factory):
 def test_a_stopped_run_leaves_no_partial_output(long_bag, tmp_path, signum, code, word):
     """SIGTERM (timeout, systemd, Kubernetes) left the hidden .NAME.partial staging folder behind."""
     import os
+    import signal
     import subprocess
     import sys
     import time
 
     root, topics = long_bag
     out = tmp_path / "out"
+    # A suite started in the background by a shell without job control has SIGINT ignored, and a child
+    # inherits that (as `nohup` and `&` intend): give the child the default, as a terminal's Ctrl-C finds it.
     proc = subprocess.Popen([sys.executable, "-P", "-m", "vis_ros.cli"] + _args(root, topics, out), cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 60.0
     while time.monotonic() < deadline and not (tmp_path / ".out.partial").exists() and proc.poll() is None:
         time.sleep(0.01)
